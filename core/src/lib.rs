@@ -1,0 +1,22 @@
+//! # overdue-core
+//!
+//! A sans-IO, `no_std` detector of events that do **not** arrive in time (and of
+//! events that arrive too often), per resource, evaluating Prefect's automation
+//! triggers with Prefect 3.9.1's semantics on a timing wheel.
+//!
+//! The core never reads a clock and never does I/O: time and events go in as
+//! arguments, firings and "when to call me next" come out.
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+
+pub mod event;
+pub mod time;
+
+pub use event::{Event, EventId, Labels, Related};
+#[cfg(feature = "alloc")]
+pub use event::OwnedEvent;
+pub use time::{Duration, Instant};

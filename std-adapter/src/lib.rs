@@ -1,0 +1,4 @@
+//! # overdue-std
+//!
+//! The std side of overdue: Prefect JSON in and out, the `overdue` CLI.
+#![warn(missing_docs)]
