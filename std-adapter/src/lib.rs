@@ -2,3 +2,5 @@
 //!
 //! The std side of overdue: Prefect JSON in and out, the `overdue` CLI.
 #![warn(missing_docs)]
+pub mod scenario;
+pub mod uuid5;
