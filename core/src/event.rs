@@ -19,9 +19,7 @@ pub const RESOURCE_ID: &str = "prefect.resource.id";
 pub const RESOURCE_ROLE: &str = "prefect.resource.role";
 
 /// A 16-byte event id: the UUID Prefect gives every event.
-#[derive(
-    Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct EventId(pub [u8; 16]);
 
 impl EventId {
@@ -47,10 +45,21 @@ impl EventId {
                 b'A'..=b'F' => b - b'A' + 10,
                 _ => return None,
             };
-            out[nibbles / 2] |= if nibbles % 2 == 0 { v << 4 } else { v };
+            out[nibbles / 2] |= if nibbles.is_multiple_of(2) { v << 4 } else { v };
             nibbles += 1;
         }
         Some(EventId(out))
+    }
+
+    /// Parses every UUID spelling pydantic accepts for Prefect's `UUID` fields: the
+    /// forms of [`EventId::parse`], plus `{…}`-braced and `urn:uuid:`-prefixed.
+    pub fn parse_lenient(text: &str) -> Option<EventId> {
+        let inner = text
+            .strip_prefix('{')
+            .and_then(|t| t.strip_suffix('}'))
+            .or_else(|| text.strip_prefix("urn:uuid:"))
+            .unwrap_or(text);
+        EventId::parse(inner)
     }
 }
 
@@ -287,6 +296,19 @@ mod tests {
         assert_eq!(EventId::parse("6f0b2a8e-5b7c-4c8e-9f3e-7d1a2b3c4d5"), None);
         assert_eq!(EventId::parse("6f0b2a8e+5b7c-4c8e-9f3e-7d1a2b3c4d5e"), None);
         assert_eq!(EventId::parse("zz0b2a8e-5b7c-4c8e-9f3e-7d1a2b3c4d5e"), None);
+        assert_eq!(
+            EventId::parse_lenient(&alloc::format!("{{{text}}}")),
+            Some(id)
+        );
+        assert_eq!(
+            EventId::parse_lenient(&alloc::format!("urn:uuid:{text}")),
+            Some(id)
+        );
+        assert_eq!(EventId::parse_lenient(text), Some(id));
+        assert_eq!(
+            EventId::parse_lenient("{6f0b2a8e-5b7c-4c8e-9f3e-7d1a2b3c4d5e"),
+            None
+        );
     }
 
     #[test]

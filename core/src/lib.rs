@@ -13,10 +13,16 @@
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+pub mod error;
 pub mod event;
+pub mod hash;
+pub mod matcher;
+pub mod rfc3339;
 pub mod time;
+#[cfg(feature = "alloc")]
+pub mod trigger;
 
-pub use event::{Event, EventId, Labels, Related};
 #[cfg(feature = "alloc")]
 pub use event::OwnedEvent;
+pub use event::{Event, EventId, Labels, Related};
 pub use time::{Duration, Instant};
