@@ -1,0 +1,735 @@
+//! The engine: Prefect 3.9.1's trigger evaluation, exactly, on a timing wheel.
+//!
+//! [`Engine`] is the only type an adapter touches. It is a sans-IO state machine:
+//!
+//! ```
+//! # use overdue_core::engine::{Engine, EngineConfig, TriggerId};
+//! # use overdue_core::{Instant, Duration, OwnedEvent, EventId};
+//! # use overdue_core::trigger::Trigger;
+//! # fn run(trigger: Trigger, events: Vec<OwnedEvent>) -> Result<(), Box<dyn std::error::Error>> {
+//! let mut engine = Engine::new(EngineConfig::default());
+//! engine.add_trigger(TriggerId(1), trigger)?;
+//! for event in &events {
+//!     let now = event.received; // the wall clock when the event reached us
+//!     engine.handle_event(&event.view(), now)?;
+//!     while let Some(firing) = engine.poll_action() {
+//!         println!("{firing:?}");
+//!     }
+//! }
+//! if let Some(wake_at) = engine.poll_timeout() {
+//!     engine.handle_timeout(wake_at); // sleep until then in a real driver
+//!     while let Some(firing) = engine.poll_action() {
+//!         println!("{firing:?}");
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! Two clocks matter, exactly where Prefect uses them: `now` (the wall clock handed to
+//! `handle_*`, used for firing instants, de-duplication, causal ordering, composite
+//! windows and proactive evaluation) and event time (`occurred`, used by reactive
+//! evaluation). A `now` older than the last one is treated as the last one.
+//!
+//! # Implementation
+//!
+//! State is Prefect's, kept in memory: one [`Bucket`](keys::Bucket) per (trigger,
+//! for_each key) with start, end, count and last event; for proactive triggers with
+//! `after`, the key's held `expect` events (3.9); the seen-id cache and the waitlist of
+//! followers. Every key has at most one timer, filed in the timing wheel at the
+//! earliest instant anything can happen to it without an event:
+//!
+//! | key state | timer |
+//! |---|---|
+//! | proactive bucket | its `end` (proactive evaluation fires or renews it) |
+//! | reactive bucket | `end` + sweep buffer (Prefect's periodic sweep deletes it) |
+//! | held events, no open bucket | oldest `held_at` + held retention |
+//!
+//! A tick ([`Engine::handle_tick`]) takes only the due timers out of the wheel, so its
+//! cost grows with the number of keys that are due, never with the number of keys.
+//! Prefect's other per-tick work is done lazily with the same effect: satisfied
+//! proactive buckets (`count >= threshold`, deleted at Prefect's next tick) are queued
+//! when they become satisfied; a global proactive trigger's window is opened when the
+//! trigger has none. A timer whose instant has passed but whose work is not due yet
+//! (the events-clock offset moves proactive evaluation behind the wall clock, or
+//! Prefect's scheduling skips a trigger) waits in a small ordered "overdue" set.
+//!
+//! The one exception is [`ProactiveMode::Scheduled`], an emulation of Prefect's
+//! production scheduler kept for conformance: computing its `next_proactive_runs`
+//! scans the evaluated trigger's keys.
+
+mod composite;
+mod eval;
+mod keys;
+mod ordering;
+
+use alloc::collections::{BTreeSet, VecDeque};
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+use hashbrown::HashMap;
+
+use crate::error::TriggerError;
+use crate::hash::FxBuildHasher as FixedState;
+use crate::event::{Event, EventId, RESOURCE_ID};
+use crate::matcher::{CompiledEventTrigger, Router};
+use crate::time::{Duration, Instant};
+use crate::trigger::{Posture, Require, Trigger};
+use crate::wheel::Wheel;
+
+use keys::KeyTable;
+use ordering::{CausalOrdering, SeenCache};
+
+/// The caller's identifier of a loaded trigger (one automation's trigger tree).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub struct TriggerId(pub u32);
+
+/// How events enter the engine.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Entry {
+    /// Prefect's consumer: drops `prefect.log.write` events and events whose id was
+    /// seen within the de-duplication window (production behaviour).
+    #[default]
+    Consumer,
+    /// `triggers.reactive_evaluation` called directly, as most Prefect unit tests
+    /// do: no de-duplication, log events are evaluated too.
+    Direct,
+}
+
+/// When proactive triggers are evaluated at a tick.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ProactiveMode {
+    /// Every proactive trigger is evaluated at every tick (Prefect's unit tests).
+    /// With ticks at the instants [`Engine::poll_timeout`] asks for, this is the
+    /// exact mode: a window is judged the moment it ends.
+    #[default]
+    All,
+    /// Prefect's production scheduler (`evaluate_proactive_triggers`): a trigger is
+    /// skipped until its `next_proactive_runs` instant, and evaluated as of the wall
+    /// clock. Emulated for conformance; see the module docs for its cost.
+    Scheduled,
+}
+
+/// Whether Prefect's events-clock offset applies to proactive evaluation and sweeps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EventsClock {
+    /// The clock is reset before every tick: evaluation happens exactly as of the
+    /// tick (Prefect's tests; overdue's default).
+    #[default]
+    Reset,
+    /// Prefect's production behaviour: `as_of = tick + (latest event time - wall time
+    /// it was seen)`, so evaluation lags behind a backlog.
+    Live,
+}
+
+/// When Prefect's periodic work (held-event sweep, lost followers, expired-bucket
+/// sweep) runs within a tick, relative to proactive evaluation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PeriodicOrder {
+    /// After proactive evaluation.
+    #[default]
+    After,
+    /// Before proactive evaluation.
+    Before,
+    /// Never (buckets are never swept, lost followers never released).
+    Never,
+}
+
+/// Engine configuration; [`Default`] gives Prefect 3.9.1's constants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// How events enter (de-duplication or not).
+    pub entry: Entry,
+    /// When proactive triggers are evaluated at a tick.
+    pub proactive: ProactiveMode,
+    /// Whether the events-clock offset applies.
+    pub events_clock: EventsClock,
+    /// Where periodic work runs in a tick.
+    pub periodic: PeriodicOrder,
+    /// `PRECEDING_EVENT_LOOKBACK` (15 min): how far before its event the first bucket of
+    /// a trigger without `after` starts.
+    pub lookback: Duration,
+    /// How long a follower waits for its leader (15 min), measured from its
+    /// `received`; also the age past which an event does not wait at all.
+    pub follower_timeout: Duration,
+    /// Maximum depth of followers processed in a chain (20).
+    pub max_follower_depth: u32,
+    /// How long a seen event id de-duplicates (30 min of wall clock).
+    pub dedup_window: Duration,
+    /// How many seen ids are remembered (10,000).
+    pub dedup_capacity: usize,
+    /// `PREFECT_EVENTS_EXPIRED_BUCKET_BUFFER` (60 s): buckets that ended this long
+    /// before a periodic evaluation are deleted.
+    pub sweep_buffer: Duration,
+    /// How long held `expect` events are kept after being held (30 min).
+    pub held_retention: Duration,
+    /// Tick resolution of the timing wheel (firing is exact regardless).
+    pub wheel_tick: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            entry: Entry::Consumer,
+            proactive: ProactiveMode::All,
+            events_clock: EventsClock::Reset,
+            periodic: PeriodicOrder::After,
+            lookback: Duration::from_mins(15),
+            follower_timeout: Duration::from_mins(15),
+            max_follower_depth: 20,
+            dedup_window: Duration::from_mins(30),
+            dedup_capacity: 10_000,
+            sweep_buffer: Duration::from_secs(60),
+            held_retention: Duration::from_mins(30),
+            wheel_tick: Duration::from_millis(1),
+        }
+    }
+}
+
+/// Where a firing came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum FiringKind {
+    /// Proactive evaluation at a tick (an expected event did not arrive in time).
+    Proactive,
+    /// Event processing (including lost followers released by a tick).
+    Reactive,
+}
+
+/// A trigger fired: what Prefect hands to `act`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Firing {
+    /// The loaded trigger (automation) this firing belongs to.
+    pub trigger: TriggerId,
+    /// Position of the firing trigger among its parent composite's children, for a
+    /// child firing inside [`Firing::children`]; `None` for the top-level firing.
+    pub child: Option<u32>,
+    /// `triggering_labels`: each `for_each` label (sorted) with this key's value
+    /// (`""` when missing); empty for composite triggers.
+    pub labels: Vec<(String, String)>,
+    /// The triggering event (for proactive firings: the bucket's last event).
+    pub event: Option<EventId>,
+    /// The wall-clock instant of the firing.
+    pub at: Instant,
+    /// Proactive evaluation or event processing.
+    pub kind: FiringKind,
+    /// For composite triggers: the child firings that made it fire.
+    pub children: Vec<Firing>,
+}
+
+/// What happened to an event handed to [`Engine::handle_event`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventOutcome {
+    /// Evaluated against the interested triggers.
+    Processed,
+    /// Dropped: its id was seen within the de-duplication window.
+    Duplicate,
+    /// Dropped: a `prefect.log.write` event (consumer entry).
+    LogEvent,
+    /// Held until the event it `follows` is seen (or for the follower timeout).
+    WaitingForLeader,
+}
+
+/// Counters the caller can read with [`Engine::stats`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Stats {
+    /// Events handed to `handle_event` and accepted.
+    pub events: u64,
+    /// Events dropped as duplicates.
+    pub duplicates: u64,
+    /// `prefect.log.write` events dropped.
+    pub log_events: u64,
+    /// Events that had to wait for their leader.
+    pub followers_held: u64,
+    /// Followers released by the follower timeout.
+    pub lost_followers: u64,
+    /// Followers not processed because a chain exceeded the maximum depth.
+    pub depth_exceeded: u64,
+    /// Top-level firings produced.
+    pub firings: u64,
+}
+
+/// Why [`Engine::add_trigger`] refused a trigger.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AddTriggerError {
+    /// A trigger with this id is loaded already.
+    DuplicateId(TriggerId),
+    /// The trigger is invalid (the error says which field and why).
+    Invalid(TriggerError),
+}
+
+impl fmt::Display for AddTriggerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AddTriggerError::DuplicateId(id) => {
+                write!(f, "a trigger with id {} is already loaded; remove it first", id.0)
+            }
+            AddTriggerError::Invalid(e) => write!(f, "invalid trigger: {e}"),
+        }
+    }
+}
+
+impl From<TriggerError> for AddTriggerError {
+    fn from(e: TriggerError) -> Self {
+        AddTriggerError::Invalid(e)
+    }
+}
+
+/// Why [`Engine::handle_event`] refused an event (nothing about it was kept).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HandleEventError {
+    /// The event name is empty.
+    EmptyEventName,
+    /// The primary resource has no (or an empty) `prefect.resource.id` label.
+    MissingResourceId,
+}
+
+impl fmt::Display for HandleEventError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HandleEventError::EmptyEventName => f.write_str("the event has an empty `event` name"),
+            HandleEventError::MissingResourceId => f.write_str(
+                "the event's resource has no `prefect.resource.id` label (Prefect requires a non-empty one)",
+            ),
+        }
+    }
+}
+
+/// What a composite trigger needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CompositeRule {
+    /// `compound`: at least this many distinct children.
+    AtLeast(usize),
+    /// `sequence`: every child, in declared order of firing instants.
+    Sequence,
+}
+
+/// A composite node's stored child firing (`composite_trigger_child_firing` row).
+#[derive(Clone, Debug)]
+pub(crate) struct StoredChild {
+    pub(crate) firing: Firing,
+}
+
+/// One node of a loaded trigger tree.
+pub(crate) enum NodeKind {
+    Event(EventNode),
+    Composite(CompositeNode),
+}
+
+/// An event trigger and its per-trigger state.
+pub(crate) struct EventNode {
+    pub(crate) compiled: CompiledEventTrigger,
+    /// Keys queued for "delete buckets with count >= threshold" at the next tick.
+    pub(crate) satisfied: Vec<u32>,
+    /// `next_proactive_runs` ([`ProactiveMode::Scheduled`] only).
+    pub(crate) next_run: Option<Instant>,
+    /// Live keys of this trigger.
+    pub(crate) keys: usize,
+}
+
+/// A compound or sequence trigger and its stored child firings.
+pub(crate) struct CompositeNode {
+    pub(crate) rule: CompositeRule,
+    pub(crate) within: Option<Duration>,
+    pub(crate) children: Vec<u32>,
+    /// One slot per child.
+    pub(crate) stored: Vec<Option<StoredChild>>,
+    /// Children ordered as Prefect's database returns their rows (by trigger UUID
+    /// when the triggers carry ids, else declared order): ties in firing instants
+    /// are broken in this order.
+    pub(crate) row_order: Vec<usize>,
+}
+
+/// A node of a trigger tree.
+pub(crate) struct Node {
+    pub(crate) kind: NodeKind,
+    pub(crate) parent: Option<u32>,
+    /// Position among the parent's children.
+    pub(crate) child_index: u32,
+    pub(crate) root: TriggerId,
+    /// Load order (automation order, then depth-first), Prefect's evaluation order.
+    pub(crate) order: u64,
+}
+
+/// The evaluation state of every loaded trigger: see the [module docs](self).
+pub struct Engine {
+    config: EngineConfig,
+    nodes: Vec<Option<Node>>,
+    free_nodes: Vec<u32>,
+    next_order: u64,
+    roots: HashMap<TriggerId, u32, FixedState>,
+    /// Proactive event-trigger nodes in load order.
+    proactive: Vec<u32>,
+    router: Router,
+    keys: KeyTable,
+    wheel: Wheel<u32>,
+    overdue: BTreeSet<(Instant, u32)>,
+    /// Keys taken out of the timers for the tick in progress.
+    batch: Vec<u32>,
+    actions: VecDeque<Firing>,
+    seen: SeenCache,
+    ordering: CausalOrdering,
+    events_clock: Option<Instant>,
+    events_clock_updated: Option<Instant>,
+    /// The wall clock (never goes back).
+    wall: Instant,
+    /// Firings made now are proactive.
+    in_proactive: bool,
+    stats: Stats,
+    scratch_candidates: Vec<u32>,
+    scratch_key: Vec<u8>,
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine")
+            .field("triggers", &self.roots.len())
+            .field("keys", &self.keys.len())
+            .field("pending_actions", &self.actions.len())
+            .field("wall", &self.wall)
+            .field("stats", &self.stats)
+            .finish()
+    }
+}
+
+impl Engine {
+    /// An engine with no triggers.
+    pub fn new(config: EngineConfig) -> Engine {
+        Engine {
+            config,
+            nodes: Vec::new(),
+            free_nodes: Vec::new(),
+            next_order: 0,
+            roots: HashMap::with_hasher(FixedState),
+            proactive: Vec::new(),
+            router: Router::default(),
+            keys: KeyTable::default(),
+            wheel: Wheel::new(config.wheel_tick, Instant::ZERO),
+            overdue: BTreeSet::new(),
+            batch: Vec::new(),
+            actions: VecDeque::new(),
+            seen: SeenCache::default(),
+            ordering: CausalOrdering::default(),
+            events_clock: None,
+            events_clock_updated: None,
+            wall: Instant::ZERO,
+            in_proactive: false,
+            stats: Stats::default(),
+            scratch_candidates: Vec::new(),
+            scratch_key: Vec::new(),
+        }
+    }
+
+    /// The configuration the engine was made with.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Counters of what the engine has seen and done.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// The wall clock as the engine last saw it.
+    pub fn now(&self) -> Instant {
+        self.wall
+    }
+
+    /// Number of loaded triggers (automations).
+    pub fn trigger_count(&self) -> usize {
+        self.roots.len()
+    }
+
+    /// Number of tracked (trigger, key) states: open windows and held events.
+    pub fn tracked_keys(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Loads a trigger (validated as Prefect validates it) under `id`.
+    ///
+    /// Nested compound and sequence triggers are supported to any depth. Triggers are
+    /// evaluated in load order, as Prefect evaluates automations.
+    pub fn add_trigger(&mut self, id: TriggerId, mut trigger: Trigger) -> Result<(), AddTriggerError> {
+        if self.roots.contains_key(&id) {
+            return Err(AddTriggerError::DuplicateId(id));
+        }
+        trigger.validate()?;
+        let root = self.add_node(&trigger, id, None, 0);
+        self.roots.insert(id, root);
+        Ok(())
+    }
+
+    fn alloc_node(&mut self, node: Node) -> u32 {
+        match self.free_nodes.pop() {
+            Some(i) => {
+                self.nodes[i as usize] = Some(node);
+                i
+            }
+            None => {
+                self.nodes.push(Some(node));
+                (self.nodes.len() - 1) as u32
+            }
+        }
+    }
+
+    fn add_node(&mut self, trigger: &Trigger, root: TriggerId, parent: Option<u32>, child_index: u32) -> u32 {
+        let order = self.next_order;
+        self.next_order += 1;
+        match trigger {
+            Trigger::Event(t) => {
+                let compiled = CompiledEventTrigger::compile(t);
+                let proactive = t.posture == Posture::Proactive;
+                let idx = self.alloc_node(Node {
+                    kind: NodeKind::Event(EventNode {
+                        compiled,
+                        satisfied: Vec::new(),
+                        next_run: None,
+                        keys: 0,
+                    }),
+                    parent,
+                    child_index,
+                    root,
+                    order,
+                });
+                if let Some(Node {
+                    kind: NodeKind::Event(ev),
+                    ..
+                }) = &self.nodes[idx as usize]
+                {
+                    self.router.insert(idx, &ev.compiled);
+                }
+                if proactive {
+                    self.proactive.push(idx);
+                }
+                idx
+            }
+            Trigger::Compound(_) | Trigger::Sequence(_) => {
+                let (rule, within, children) = match trigger {
+                    Trigger::Compound(c) => {
+                        let need = match c.require {
+                            Require::Any => 1,
+                            Require::All => c.triggers.len(),
+                            Require::AtLeast(n) => n as usize,
+                        };
+                        (CompositeRule::AtLeast(need), c.within, &c.triggers)
+                    }
+                    Trigger::Sequence(s) => (CompositeRule::Sequence, s.within, &s.triggers),
+                    Trigger::Event(_) => unreachable!("matched above"),
+                };
+                let uuids: Vec<Option<EventId>> = children
+                    .iter()
+                    .map(|c| c.id().and_then(EventId::parse))
+                    .collect();
+                let mut row_order: Vec<usize> = (0..children.len()).collect();
+                if uuids.iter().all(Option::is_some) {
+                    row_order.sort_by_key(|&i| uuids[i]);
+                }
+                let idx = self.alloc_node(Node {
+                    kind: NodeKind::Composite(CompositeNode {
+                        rule,
+                        within,
+                        children: Vec::new(),
+                        stored: children.iter().map(|_| None).collect(),
+                        row_order,
+                    }),
+                    parent,
+                    child_index,
+                    root,
+                    order,
+                });
+                let mut child_idxs = Vec::with_capacity(children.len());
+                for (i, child) in children.iter().enumerate() {
+                    child_idxs.push(self.add_node(child, root, Some(idx), i as u32));
+                }
+                if let Some(Node {
+                    kind: NodeKind::Composite(c),
+                    ..
+                }) = &mut self.nodes[idx as usize]
+                {
+                    c.children = child_idxs;
+                }
+                idx
+            }
+        }
+    }
+
+    /// Unloads a trigger and forgets all its state (windows, held events, stored
+    /// child firings). Returns whether it was loaded.
+    ///
+    /// Cost: proportional to the number of tracked keys (removal is rare; events and
+    /// ticks never pay for it).
+    pub fn remove_trigger(&mut self, id: TriggerId) -> bool {
+        let Some(root) = self.roots.remove(&id) else {
+            return false;
+        };
+        let mut doomed = Vec::new();
+        let mut stack = alloc::vec![root];
+        while let Some(n) = stack.pop() {
+            doomed.push(n);
+            if let Some(Node {
+                kind: NodeKind::Composite(c),
+                ..
+            }) = &self.nodes[n as usize]
+            {
+                stack.extend_from_slice(&c.children);
+            }
+        }
+        for &n in &doomed {
+            if let Some(Node {
+                kind: NodeKind::Event(ev),
+                ..
+            }) = &self.nodes[n as usize]
+            {
+                self.router.remove(n, &ev.compiled);
+            }
+        }
+        let doomed_keys: Vec<u32> = self
+            .keys
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| match s {
+                Some(s) if doomed.contains(&s.trigger) => Some(i as u32),
+                _ => None,
+            })
+            .collect();
+        for k in doomed_keys {
+            self.cancel_timer(k);
+            self.batch.retain(|&b| b != k);
+            self.keys.remove(k);
+        }
+        self.proactive.retain(|p| !doomed.contains(p));
+        for n in doomed {
+            self.nodes[n as usize] = None;
+            self.free_nodes.push(n);
+        }
+        true
+    }
+
+    /// Moves the wall clock to `now` (never backwards) and returns it.
+    fn advance_wall(&mut self, now: Instant) -> Instant {
+        if now > self.wall {
+            self.wall = now;
+        }
+        self.wall
+    }
+
+    /// Hands one event to the engine at wall-clock instant `now`.
+    ///
+    /// Call it for every event in arrival order. Afterwards drain
+    /// [`poll_action`](Self::poll_action) and re-read
+    /// [`poll_timeout`](Self::poll_timeout). With [`Entry::Consumer`], log events and
+    /// recently seen ids are dropped (the outcome says so).
+    pub fn handle_event(&mut self, event: &Event<'_>, now: Instant) -> Result<EventOutcome, HandleEventError> {
+        if event.event.is_empty() {
+            return Err(HandleEventError::EmptyEventName);
+        }
+        if event.resource.get(RESOURCE_ID).is_none_or(str::is_empty) {
+            return Err(HandleEventError::MissingResourceId);
+        }
+        self.advance_wall(now);
+        if self.config.entry == Entry::Consumer {
+            if event.event == "prefect.log.write" {
+                self.stats.log_events += 1;
+                return Ok(EventOutcome::LogEvent);
+            }
+            if self.seen.contains(&event.id, self.wall) {
+                self.stats.duplicates += 1;
+                return Ok(EventOutcome::Duplicate);
+            }
+        }
+        self.stats.events += 1;
+        let outcome = match self.reactive_evaluation(event, 0) {
+            Ok(()) => EventOutcome::Processed,
+            Err(eval::NotProcessed::ArrivedEarly) => EventOutcome::WaitingForLeader,
+            Err(_) => EventOutcome::Processed,
+        };
+        Ok(outcome)
+    }
+
+    /// Advances time: Prefect's proactive evaluation and periodic work as of `now`.
+    ///
+    /// Call it at (or after) the instant [`poll_timeout`](Self::poll_timeout)
+    /// returned; extra calls are harmless. Then drain
+    /// [`poll_action`](Self::poll_action).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let now = self.advance_wall(now);
+        self.handle_tick(now, now);
+    }
+
+    /// A tick as Prefect's services run it: proactive evaluation as of `as_of`, and
+    /// periodic work (held-event sweep and expired-bucket sweep as of `as_of`, lost
+    /// followers on the wall clock) with the wall clock at `now`.
+    ///
+    /// [`handle_timeout`](Self::handle_timeout) is `handle_tick(now, now)`; a
+    /// different `as_of` replays Prefect's test harness, whose ticks carry both.
+    pub fn handle_tick(&mut self, as_of: Instant, now: Instant) {
+        self.advance_wall(now);
+        if self.config.periodic == PeriodicOrder::Before {
+            self.periodic(as_of);
+        }
+        self.proactive_phase(as_of);
+        if self.config.periodic == PeriodicOrder::After {
+            self.periodic(as_of);
+        }
+        self.refile_batch();
+    }
+
+    /// The next firing to act on, in the order they were made.
+    #[must_use]
+    pub fn poll_action(&mut self) -> Option<Firing> {
+        self.actions.pop_front()
+    }
+
+    /// The earliest wall-clock instant at which [`handle_timeout`](Self::handle_timeout)
+    /// would do anything (a window ending, a sweep, a lost follower's release), or
+    /// `None` when nothing is pending. Re-read it after every `handle_*` call.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let lag = self.offset_micros_live().min(0).unsigned_abs();
+        let lag = Duration::from_micros(lag);
+        let mut best: Option<Instant> = None;
+        let mut consider = |t: Instant| {
+            best = Some(best.map_or(t, |b: Instant| b.min(t)));
+        };
+        if let Some(d) = self.wheel.next_deadline() {
+            consider(d.saturating_add(lag));
+        }
+        if let Some(&(d, _)) = self.overdue.iter().next() {
+            consider(d.saturating_add(lag).max(self.wall));
+        }
+        if self.config.periodic != PeriodicOrder::Never {
+            if let Some(r) = self.ordering.earliest_received() {
+                consider(r.saturating_add(self.config.follower_timeout));
+            }
+        }
+        for &p in &self.proactive {
+            if let Some(Node {
+                kind: NodeKind::Event(ev),
+                ..
+            }) = &self.nodes[p as usize]
+            {
+                if ev.compiled.for_each().is_empty() && ev.keys == 0 {
+                    consider(self.wall);
+                }
+                if self.config.proactive == ProactiveMode::Scheduled {
+                    if let Some(r) = ev.next_run {
+                        consider(r);
+                    }
+                }
+            }
+        }
+        best
+    }
+
+    /// The events-clock offset Prefect would apply now, in microseconds (≤ 0).
+    fn offset_micros_live(&self) -> i64 {
+        match (self.events_clock, self.events_clock_updated) {
+            (Some(c), Some(u)) if self.config.events_clock == EventsClock::Live => c.signed_micros_since(u),
+            _ => 0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

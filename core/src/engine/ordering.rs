@@ -1,0 +1,280 @@
+//! Prefect's consumer bookkeeping: the "seen" event ids (de-duplication) and causal
+//! ordering with `follows` (`server/events/ordering/memory.py`).
+
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::vec::Vec;
+use hashbrown::HashMap;
+
+use crate::hash::FxBuildHasher as FixedState;
+use crate::event::{EventId, OwnedEvent};
+use crate::time::{Duration, Instant};
+
+/// The ids of events processed recently: Prefect's `TTLCache(maxsize, ttl)` of seen
+/// event ids, on the wall clock.
+///
+/// An id is "seen" while `now < set_at + ttl`. Setting an id again refreshes its
+/// expiry and makes it the most recently set. When the cache is full, expired ids are
+/// dropped first (from the least recently set, stopping at the first live one, as
+/// `cachetools` does), then the least recently set id is evicted.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SeenCache {
+    /// id → (sequence of its last set, expiry).
+    by_id: HashMap<EventId, (u64, Instant), FixedState>,
+    /// sequence → id, in set order.
+    order: BTreeMap<u64, EventId>,
+    next_seq: u64,
+}
+
+impl SeenCache {
+    /// Whether `id` was seen and has not expired at `now`.
+    pub(crate) fn contains(&self, id: &EventId, now: Instant) -> bool {
+        self.by_id.get(id).is_some_and(|&(_, exp)| now < exp)
+    }
+
+    /// Drops expired ids from the least recently set end, stopping at the first live one.
+    fn expire(&mut self, now: Instant) {
+        while let Some((&seq, &id)) = self.order.iter().next() {
+            let exp = self.by_id.get(&id).map(|&(_, e)| e).unwrap_or(Instant::ZERO);
+            if now < exp {
+                break;
+            }
+            self.order.remove(&seq);
+            self.by_id.remove(&id);
+        }
+    }
+
+    /// Records `id` as seen at `now` for `ttl`, evicting as `cachetools.TTLCache` does.
+    pub(crate) fn insert(&mut self, id: EventId, now: Instant, ttl: Duration, capacity: usize) {
+        self.expire(now);
+        if !self.by_id.contains_key(&id) {
+            while self.by_id.len() >= capacity.max(1) {
+                self.expire(now);
+                match self.order.pop_first() {
+                    Some((_, old)) => {
+                        self.by_id.remove(&old);
+                    }
+                    None => break,
+                }
+            }
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        if let Some((old_seq, _)) = self.by_id.insert(id, (seq, now.saturating_add(ttl))) {
+            self.order.remove(&old_seq);
+        }
+        self.order.insert(seq, id);
+    }
+
+    /// The number of ids held (expired ones included until they are dropped).
+    pub(crate) fn len(&self) -> usize {
+        self.by_id.len()
+    }
+}
+
+/// A follower waiting for its leader (`memory.py`'s `_events` + `_waitlist`).
+#[derive(Clone, Debug)]
+struct Waiting {
+    event: OwnedEvent,
+    /// `received` of the (latest) copy recorded: the lost-follower clock.
+    received: Instant,
+    /// Position in the waitlist dict (insertion order; re-recording keeps it).
+    position: u64,
+}
+
+/// Followers held until their leader is seen (Prefect's in-memory causal ordering).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct CausalOrdering {
+    waiting: HashMap<EventId, Waiting, FixedState>,
+    /// leader → followers.
+    followers: HashMap<EventId, Vec<EventId>, FixedState>,
+    /// (received, position) of every waiting follower, for lost-follower release.
+    by_received: BTreeSet<(Instant, u64, EventId)>,
+    next_position: u64,
+    /// Events being processed right now (recursion through followers).
+    processing: Vec<EventId>,
+}
+
+impl CausalOrdering {
+    /// Whether the event with this id is being processed.
+    pub(crate) fn is_processing(&self, id: &EventId) -> bool {
+        self.processing.contains(id)
+    }
+
+    /// Marks an event as being processed; false if it already is.
+    pub(crate) fn start_processing(&mut self, id: EventId) -> bool {
+        if self.is_processing(&id) {
+            return false;
+        }
+        self.processing.push(id);
+        true
+    }
+
+    /// Ends the processing mark of an event.
+    pub(crate) fn stop_processing(&mut self, id: &EventId) {
+        if let Some(pos) = self.processing.iter().rposition(|p| p == id) {
+            self.processing.remove(pos);
+        }
+    }
+
+    /// Puts an event on the waitlist of its leader (`record_follower`).
+    pub(crate) fn record_follower(&mut self, event: OwnedEvent) {
+        let Some(leader) = event.follows else {
+            return;
+        };
+        let id = event.id;
+        let received = event.received;
+        let position = match self.waiting.get(&id) {
+            Some(w) => {
+                self.by_received.remove(&(w.received, w.position, id));
+                w.position
+            }
+            None => {
+                let p = self.next_position;
+                self.next_position += 1;
+                p
+            }
+        };
+        self.by_received.insert((received, position, id));
+        self.waiting.insert(
+            id,
+            Waiting {
+                event,
+                received,
+                position,
+            },
+        );
+        let list = self.followers.entry(leader).or_default();
+        if !list.contains(&id) {
+            list.push(id);
+        }
+    }
+
+    /// Forgets a follower that has been processed (`forget_follower`).
+    pub(crate) fn forget_follower(&mut self, id: &EventId, leader: &EventId) {
+        if let Some(w) = self.waiting.remove(id) {
+            self.by_received.remove(&(w.received, w.position, *id));
+        }
+        if let Some(list) = self.followers.get_mut(leader) {
+            list.retain(|f| f != id);
+            if list.is_empty() {
+                self.followers.remove(leader);
+            }
+        }
+    }
+
+    /// The followers waiting on `leader`, sorted by `occurred` (stable over the
+    /// waitlist order), cloned: they stay on the waitlist until processed.
+    pub(crate) fn followers_of(&self, leader: &EventId) -> Vec<OwnedEvent> {
+        let Some(ids) = self.followers.get(leader) else {
+            return Vec::new();
+        };
+        let mut out: Vec<(u64, OwnedEvent)> = ids
+            .iter()
+            .filter_map(|id| self.waiting.get(id))
+            .map(|w| (w.position, w.event.clone()))
+            .collect();
+        // Python iterates a set of ids here; sort by waitlist position first so the
+        // order is deterministic, then stably by `occurred` as Prefect does.
+        out.sort_by_key(|(pos, _)| *pos);
+        out.sort_by_key(|(_, e)| e.occurred);
+        out.into_iter().map(|(_, e)| e).collect()
+    }
+
+    /// Removes and returns every follower received at or before `cutoff`, sorted by
+    /// `occurred` (`get_lost_followers`).
+    pub(crate) fn take_lost(&mut self, cutoff: Instant) -> Vec<OwnedEvent> {
+        let mut lost: Vec<(u64, OwnedEvent)> = Vec::new();
+        while let Some(&(received, position, id)) = self.by_received.iter().next() {
+            if received > cutoff {
+                break;
+            }
+            self.by_received.remove(&(received, position, id));
+            if let Some(w) = self.waiting.remove(&id) {
+                if let Some(leader) = w.event.follows {
+                    if let Some(list) = self.followers.get_mut(&leader) {
+                        list.retain(|f| *f != id);
+                        if list.is_empty() {
+                            self.followers.remove(&leader);
+                        }
+                    }
+                }
+                lost.push((w.position, w.event));
+            }
+        }
+        lost.sort_by_key(|(pos, _)| *pos);
+        lost.sort_by_key(|(_, e)| e.occurred);
+        lost.into_iter().map(|(_, e)| e).collect()
+    }
+
+    /// The earliest `received` among waiting followers.
+    pub(crate) fn earliest_received(&self) -> Option<Instant> {
+        self.by_received.iter().next().map(|&(r, _, _)| r)
+    }
+
+    /// How many followers wait.
+    pub(crate) fn len(&self) -> usize {
+        self.waiting.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u8) -> EventId {
+        EventId([n; 16])
+    }
+
+    #[test]
+    fn seen_expires_on_the_wall_clock() {
+        let mut c = SeenCache::default();
+        let ttl = Duration::from_mins(30);
+        c.insert(id(1), Instant::from_secs(100), ttl, 10);
+        assert!(c.contains(&id(1), Instant::from_secs(100)));
+        assert!(c.contains(&id(1), Instant::from_secs(100 + 1799)));
+        assert!(!c.contains(&id(1), Instant::from_secs(100 + 1800)));
+    }
+
+    #[test]
+    fn seen_evicts_least_recently_set_when_full() {
+        let mut c = SeenCache::default();
+        let ttl = Duration::from_mins(30);
+        let t = Instant::from_secs(10);
+        c.insert(id(1), t, ttl, 2);
+        c.insert(id(2), t, ttl, 2);
+        c.insert(id(1), t, ttl, 2); // refresh: 2 is now the oldest
+        c.insert(id(3), t, ttl, 2);
+        assert!(c.contains(&id(1), t));
+        assert!(!c.contains(&id(2), t));
+        assert!(c.contains(&id(3), t));
+        assert_eq!(c.len(), 2);
+    }
+
+    fn follower(n: u8, leader: u8, occurred: u64, received: u64) -> OwnedEvent {
+        OwnedEvent {
+            id: id(n),
+            event: "e".into(),
+            occurred: Instant::from_secs(occurred),
+            received: Instant::from_secs(received),
+            resource: Vec::new(),
+            related: Vec::new(),
+            follows: Some(id(leader)),
+        }
+    }
+
+    #[test]
+    fn followers_come_back_in_occurred_order_and_lost_ones_are_released_once() {
+        let mut o = CausalOrdering::default();
+        o.record_follower(follower(3, 9, 30, 5));
+        o.record_follower(follower(2, 9, 20, 6));
+        o.record_follower(follower(4, 8, 10, 7));
+        let ids: Vec<_> = o.followers_of(&id(9)).iter().map(|e| e.id).collect();
+        assert_eq!(ids, [id(2), id(3)]);
+        assert_eq!(o.earliest_received(), Some(Instant::from_secs(5)));
+        let lost: Vec<_> = o.take_lost(Instant::from_secs(6)).iter().map(|e| e.id).collect();
+        assert_eq!(lost, [id(2), id(3)]);
+        assert_eq!(o.len(), 1);
+        assert!(o.followers_of(&id(9)).is_empty());
+        assert!(o.take_lost(Instant::from_secs(6)).is_empty());
+    }
+}

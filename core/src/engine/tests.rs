@@ -1,0 +1,234 @@
+//! Engine unit tests: the run-loop contract and the behaviours conformance scenarios
+//! cannot express (removal, extremes, errors, `poll_timeout`).
+
+use super::*;
+use crate::event::{Labels, Related};
+use alloc::vec;
+
+const ZOMBIE: &str = r#"{"type": "event", "match": {"prefect.resource.id": "prefect.flow-run.*"},
+  "after": ["prefect.flow-run.heartbeat"], "expect": ["prefect.flow-run.*"],
+  "for_each": ["prefect.resource.id"], "posture": "Proactive", "threshold": 1, "within": 90}"#;
+
+fn trigger(json: &str) -> Trigger {
+    serde_json::from_str(json).expect("trigger JSON")
+}
+
+fn id(n: u32) -> EventId {
+    let mut b = [0u8; 16];
+    b[12..].copy_from_slice(&n.to_be_bytes());
+    EventId(b)
+}
+
+fn at(secs: u64) -> Instant {
+    Instant::from_secs(1_767_225_600 + secs)
+}
+
+struct Ev {
+    id: EventId,
+    name: &'static str,
+    occurred: Instant,
+    resource: [(&'static str, &'static str); 1],
+    follows: Option<EventId>,
+}
+
+impl Ev {
+    fn new(n: u32, name: &'static str, run: &'static str, secs: u64) -> Ev {
+        Ev {
+            id: id(n),
+            name,
+            occurred: at(secs),
+            resource: [(RESOURCE_ID, run)],
+            follows: None,
+        }
+    }
+    fn view(&self) -> Event<'_> {
+        Event {
+            id: self.id,
+            event: self.name,
+            occurred: self.occurred,
+            received: self.occurred,
+            resource: Labels::Pairs(&self.resource),
+            related: Related::EMPTY,
+            follows: self.follows,
+        }
+    }
+}
+
+fn drain(e: &mut Engine) -> Vec<Firing> {
+    let mut out = Vec::new();
+    while let Some(f) = e.poll_action() {
+        out.push(f);
+    }
+    out
+}
+
+fn zombie_engine() -> Engine {
+    let mut e = Engine::new(EngineConfig::default());
+    e.add_trigger(TriggerId(7), trigger(ZOMBIE)).unwrap();
+    e
+}
+
+#[test]
+fn zombie_fires_exactly_when_its_window_ends() {
+    let mut e = zombie_engine();
+    let hb1 = Ev::new(1, "prefect.flow-run.heartbeat", "prefect.flow-run.A", 0);
+    let hb2 = Ev::new(2, "prefect.flow-run.heartbeat", "prefect.flow-run.A", 30);
+    e.handle_event(&hb1.view(), at(0)).unwrap();
+    e.handle_event(&hb2.view(), at(30)).unwrap();
+    assert_eq!(e.poll_timeout(), Some(at(120)), "the window of the last heartbeat");
+    e.handle_timeout(at(120) - Duration::from_micros(1));
+    assert!(drain(&mut e).is_empty(), "one microsecond early: nothing");
+    e.handle_timeout(at(120));
+    let fired = drain(&mut e);
+    assert_eq!(fired.len(), 1);
+    let f = &fired[0];
+    assert_eq!(f.trigger, TriggerId(7));
+    assert_eq!(f.event, Some(id(2)));
+    assert_eq!(f.at, at(120));
+    assert_eq!(f.kind, FiringKind::Proactive);
+    assert_eq!(
+        f.labels,
+        vec![(String::from(RESOURCE_ID), String::from("prefect.flow-run.A"))]
+    );
+    assert_eq!(e.tracked_keys(), 0, "the fired window is gone");
+    assert_eq!(e.poll_timeout(), None);
+}
+
+#[test]
+fn heartbeats_keep_rearming_and_completion_stops_monitoring() {
+    let mut e = zombie_engine();
+    for (n, s) in [(1u32, 0u64), (2, 30), (3, 60), (4, 90)] {
+        let hb = Ev::new(n, "prefect.flow-run.heartbeat", "prefect.flow-run.A", s);
+        e.handle_event(&hb.view(), at(s)).unwrap();
+        e.handle_timeout(at(s));
+    }
+    assert_eq!(e.poll_timeout(), Some(at(180)));
+    let done = Ev::new(5, "prefect.flow-run.Completed", "prefect.flow-run.A", 100);
+    e.handle_event(&done.view(), at(100)).unwrap();
+    // the satisfied window is deleted at the next tick, so nothing ever fires
+    e.handle_timeout(at(101));
+    e.handle_timeout(at(1_000));
+    assert!(drain(&mut e).is_empty());
+}
+
+#[test]
+fn duplicate_ids_are_dropped_by_the_consumer_within_the_window_only() {
+    let mut e = zombie_engine();
+    let hb = Ev::new(1, "prefect.flow-run.heartbeat", "prefect.flow-run.A", 0);
+    assert_eq!(e.handle_event(&hb.view(), at(0)), Ok(EventOutcome::Processed));
+    assert_eq!(e.handle_event(&hb.view(), at(10)), Ok(EventOutcome::Duplicate));
+    assert_eq!(e.handle_event(&hb.view(), at(1_800)), Ok(EventOutcome::Processed));
+    assert_eq!(e.stats().duplicates, 1);
+}
+
+#[test]
+fn removing_a_trigger_forgets_its_windows() {
+    let mut e = zombie_engine();
+    e.add_trigger(TriggerId(8), trigger(ZOMBIE)).unwrap();
+    let hb = Ev::new(1, "prefect.flow-run.heartbeat", "prefect.flow-run.A", 0);
+    e.handle_event(&hb.view(), at(0)).unwrap();
+    assert_eq!(e.tracked_keys(), 2);
+    assert!(e.remove_trigger(TriggerId(7)));
+    assert!(!e.remove_trigger(TriggerId(7)));
+    assert_eq!(e.tracked_keys(), 1);
+    e.handle_timeout(at(500));
+    let fired = drain(&mut e);
+    assert_eq!(fired.len(), 1);
+    assert_eq!(fired[0].trigger, TriggerId(8));
+}
+
+#[test]
+fn duplicate_trigger_ids_and_invalid_triggers_are_typed_errors() {
+    let mut e = zombie_engine();
+    assert_eq!(
+        e.add_trigger(TriggerId(7), trigger(ZOMBIE)),
+        Err(AddTriggerError::DuplicateId(TriggerId(7)))
+    );
+    let short = r#"{"type": "event", "expect": ["x"], "posture": "Proactive", "within": 5}"#;
+    match serde_json::from_str::<Trigger>(short).map_err(|_| ()).and_then(|t| {
+        e.add_trigger(TriggerId(9), t).map_err(|_| ())
+    }) {
+        Ok(()) => panic!("a proactive within of 5 s must be rejected"),
+        Err(()) => {}
+    }
+    assert_eq!(e.trigger_count(), 1);
+}
+
+#[test]
+fn events_without_resource_id_or_name_are_refused_and_change_nothing() {
+    let mut e = zombie_engine();
+    let mut hb = Ev::new(1, "prefect.flow-run.heartbeat", "", 0);
+    assert_eq!(
+        e.handle_event(&hb.view(), at(0)),
+        Err(HandleEventError::MissingResourceId)
+    );
+    hb.name = "";
+    assert_eq!(e.handle_event(&hb.view(), at(0)), Err(HandleEventError::EmptyEventName));
+    assert_eq!(e.tracked_keys(), 0);
+    assert_eq!(e.stats().events, 0);
+}
+
+#[test]
+fn an_older_now_is_treated_as_the_last_one() {
+    let mut e = zombie_engine();
+    let hb = Ev::new(1, "prefect.flow-run.heartbeat", "prefect.flow-run.A", 0);
+    e.handle_event(&hb.view(), at(0)).unwrap();
+    e.handle_timeout(at(200));
+    assert_eq!(drain(&mut e).len(), 1);
+    e.handle_timeout(at(50));
+    assert_eq!(e.now(), at(200));
+    assert!(drain(&mut e).is_empty());
+}
+
+#[test]
+fn extreme_timestamps_and_huge_windows_never_panic() {
+    let huge = r#"{"type": "event", "after": ["a"], "expect": ["b"], "for_each": ["prefect.resource.id"],
+                   "posture": "Proactive", "threshold": 1, "within": 1e12}"#;
+    let mut e = Engine::new(EngineConfig::default());
+    e.add_trigger(TriggerId(1), trigger(huge)).unwrap();
+    e.add_trigger(TriggerId(2), trigger(ZOMBIE)).unwrap();
+    let reactive = r#"{"type": "event", "expect": ["a"], "posture": "Reactive", "threshold": 2, "within": 60}"#;
+    e.add_trigger(TriggerId(3), trigger(reactive)).unwrap();
+    for (n, t) in [(1u32, 0u64), (2, 1), (3, u64::MAX - 1), (4, u64::MAX)] {
+        let mut ev = Ev::new(n, "a", "prefect.flow-run.X", 0);
+        ev.occurred = Instant::from_micros(t);
+        e.handle_event(&ev.view(), Instant::from_micros(t)).unwrap();
+        e.handle_timeout(Instant::from_micros(t));
+        let _ = drain(&mut e);
+    }
+    e.handle_timeout(Instant::MAX);
+    let _ = drain(&mut e);
+    let _ = e.poll_timeout();
+}
+
+#[test]
+fn followers_wait_for_their_leader() {
+    let mut e = Engine::new(EngineConfig::default());
+    let t = r#"{"type": "event", "expect": ["b"], "after": ["a"], "for_each": ["prefect.resource.id"],
+                "posture": "Reactive", "threshold": 1, "within": 60}"#;
+    e.add_trigger(TriggerId(1), trigger(t)).unwrap();
+    let a = Ev::new(1, "a", "r", 10);
+    let mut b = Ev::new(2, "b", "r", 11);
+    b.follows = Some(a.id);
+    assert_eq!(e.handle_event(&b.view(), at(11)), Ok(EventOutcome::WaitingForLeader));
+    assert!(drain(&mut e).is_empty());
+    assert_eq!(e.poll_timeout(), Some(at(11) + Duration::from_mins(15)));
+    e.handle_event(&a.view(), at(12)).unwrap();
+    let fired = drain(&mut e);
+    assert_eq!(fired.len(), 1, "the follower was evaluated right after its leader");
+    assert_eq!(fired[0].event, Some(id(2)));
+}
+
+#[test]
+fn a_global_proactive_trigger_asks_for_a_tick_and_opens_its_window_there() {
+    let mut e = Engine::new(EngineConfig::default());
+    let t = r#"{"type": "event", "expect": ["x"], "posture": "Proactive", "threshold": 1, "within": 30}"#;
+    e.add_trigger(TriggerId(1), trigger(t)).unwrap();
+    e.handle_timeout(at(0));
+    assert_eq!(e.poll_timeout(), Some(at(30)));
+    e.handle_timeout(at(30));
+    let fired = drain(&mut e);
+    assert_eq!(fired.len(), 1);
+    assert_eq!(fired[0].event, None);
+    assert!(fired[0].labels.is_empty());
+}
