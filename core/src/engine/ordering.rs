@@ -1,7 +1,7 @@
 //! Prefect's consumer bookkeeping: the "seen" event ids (de-duplication) and causal
 //! ordering with `follows` (`server/events/ordering/memory.py`).
 
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::{BTreeSet, VecDeque};
 use alloc::vec::Vec;
 use hashbrown::HashMap;
 
@@ -16,12 +16,17 @@ use crate::time::{Duration, Instant};
 /// expiry and makes it the most recently set. When the cache is full, expired ids are
 /// dropped first (from the least recently set, stopping at the first live one, as
 /// `cachetools` does), then the least recently set id is evicted.
+///
+/// The set order is a ring of `(sequence, id)` with lazy deletion: a refreshed id
+/// leaves a stale entry behind (its sequence no longer matches), skipped when it
+/// reaches the front; the ring is compacted when stale entries outnumber live ones.
+/// Every operation is O(1) amortized.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct SeenCache {
     /// id → (sequence of its last set, expiry).
     by_id: HashMap<EventId, (u64, Instant), FixedState>,
-    /// sequence → id, in set order.
-    order: BTreeMap<u64, EventId>,
+    /// (sequence, id) in set order, possibly with stale entries.
+    order: VecDeque<(u64, EventId)>,
     next_seq: u64,
 }
 
@@ -31,14 +36,26 @@ impl SeenCache {
         self.by_id.get(id).is_some_and(|&(_, exp)| now < exp)
     }
 
+    /// The live front entry: (sequence, id, expiry), dropping stale ones.
+    fn front(&mut self) -> Option<(u64, EventId, Instant)> {
+        while let Some(&(seq, id)) = self.order.front() {
+            match self.by_id.get(&id) {
+                Some(&(live, exp)) if live == seq => return Some((seq, id, exp)),
+                _ => {
+                    self.order.pop_front();
+                }
+            }
+        }
+        None
+    }
+
     /// Drops expired ids from the least recently set end, stopping at the first live one.
     fn expire(&mut self, now: Instant) {
-        while let Some((&seq, &id)) = self.order.iter().next() {
-            let exp = self.by_id.get(&id).map(|&(_, e)| e).unwrap_or(Instant::ZERO);
+        while let Some((_, id, exp)) = self.front() {
             if now < exp {
                 break;
             }
-            self.order.remove(&seq);
+            self.order.pop_front();
             self.by_id.remove(&id);
         }
     }
@@ -48,9 +65,9 @@ impl SeenCache {
         self.expire(now);
         if !self.by_id.contains_key(&id) {
             while self.by_id.len() >= capacity.max(1) {
-                self.expire(now);
-                match self.order.pop_first() {
-                    Some((_, old)) => {
+                match self.front() {
+                    Some((_, old, _)) => {
+                        self.order.pop_front();
                         self.by_id.remove(&old);
                     }
                     None => break,
@@ -59,10 +76,13 @@ impl SeenCache {
         }
         let seq = self.next_seq;
         self.next_seq += 1;
-        if let Some((old_seq, _)) = self.by_id.insert(id, (seq, now.saturating_add(ttl))) {
-            self.order.remove(&old_seq);
+        self.by_id.insert(id, (seq, now.saturating_add(ttl)));
+        self.order.push_back((seq, id));
+        if self.order.len() > 2 * self.by_id.len() + 32 {
+            let by_id = &self.by_id;
+            self.order
+                .retain(|(seq, id)| by_id.get(id).is_some_and(|&(live, _)| live == *seq));
         }
-        self.order.insert(seq, id);
     }
 
     /// The number of ids held (expired ones included until they are dropped).
