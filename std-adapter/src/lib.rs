@@ -2,5 +2,6 @@
 //!
 //! The std side of overdue: Prefect JSON in and out, the `overdue` CLI.
 #![warn(missing_docs)]
+pub mod json;
 pub mod scenario;
 pub mod uuid5;
