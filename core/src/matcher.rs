@@ -40,7 +40,22 @@ pub use router::Router;
 ///
 /// Worst case `O(len(pattern) · len(value))` time, no allocation, no recursion.
 pub fn fnmatch(pattern: &str, value: &str) -> bool {
-    let (mut p, mut v) = (0usize, 0usize);
+    // Fast paths: the literal text before the first special character matches byte
+    // for byte, and a pattern that continues with nothing but `*`s accepts any rest.
+    let prefix = literal_prefix(pattern);
+    if prefix.len() == pattern.len() {
+        return pattern == value;
+    }
+    if !value.starts_with(prefix) {
+        return false;
+    }
+    if pattern.as_bytes()[prefix.len()..]
+        .iter()
+        .all(|&b| b == b'*')
+    {
+        return true;
+    }
+    let (mut p, mut v) = (prefix.len(), prefix.len());
     // After a `*`: where the pattern resumes, and where the value resumes next time.
     let mut star: Option<(usize, usize)> = None;
     loop {
