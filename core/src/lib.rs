@@ -19,6 +19,7 @@ pub mod hash;
 pub mod matcher;
 pub mod rfc3339;
 pub mod time;
+pub mod wheel;
 #[cfg(feature = "alloc")]
 pub mod trigger;
 
@@ -26,3 +27,4 @@ pub mod trigger;
 pub use event::OwnedEvent;
 pub use event::{Event, EventId, Labels, Related};
 pub use time::{Duration, Instant};
+pub use wheel::{Expired, FixedWheel, Handle, InsertError, ResetError, Wheel};

@@ -1,0 +1,848 @@
+//! A hierarchical timing wheel: deadlines in, expired entries out, no clock.
+//!
+//! [`Wheel`] holds entries (a payload `T` and a deadline) addressed by generation-tagged
+//! [`Handle`]s. [`Wheel::poll`] yields every entry whose deadline is at or before the
+//! `now` it is given, one per call, in deadline order (ties in insertion order), each
+//! exactly once; [`Wheel::next_deadline`] tells the caller when to come back.
+//!
+//! ```
+//! use overdue_core::time::{Duration, Instant};
+//! use overdue_core::wheel::FixedWheel;
+//!
+//! let mut wheel: FixedWheel<&str, 8> = FixedWheel::new(Duration::from_millis(1), Instant::ZERO);
+//! let late = wheel.insert(Instant::from_secs(90), "late").unwrap();
+//! wheel.insert(Instant::from_micros(1_500), "soon").unwrap();
+//! wheel.reset(late, Instant::from_secs(120)).unwrap(); // an event pushed it back
+//! assert_eq!(wheel.next_deadline(), Some(Instant::from_micros(1_500)));
+//! assert!(wheel.poll(Instant::from_micros(1_499)).is_none()); // exact, not per tick
+//! assert_eq!(wheel.poll(Instant::from_secs(1)).unwrap().payload, "soon");
+//! assert_eq!(wheel.next_deadline(), Some(Instant::from_secs(120)));
+//! ```
+//!
+//! Two storage flavours share the API: [`FixedWheel<T, N>`] keeps `N` entries inline and
+//! never allocates (a full wheel hands the payload back in [`InsertError::Full`]);
+//! `GrowableWheel<T>` (feature `alloc`) keeps them in a `Vec`.
+//!
+//! # Footprint
+//!
+//! `size_of::<Wheel>()` is about 1.9 KiB (7 levels × (64 × 4-byte list heads + an 8-byte
+//! bitmap), plus a few words) and each entry takes `24 + size_of::<T>()` bytes, rounded up
+//! to `T`'s alignment, for payloads aligned to at most 8: an 8-byte deadline, two `u32`
+//! links, a `u32` generation and 4 bytes of enum tag and padding. Insertion order needs no
+//! sequence number: it is the order of entries within a list. So
+//!
+//! ```text
+//! bytes ≈ 1.9 KiB + capacity × (24 + size_of::<T>())
+//! ```
+//!
+//! (`capacity` is `N` for a fixed wheel, the `Vec`'s capacity for a growable one).
+//!
+//! # Implementation
+//!
+//! The layout is tokio's: [`LEVELS`] levels of 64 slots, each level with a `u64`
+//! occupancy bitmap. A deadline is turned into a tick (`deadline / tick`); relative to the
+//! wheel's cursor (a tick), an entry goes to the level of the highest 6-bit group in which
+//! its tick differs from the cursor, into the slot given by its own bits of that group.
+//! Entries of one level are then all earlier than those of the next, so the earliest
+//! occupied slot is the lowest set bit of the lowest non-empty bitmap. At the default tick
+//! of 1 ms:
+//!
+//! | level | slot width | range (64 slots) |
+//! |------:|-----------:|-----------------:|
+//! | 0 | 1 ms | 64 ms |
+//! | 1 | 64 ms | 4.1 s |
+//! | 2 | 4.1 s | 4.4 min |
+//! | 3 | 4.4 min | 4.7 h |
+//! | 4 | 4.7 h | 12.4 days |
+//! | 5 | 12.4 days | 2.2 years |
+//! | 6 | 2.2 years | 139 years |
+//!
+//! A deadline beyond the top level's range is parked in the top level's farthest slot and
+//! re-filed when that slot comes due; it costs nothing in between and never fires early.
+//! Deadlines anywhere in `u64` microseconds work, and the tick can be anything from 1 µs
+//! up (a zero tick is taken as 1 µs).
+//!
+//! Entries due at the cursor's tick sit in a *ready* list sorted by exact deadline (a
+//! stable merge sort when a level-0 slot is taken, a sorted insert otherwise), so a slot
+//! holding deadlines of different sub-tick times yields only the due ones, in order. The
+//! head of that list is the earliest deadline of the wheel; when the list runs empty the
+//! earliest slot is *cascaded*: its entries are filed again relative to the slot's start,
+//! down to level 0 and into the ready list. [`Wheel::poll`] cascades only slots that have
+//! started by `now`; [`Wheel::next_deadline`] cascades until the earliest entry is known,
+//! which may put the cursor ahead of `now`. Inserting a deadline before the cursor then
+//! *rewinds* it: the lists of the lower levels are spliced back into the one slot they
+//! came from (at most 64 × 7 list splices, no entry is touched).
+//!
+//! Cost: insert, reset, cancel and taking the ready head are O(1); each entry is moved by
+//! cascading at most once per level on its way down, which `poll` and `next_deadline`
+//! pay for, amortized O(1) per entry.
+
+mod level;
+mod list;
+mod slab;
+
+use core::fmt;
+use core::iter::FusedIterator;
+
+use crate::time::{Duration, Instant};
+use level::{place, slot_start, Level, Place, TickDiv};
+use slab::{Slab, NIL};
+
+pub use level::LEVELS;
+#[cfg(feature = "alloc")]
+pub use slab::VecStorage;
+pub use slab::{ArrayStorage, Handle, Storage};
+
+/// The default tick: one millisecond.
+pub const DEFAULT_TICK: Duration = Duration::from_millis(1);
+
+/// A wheel of at most `N` entries stored inline, without allocation.
+pub type FixedWheel<T, const N: usize> = Wheel<T, ArrayStorage<T, N>>;
+
+/// A wheel whose entries live in a growable `Vec` (feature `alloc`).
+#[cfg(feature = "alloc")]
+pub type GrowableWheel<T> = Wheel<T, VecStorage<T>>;
+
+/// A hierarchical timing wheel of payloads `T` with deadlines, on storage `S`.
+///
+/// See the [module documentation](self) for the layout and costs.
+#[derive(Clone)]
+pub struct Wheel<T, S: Storage<T>> {
+    slab: Slab<T, S>,
+    levels: [Level; LEVELS],
+    /// Head of the sorted list of entries due at tick `cur`.
+    ready: u32,
+    /// The cursor, in ticks: every entry's tick is `>= cur`.
+    cur: u64,
+    elapsed: Instant,
+    div: TickDiv,
+}
+
+/// An entry taken out of the wheel by [`Wheel::poll`] because its deadline passed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Expired<T> {
+    /// The handle the entry had (now stale).
+    pub handle: Handle,
+    /// The deadline the entry had.
+    pub deadline: Instant,
+    /// The caller's value.
+    pub payload: T,
+}
+
+/// Why [`Wheel::insert`] refused an entry; the payload comes back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum InsertError<T> {
+    /// The deadline is at or before [`Wheel::elapsed`]: it would have fired already.
+    Elapsed(T),
+    /// A fixed-capacity wheel is full.
+    Full(T),
+}
+
+impl<T> InsertError<T> {
+    /// The payload that was not inserted.
+    pub fn into_payload(self) -> T {
+        match self {
+            InsertError::Elapsed(p) | InsertError::Full(p) => p,
+        }
+    }
+}
+
+impl<T> fmt::Display for InsertError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InsertError::Elapsed(_) => f.write_str("deadline already elapsed"),
+            InsertError::Full(_) => f.write_str("timing wheel is full"),
+        }
+    }
+}
+
+impl<T: fmt::Debug> core::error::Error for InsertError<T> {}
+
+/// Why [`Wheel::reset`] failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ResetError<T> {
+    /// The handle's entry already fired or was cancelled; nothing changed.
+    Stale,
+    /// The new deadline is at or before [`Wheel::elapsed`]: the entry was removed (its
+    /// handle is now stale) and its payload comes back, as [`Wheel::insert`] would refuse it.
+    Elapsed(T),
+}
+
+impl<T> fmt::Display for ResetError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ResetError::Stale => f.write_str("stale timer handle"),
+            ResetError::Elapsed(_) => f.write_str("new deadline already elapsed; entry removed"),
+        }
+    }
+}
+
+impl<T: fmt::Debug> core::error::Error for ResetError<T> {}
+
+impl<T, S: Storage<T> + Default> Wheel<T, S> {
+    /// An empty wheel with the given tick (zero is taken as 1 µs) whose time starts at `start`.
+    pub fn new(tick: Duration, start: Instant) -> Self {
+        Self::with_storage(tick, start, S::default())
+    }
+}
+
+impl<T, S: Storage<T> + Default> Default for Wheel<T, S> {
+    /// An empty wheel with the [`DEFAULT_TICK`] starting at the Unix epoch.
+    fn default() -> Self {
+        Self::new(DEFAULT_TICK, Instant::ZERO)
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl<T> Wheel<T, VecStorage<T>> {
+    /// An empty growable wheel with room for `capacity` entries before it reallocates.
+    pub fn with_capacity(tick: Duration, start: Instant, capacity: usize) -> Self {
+        Self::with_storage(tick, start, VecStorage::with_capacity(capacity))
+    }
+}
+
+impl<T, S: Storage<T>> Wheel<T, S> {
+    /// An empty wheel on the given (empty) storage.
+    pub fn with_storage(tick: Duration, start: Instant, storage: S) -> Self {
+        let div = TickDiv::new(tick.as_micros());
+        Wheel {
+            slab: Slab::new(storage),
+            levels: [Level::EMPTY; LEVELS],
+            ready: NIL,
+            cur: div.ticks(start.as_micros()),
+            elapsed: start,
+            div,
+        }
+    }
+
+    /// The tick: the width of a level-0 slot (at least 1 µs).
+    pub fn tick(&self) -> Duration {
+        Duration::from_micros(self.div.tick())
+    }
+
+    /// The wheel's time: the latest `now` at which [`poll`](Self::poll) found nothing due.
+    pub fn elapsed(&self) -> Instant {
+        self.elapsed
+    }
+
+    /// The number of live entries.
+    pub fn len(&self) -> usize {
+        self.slab.len()
+    }
+
+    /// Whether the wheel holds no entries.
+    pub fn is_empty(&self) -> bool {
+        self.slab.len() == 0
+    }
+
+    /// The fixed capacity, or `None` for a growable wheel.
+    pub fn capacity(&self) -> Option<usize> {
+        self.slab.store.capacity()
+    }
+
+    /// The bytes one entry occupies for this payload type (`24 + size_of::<T>()`, aligned).
+    pub const fn entry_size() -> usize {
+        Slab::<T, S>::entry_size()
+    }
+
+    /// Adds an entry due at `deadline`; O(1).
+    ///
+    /// A deadline at or before [`elapsed`](Self::elapsed) is refused with
+    /// [`InsertError::Elapsed`], a full fixed-capacity wheel with [`InsertError::Full`];
+    /// both hand the payload back.
+    pub fn insert(&mut self, deadline: Instant, payload: T) -> Result<Handle, InsertError<T>> {
+        if deadline <= self.elapsed {
+            return Err(InsertError::Elapsed(payload));
+        }
+        let d = deadline.as_micros();
+        let (index, generation) = self.slab.insert(d, payload).map_err(InsertError::Full)?;
+        self.file_new(index, d);
+        Ok(Handle::from_parts(index, generation))
+    }
+
+    /// Moves an entry to a new deadline; O(1).
+    ///
+    /// For ties the entry counts as inserted now. A stale handle gives
+    /// [`ResetError::Stale`] and changes nothing; a new deadline at or before
+    /// [`elapsed`](Self::elapsed) removes the entry and returns its payload in
+    /// [`ResetError::Elapsed`].
+    pub fn reset(&mut self, handle: Handle, deadline: Instant) -> Result<(), ResetError<T>> {
+        if !self.slab.is_live(handle) {
+            return Err(ResetError::Stale);
+        }
+        let i = handle.index();
+        self.unlink(i);
+        if deadline <= self.elapsed {
+            return match self.slab.remove(i) {
+                Some(payload) => Err(ResetError::Elapsed(payload)),
+                None => Err(ResetError::Stale),
+            };
+        }
+        let d = deadline.as_micros();
+        self.slab.links_mut(i).set_deadline(d);
+        self.file_new(i, d);
+        Ok(())
+    }
+
+    /// Removes an entry and returns its payload, or `None` for a stale handle; O(1).
+    pub fn cancel(&mut self, handle: Handle) -> Option<T> {
+        if !self.slab.is_live(handle) {
+            return None;
+        }
+        self.unlink(handle.index());
+        self.slab.remove(handle.index())
+    }
+
+    /// The payload of a live entry.
+    pub fn get(&self, handle: Handle) -> Option<&T> {
+        self.slab.payload(handle)
+    }
+
+    /// The payload of a live entry, mutably.
+    pub fn get_mut(&mut self, handle: Handle) -> Option<&mut T> {
+        self.slab.payload_mut(handle)
+    }
+
+    /// The deadline of a live entry.
+    pub fn deadline(&self, handle: Handle) -> Option<Instant> {
+        if self.slab.is_live(handle) {
+            Some(Instant::from_micros(self.slab.deadline(handle.index())))
+        } else {
+            None
+        }
+    }
+
+    /// Whether `handle` names a live entry.
+    pub fn contains(&self, handle: Handle) -> bool {
+        self.slab.is_live(handle)
+    }
+
+    /// Live entries as `(handle, deadline, payload)`, in storage order (not deadline order).
+    pub fn iter(&self) -> impl Iterator<Item = (Handle, Instant, &T)> + '_ {
+        self.slab
+            .iter()
+            .map(|(h, d, p)| (h, Instant::from_micros(d), p))
+    }
+
+    /// Takes out the earliest entry due at or before `now`, if any.
+    ///
+    /// Call it until it returns `None`: entries come one per call in deadline order (ties
+    /// in insertion order), each exactly once, and never before `now >= deadline`,
+    /// whatever the tick. Once nothing more is due, [`elapsed`](Self::elapsed) moves to
+    /// `now`; a `now` older than `elapsed` is taken as `elapsed`.
+    #[must_use = "an expired entry is removed from the wheel"]
+    pub fn poll(&mut self, now: Instant) -> Option<Expired<T>> {
+        let now = now.max(self.elapsed);
+        let n = now.as_micros();
+        self.refill(self.div.ticks(n));
+        let head = self.ready;
+        if head != NIL && self.slab.deadline(head) <= n {
+            let deadline = Instant::from_micros(self.slab.deadline(head));
+            let generation = self.slab.links(head).generation;
+            self.slab.unlink(&mut self.ready, head);
+            if let Some(payload) = self.slab.remove(head) {
+                return Some(Expired {
+                    handle: Handle::from_parts(head, generation),
+                    deadline,
+                    payload,
+                });
+            }
+        }
+        self.elapsed = now;
+        None
+    }
+
+    /// Drains every entry due at or before `now`, like calling [`poll`](Self::poll)
+    /// until it returns `None`.
+    ///
+    /// Entries not taken from the iterator before it is dropped stay in the wheel.
+    pub fn advance(&mut self, now: Instant) -> Advance<'_, T, S> {
+        Advance { wheel: self, now }
+    }
+
+    /// The exact earliest deadline of all entries, or `None` when the wheel is empty.
+    ///
+    /// It is the head of the ready list when that is known; otherwise the earliest slot is
+    /// cascaded until it is (this is why it takes `&mut self`), amortized O(1). Sleep
+    /// until this instant, then [`poll`](Self::poll).
+    pub fn next_deadline(&mut self) -> Option<Instant> {
+        if self.slab.len() == 0 {
+            return None;
+        }
+        self.refill(u64::MAX);
+        match self.ready {
+            NIL => None,
+            head => Some(Instant::from_micros(self.slab.deadline(head))),
+        }
+    }
+
+    /// Files a freshly (re)deadlined, unlinked entry `i` with deadline `d`.
+    fn file_new(&mut self, i: u32, d: u64) {
+        let t = self.div.ticks(d);
+        if self.slab.len() == 1 {
+            // The only entry: put the cursor on it.
+            self.cur = t;
+            self.ready = NIL;
+            self.slab.push_back(&mut self.ready, i);
+            return;
+        }
+        if t < self.cur {
+            self.rewind(t);
+        }
+        self.file(i, t, true);
+    }
+
+    /// Links entry `i` with tick `t >= cur` where it belongs.
+    #[inline]
+    fn file(&mut self, i: u32, t: u64, sorted: bool) {
+        match place(self.cur, t) {
+            Place::Ready if sorted => self.slab.insert_sorted(&mut self.ready, i),
+            Place::Ready => self.slab.push_back(&mut self.ready, i),
+            Place::Slot { level, slot } => {
+                let lv = &mut self.levels[level];
+                self.slab.push_back(&mut lv.heads[slot], i);
+                lv.occupied |= 1 << slot;
+            }
+        }
+    }
+
+    /// Unlinks live entry `i` from wherever it is.
+    #[inline]
+    fn unlink(&mut self, i: u32) {
+        let t = self.div.ticks(self.slab.deadline(i));
+        match place(self.cur, t) {
+            Place::Ready => self.slab.unlink(&mut self.ready, i),
+            Place::Slot { level, slot } => {
+                let lv = &mut self.levels[level];
+                self.slab.unlink(&mut lv.heads[slot], i);
+                if lv.heads[slot] == NIL {
+                    lv.occupied &= !(1 << slot);
+                }
+            }
+        }
+    }
+
+    /// The earliest occupied slot, as `(level, slot)`.
+    #[inline]
+    fn earliest(&self) -> Option<(usize, usize)> {
+        self.levels
+            .iter()
+            .enumerate()
+            .find_map(|(l, lv)| lv.earliest().map(|s| (l, s)))
+    }
+
+    /// Makes the ready list hold the earliest entries, cascading slots that start at or
+    /// before tick `limit`; with nothing to cascade, lets the cursor catch up to `limit`.
+    fn refill(&mut self, limit: u64) {
+        loop {
+            if self.ready != NIL {
+                let head_tick = self.div.ticks(self.slab.deadline(self.ready));
+                if head_tick <= self.cur {
+                    return;
+                }
+                // Only parked entries are left, at a rotation end (the levels are empty):
+                // jump to the first of them and file them all again.
+                let list = core::mem::replace(&mut self.ready, NIL);
+                self.cur = head_tick;
+                self.refile(list);
+                continue;
+            }
+            let Some((level, slot)) = self.earliest() else {
+                if limit > self.cur && limit != u64::MAX {
+                    self.cur = limit;
+                }
+                return;
+            };
+            let start = slot_start(self.cur, level, slot);
+            if start > limit {
+                // Nothing starts by `limit`: the cursor may move up to it, since it passes
+                // no occupied slot.
+                if limit > self.cur {
+                    self.cur = limit;
+                }
+                return;
+            }
+            let list = self.levels[level].take(slot);
+            self.cur = start;
+            self.refile(list);
+        }
+    }
+
+    /// Files every entry of the detached list at `head` again, relative to the cursor.
+    fn refile(&mut self, head: u32) {
+        if head == NIL {
+            return;
+        }
+        let tail = self.slab.links(head).prev;
+        let mut i = head;
+        loop {
+            let next = self.slab.links(i).next;
+            let t = self.div.ticks(self.slab.deadline(i));
+            self.file(i, t, false);
+            if i == tail {
+                break;
+            }
+            i = next;
+        }
+        self.slab.sort(&mut self.ready);
+    }
+
+    /// Moves the cursor back to tick `to` (before every entry), re-filing by whole lists.
+    ///
+    /// Entries below the highest 6-bit group in which `cur` and `to` differ all share
+    /// that group with `cur`, so they all belong in one slot relative to `to`.
+    fn rewind(&mut self, to: u64) {
+        let from = self.cur;
+        debug_assert!(to < from);
+        let high = level::level_of_any(from ^ to);
+        let mut gathered = core::mem::replace(&mut self.ready, NIL);
+        for level in 0..high.min(LEVELS) {
+            let mut occupied = self.levels[level].occupied;
+            while occupied != 0 {
+                let slot = occupied.trailing_zeros() as usize;
+                occupied &= occupied - 1;
+                let list = self.levels[level].take(slot);
+                self.slab.append_list(&mut gathered, list);
+            }
+        }
+        self.cur = to;
+        if gathered == NIL {
+            return;
+        }
+        // Relative to `to`, every gathered entry sits where `from` itself (or, from another
+        // rotation, anything beyond the range) would.
+        let target = if high < LEVELS {
+            place(to, from)
+        } else {
+            place(to, u64::MAX)
+        };
+        match target {
+            Place::Ready => {
+                self.slab.append_list(&mut self.ready, gathered);
+                self.slab.sort(&mut self.ready);
+            }
+            Place::Slot { level, slot } => {
+                let lv = &mut self.levels[level];
+                self.slab.append_list(&mut lv.heads[slot], gathered);
+                lv.occupied |= 1 << slot;
+            }
+        }
+    }
+}
+
+impl<T, S: Storage<T>> fmt::Debug for Wheel<T, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Wheel")
+            .field("len", &self.len())
+            .field("tick", &self.tick())
+            .field("elapsed", &self.elapsed)
+            .field("cursor_tick", &self.cur)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The entries due at a given time, drained from a wheel: see [`Wheel::advance`].
+#[derive(Debug)]
+pub struct Advance<'a, T, S: Storage<T>> {
+    wheel: &'a mut Wheel<T, S>,
+    now: Instant,
+}
+
+impl<T, S: Storage<T>> Iterator for Advance<'_, T, S> {
+    type Item = Expired<T>;
+
+    fn next(&mut self) -> Option<Expired<T>> {
+        self.wheel.poll(self.now)
+    }
+}
+
+impl<T, S: Storage<T>> FusedIterator for Advance<'_, T, S> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    extern crate alloc;
+    use alloc::vec::Vec;
+
+    const US: Duration = Duration::from_micros(1);
+
+    fn at(us: u64) -> Instant {
+        Instant::from_micros(us)
+    }
+
+    fn drain<S: Storage<u32>>(w: &mut Wheel<u32, S>, now: u64) -> Vec<(u64, u32)> {
+        w.advance(at(now))
+            .map(|e| (e.deadline.as_micros(), e.payload))
+            .collect()
+    }
+
+    #[test]
+    fn yields_in_deadline_order_then_insertion_order() {
+        let mut w: FixedWheel<u32, 16> = Wheel::new(DEFAULT_TICK, Instant::ZERO);
+        for (p, d) in [
+            (0, 5_000),
+            (1, 70_000),
+            (2, 5_000),
+            (3, 1),
+            (4, 4_096_001),
+            (5, 70_000),
+        ] {
+            w.insert(at(d), p).unwrap();
+        }
+        assert_eq!(w.next_deadline(), Some(at(1)));
+        assert_eq!(
+            drain(&mut w, 10_000_000),
+            [
+                (1, 3),
+                (5_000, 0),
+                (5_000, 2),
+                (70_000, 1),
+                (70_000, 5),
+                (4_096_001, 4)
+            ]
+        );
+        assert!(w.is_empty());
+        assert_eq!(w.elapsed(), at(10_000_000));
+        assert_eq!(w.next_deadline(), None);
+    }
+
+    #[test]
+    fn sub_tick_deadlines_fire_exactly() {
+        // One-second tick: all of these share a level-0 slot.
+        let mut w: FixedWheel<u32, 8> = Wheel::new(Duration::from_secs(1), at(0));
+        w.insert(at(1_700_000), 2).unwrap();
+        w.insert(at(1_200_000), 1).unwrap();
+        w.insert(at(1_999_999), 3).unwrap();
+        assert_eq!(drain(&mut w, 1_199_999), []);
+        assert_eq!(w.elapsed(), at(1_199_999));
+        assert_eq!(drain(&mut w, 1_700_000), [(1_200_000, 1), (1_700_000, 2)]);
+        assert_eq!(w.next_deadline(), Some(at(1_999_999)));
+        // A sub-tick insert into the current tick lands in order.
+        w.insert(at(1_800_000), 4).unwrap();
+        assert_eq!(w.next_deadline(), Some(at(1_800_000)));
+        assert_eq!(drain(&mut w, 5_000_000), [(1_800_000, 4), (1_999_999, 3)]);
+    }
+
+    #[test]
+    fn elapsed_deadlines_are_refused_by_insert_and_reset() {
+        let mut w: FixedWheel<u32, 4> = Wheel::new(DEFAULT_TICK, at(1_000));
+        assert_eq!(w.insert(at(1_000), 1), Err(InsertError::Elapsed(1)));
+        assert_eq!(w.insert(at(0), 2), Err(InsertError::Elapsed(2)));
+        let h = w.insert(at(1_001), 3).unwrap();
+        assert_eq!(w.reset(h, at(999)), Err(ResetError::Elapsed(3)));
+        assert!(!w.contains(h));
+        assert_eq!(w.reset(h, at(5_000)), Err(ResetError::Stale));
+        assert!(w.is_empty());
+        // An older `now` never moves time back.
+        assert!(w.poll(at(10)).is_none());
+        assert_eq!(w.elapsed(), at(1_000));
+    }
+
+    #[test]
+    fn stale_handles_touch_nothing() {
+        let mut w: FixedWheel<u32, 2> = Wheel::new(DEFAULT_TICK, at(0));
+        let a = w.insert(at(10), 1).unwrap();
+        let fired = w.poll(at(10)).unwrap();
+        assert_eq!(fired.handle, a);
+        let b = w.insert(at(20), 2).unwrap(); // reuses a's slot
+        assert_eq!(b.index(), a.index());
+        assert_ne!(b, a);
+        assert_eq!(w.cancel(a), None);
+        assert_eq!(w.reset(a, at(30)), Err(ResetError::Stale));
+        assert_eq!(w.get(a), None);
+        assert_eq!(w.deadline(a), None);
+        assert_eq!(w.get(b), Some(&2));
+        assert_eq!(w.deadline(b), Some(at(20)));
+        *w.get_mut(b).unwrap() = 7;
+        assert_eq!(w.cancel(b), Some(7));
+        assert_eq!(w.cancel(b), None);
+        assert_eq!(w.cancel(Handle::from_parts(1_000, 0)), None);
+    }
+
+    #[test]
+    fn full_fixed_wheel_hands_the_payload_back() {
+        let mut w: FixedWheel<u32, 2> = Wheel::new(DEFAULT_TICK, at(0));
+        assert_eq!(w.capacity(), Some(2));
+        w.insert(at(5), 1).unwrap();
+        let h = w.insert(at(6), 2).unwrap();
+        assert_eq!(w.insert(at(7), 3), Err(InsertError::Full(3)));
+        w.cancel(h);
+        w.insert(at(7), 3).unwrap();
+        assert_eq!(drain(&mut w, 100), [(5, 1), (7, 3)]);
+    }
+
+    #[test]
+    fn next_deadline_is_exact_after_removing_the_minimum() {
+        let mut w: FixedWheel<u32, 64> = Wheel::new(DEFAULT_TICK, at(0));
+        let hs: Vec<Handle> = (0..40u32)
+            .map(|k| w.insert(at(60_000_000 + 777 * u64::from(k)), k).unwrap())
+            .collect();
+        for (k, h) in hs.iter().enumerate() {
+            assert_eq!(w.next_deadline(), Some(at(60_000_000 + 777 * k as u64)));
+            w.reset(*h, at(90_000_000 + k as u64)).unwrap();
+        }
+        assert_eq!(w.next_deadline(), Some(at(90_000_000)));
+        assert_eq!(w.len(), 40);
+    }
+
+    #[test]
+    fn inserting_before_a_cursor_moved_ahead_rewinds() {
+        let mut w: FixedWheel<u32, 8> = Wheel::new(DEFAULT_TICK, at(0));
+        w.insert(at(3_600_000_000), 1).unwrap();
+        w.insert(at(3_600_000_500), 2).unwrap();
+        // Finding the exact minimum puts the cursor an hour ahead.
+        assert_eq!(w.next_deadline(), Some(at(3_600_000_000)));
+        w.insert(at(5_000), 3).unwrap();
+        w.insert(at(3_599_999_999), 4).unwrap();
+        assert_eq!(w.next_deadline(), Some(at(5_000)));
+        w.insert(at(4_000), 5).unwrap();
+        assert_eq!(
+            drain(&mut w, u64::MAX),
+            [
+                (4_000, 5),
+                (5_000, 3),
+                (3_599_999_999, 4),
+                (3_600_000_000, 1),
+                (3_600_000_500, 2)
+            ]
+        );
+    }
+
+    #[test]
+    fn deadlines_beyond_the_top_level_park_and_never_fire_early() {
+        let mut w: FixedWheel<u32, 8> = Wheel::new(US, at(0));
+        let range = 1u64 << 42; // ticks covered by all levels at 1 µs
+        w.insert(at(u64::MAX), 1).unwrap();
+        w.insert(at(range + 5), 2).unwrap();
+        w.insert(at(3 * range + 1), 3).unwrap();
+        w.insert(at(10), 4).unwrap();
+        assert_eq!(drain(&mut w, range - 1), [(10, 4)]);
+        assert_eq!(w.next_deadline(), Some(at(range + 5)));
+        assert_eq!(drain(&mut w, range + 4), []);
+        assert_eq!(drain(&mut w, range + 5), [(range + 5, 2)]);
+        assert_eq!(drain(&mut w, 3 * range), []);
+        assert_eq!(w.next_deadline(), Some(at(3 * range + 1)));
+        assert_eq!(drain(&mut w, u64::MAX - 1), [(3 * range + 1, 3)]);
+        assert_eq!(drain(&mut w, u64::MAX), [(u64::MAX, 1)]);
+        assert_eq!(w.elapsed(), Instant::MAX);
+        assert_eq!(w.insert(Instant::MAX, 9), Err(InsertError::Elapsed(9)));
+    }
+
+    #[test]
+    fn parked_entries_are_refiled_when_their_slot_comes_due() {
+        let mut w: FixedWheel<u32, 8> = Wheel::new(US, at(0));
+        let range = 1u64 << 42;
+        w.insert(at(2 * range + 7), 1).unwrap();
+        // Poll step by step through the rotation end; it must not fire early.
+        let mut now = range - 3;
+        while now < range + 3 {
+            assert!(w.poll(at(now)).is_none(), "fired early at {now}");
+            now += 1;
+        }
+        w.insert(at(range + 10), 2).unwrap();
+        assert_eq!(drain(&mut w, 2 * range + 6), [(range + 10, 2)]);
+        assert_eq!(drain(&mut w, 2 * range + 7), [(2 * range + 7, 1)]);
+    }
+
+    #[test]
+    fn deadlines_near_zero_and_u64_max() {
+        let mut w: FixedWheel<u32, 8> = Wheel::new(DEFAULT_TICK, at(0));
+        w.insert(at(1), 1).unwrap();
+        w.insert(at(u64::MAX), 2).unwrap();
+        w.insert(at(u64::MAX - 1), 3).unwrap();
+        assert_eq!(w.next_deadline(), Some(at(1)));
+        assert_eq!(drain(&mut w, 0), []);
+        assert_eq!(drain(&mut w, 1), [(1, 1)]);
+        assert_eq!(w.next_deadline(), Some(at(u64::MAX - 1)));
+        let mut w2: FixedWheel<u32, 8> = Wheel::new(US, at(u64::MAX - 100));
+        w2.insert(at(u64::MAX), 1).unwrap();
+        w2.insert(at(u64::MAX - 50), 2).unwrap();
+        assert_eq!(
+            drain(&mut w2, u64::MAX),
+            [(u64::MAX - 50, 2), (u64::MAX, 1)]
+        );
+    }
+
+    #[test]
+    fn huge_and_zero_ticks_work() {
+        for tick in [
+            Duration::ZERO,
+            Duration::from_micros(u64::MAX / 3),
+            Duration::MAX,
+        ] {
+            let mut w: FixedWheel<u32, 8> = Wheel::new(tick, at(5));
+            assert!(w.tick() >= US);
+            w.insert(at(u64::MAX), 1).unwrap();
+            w.insert(at(1_000), 2).unwrap();
+            w.insert(at(u64::MAX / 2), 3).unwrap();
+            assert_eq!(w.next_deadline(), Some(at(1_000)));
+            assert_eq!(
+                drain(&mut w, u64::MAX),
+                [(1_000, 2), (u64::MAX / 2, 3), (u64::MAX, 1)]
+            );
+        }
+    }
+
+    #[test]
+    fn reset_counts_as_a_fresh_insertion_for_ties() {
+        let mut w: FixedWheel<u32, 8> = Wheel::new(DEFAULT_TICK, at(0));
+        let a = w.insert(at(500), 1).unwrap();
+        w.insert(at(500), 2).unwrap();
+        w.reset(a, at(500)).unwrap();
+        assert_eq!(drain(&mut w, 500), [(500, 2), (500, 1)]);
+    }
+
+    #[test]
+    fn dropping_advance_early_keeps_the_rest() {
+        let mut w: FixedWheel<u32, 8> = Wheel::new(DEFAULT_TICK, at(0));
+        for k in 1..=3 {
+            w.insert(at(k * 10), k as u32).unwrap();
+        }
+        let first: Vec<u32> = w.advance(at(100)).take(1).map(|e| e.payload).collect();
+        assert_eq!(first, [1]);
+        assert_eq!(w.elapsed(), at(0));
+        assert_eq!(w.len(), 2);
+        assert_eq!(drain(&mut w, 100), [(20, 2), (30, 3)]);
+    }
+
+    #[test]
+    fn cascades_through_every_level() {
+        let mut w: FixedWheel<u32, 16> = Wheel::new(US, at(0));
+        let ds: Vec<u64> = (0..LEVELS as u32).map(|l| (1u64 << (6 * l)) + 3).collect();
+        for (k, &d) in ds.iter().enumerate().rev() {
+            w.insert(at(d), k as u32).unwrap();
+        }
+        for (k, &d) in ds.iter().enumerate() {
+            assert_eq!(w.next_deadline(), Some(at(d)));
+            assert!(w.poll(at(d - 1)).is_none());
+            assert_eq!(w.poll(at(d)).map(|e| e.payload), Some(k as u32));
+        }
+    }
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn growable_wheel_grows() {
+        let mut w: GrowableWheel<u32> = Wheel::with_capacity(DEFAULT_TICK, at(0), 4);
+        assert_eq!(w.capacity(), None);
+        for k in 0..1_000u32 {
+            w.insert(at(1_000_000 - u64::from(k) * 7), k).unwrap();
+        }
+        let got = drain(&mut w, u64::MAX);
+        assert_eq!(got.len(), 1_000);
+        assert!(got.windows(2).all(|p| p[0].0 <= p[1].0));
+        assert_eq!(w.iter().count(), 0);
+    }
+
+    #[test]
+    fn errors_display() {
+        extern crate alloc;
+        use alloc::string::ToString;
+        assert_eq!(InsertError::Full(1).to_string(), "timing wheel is full");
+        assert_eq!(
+            InsertError::Elapsed(1).to_string(),
+            "deadline already elapsed"
+        );
+        assert_eq!(ResetError::<u8>::Stale.to_string(), "stale timer handle");
+        assert_eq!(InsertError::Full(5).into_payload(), 5);
+    }
+}

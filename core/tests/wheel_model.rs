@@ -1,0 +1,361 @@
+//! The timing wheel against a naive reference model.
+//!
+//! [`run`] plays a sequence of [`Op`]s on a wheel (either storage flavour) and on a
+//! `BTreeMap<(deadline, seq), id>` that is obviously right, and checks after every step
+//! that both agree: results of every call, the order and set of expired entries,
+//! `next_deadline`, `len`, `elapsed`, and that handles of fired or cancelled entries are
+//! refused without disturbing anything else. Deadlines range over all of `u64`: near 0,
+//! near `u64::MAX`, in the past, equal to a live one, at tick and level edges, and ticks
+//! range from 1 µs (and 0) to `u64::MAX`. `Op` and `run` are plain data and a plain
+//! function so a fuzzer can drive them too.
+
+use std::collections::{BTreeMap, HashMap};
+
+use overdue_core::time::{Duration, Instant};
+use overdue_core::wheel::{
+    Expired, FixedWheel, GrowableWheel, Handle, InsertError, ResetError, Storage, Wheel,
+};
+use proptest::prelude::*;
+
+/// A time, resolved against the model's state when the op runs.
+#[derive(Clone, Debug)]
+pub enum Time {
+    /// `elapsed + x` (saturating).
+    After(u64),
+    /// `elapsed - x` (saturating): in the past.
+    Before(u64),
+    /// An absolute instant.
+    Abs(u64),
+    /// `u64::MAX - x`.
+    NearMax(u64),
+    /// `k · tick + offset`, with `k` a power of 64 times a slot number: level edges.
+    Edge { power: u32, slot: u64, offset: i8 },
+    /// The deadline of a live entry picked by index (a tie), else `elapsed + 1`.
+    SameAs(usize),
+}
+
+/// One step.
+#[derive(Clone, Debug)]
+pub enum Op {
+    /// Insert a new entry (its payload is a fresh id).
+    Insert(Time),
+    /// Reset the entry of a previously issued handle (live or stale).
+    Reset(usize, Time),
+    /// Cancel the entry of a previously issued handle.
+    Cancel(usize),
+    /// One `poll(now)`.
+    Poll(Time),
+    /// Drain everything due at `now`.
+    Advance(Time),
+    /// Compare `next_deadline`.
+    NextDeadline,
+    /// Compare `get`/`deadline` of a previously issued handle.
+    Get(usize),
+}
+
+/// The reference: entries ordered by (deadline, insertion sequence).
+struct Model {
+    order: BTreeMap<(u64, u64), u32>,
+    live: HashMap<u32, (u64, u64)>,
+    elapsed: u64,
+    seq: u64,
+    capacity: Option<usize>,
+    tick: u64,
+}
+
+impl Model {
+    fn resolve(&self, time: &Time) -> u64 {
+        match *time {
+            Time::After(x) => self.elapsed.saturating_add(x),
+            Time::Before(x) => self.elapsed.saturating_sub(x),
+            Time::Abs(x) => x,
+            Time::NearMax(x) => u64::MAX - x,
+            Time::Edge {
+                power,
+                slot,
+                offset,
+            } => {
+                let k = 64u64.saturating_pow(power).saturating_mul(slot);
+                k.saturating_mul(self.tick)
+                    .saturating_add_signed(i64::from(offset))
+            }
+            Time::SameAs(k) => {
+                if self.order.is_empty() {
+                    self.elapsed.saturating_add(1)
+                } else {
+                    self.order.keys().nth(k % self.order.len()).unwrap().0
+                }
+            }
+        }
+    }
+
+    fn add(&mut self, id: u32, deadline: u64) {
+        let key = (deadline, self.seq);
+        self.seq += 1;
+        self.order.insert(key, id);
+        self.live.insert(id, key);
+    }
+
+    fn remove(&mut self, id: u32) -> Option<u64> {
+        let key = self.live.remove(&id)?;
+        self.order.remove(&key);
+        Some(key.0)
+    }
+
+    fn poll(&mut self, now: u64) -> Option<(u64, u32)> {
+        let now = now.max(self.elapsed);
+        match self.order.first_key_value() {
+            Some((&(d, _), &id)) if d <= now => {
+                self.remove(id);
+                Some((d, id))
+            }
+            _ => {
+                self.elapsed = now;
+                None
+            }
+        }
+    }
+}
+
+/// Plays `ops` on a wheel with the given tick and start time, checking it against the model.
+pub fn run<S: Storage<u32>>(mut wheel: Wheel<u32, S>, ops: &[Op]) {
+    let mut model = Model {
+        order: BTreeMap::new(),
+        live: HashMap::new(),
+        elapsed: wheel.elapsed().as_micros(),
+        seq: 0,
+        capacity: wheel.capacity(),
+        tick: wheel.tick().as_micros(),
+    };
+    let mut issued: Vec<(Handle, u32)> = Vec::new();
+    let mut next_id = 0u32;
+    let pick = |issued: &Vec<(Handle, u32)>, k: usize| issued.get(k % issued.len().max(1)).copied();
+    let check_expired =
+        |e: Option<Expired<u32>>, want: Option<(u64, u32)>, issued: &[(Handle, u32)]| {
+            let got = e.map(|e| {
+                assert_eq!(e.handle, issued[e.payload as usize].0, "expired handle");
+                (e.deadline.as_micros(), e.payload)
+            });
+            assert_eq!(got, want, "poll result");
+        };
+    for (step, op) in ops.iter().enumerate() {
+        match op {
+            Op::Insert(time) => {
+                let d = model.resolve(time);
+                let id = next_id;
+                next_id += 1;
+                let got = wheel.insert(Instant::from_micros(d), id);
+                if d <= model.elapsed {
+                    assert_eq!(got, Err(InsertError::Elapsed(id)), "step {step}");
+                } else if model.capacity == Some(model.live.len()) {
+                    assert_eq!(got, Err(InsertError::Full(id)), "step {step}");
+                } else {
+                    let h = got.expect("insert");
+                    model.add(id, d);
+                    issued.push((h, id));
+                    assert_eq!(issued.len(), next_id as usize);
+                    continue_check(&wheel, &model);
+                    continue;
+                }
+                // Keep ids aligned with `issued` positions: a refused id gets a dead handle.
+                issued.push((Handle::from_parts(u32::MAX, u32::MAX), id));
+            }
+            Op::Reset(k, time) => {
+                let Some((h, id)) = pick(&issued, *k) else {
+                    continue;
+                };
+                let d = model.resolve(time);
+                let got = wheel.reset(h, Instant::from_micros(d));
+                if model.remove(id).is_none() {
+                    assert_eq!(got, Err(ResetError::Stale), "step {step}");
+                } else if d <= model.elapsed {
+                    assert_eq!(got, Err(ResetError::Elapsed(id)), "step {step}");
+                    assert!(!wheel.contains(h));
+                } else {
+                    assert_eq!(got, Ok(()), "step {step}");
+                    model.add(id, d);
+                }
+            }
+            Op::Cancel(k) => {
+                let Some((h, id)) = pick(&issued, *k) else {
+                    continue;
+                };
+                let want = model.remove(id).map(|_| id);
+                assert_eq!(wheel.cancel(h), want, "step {step}");
+            }
+            Op::Poll(time) => {
+                let now = model.resolve(time);
+                let want = model.poll(now);
+                check_expired(wheel.poll(Instant::from_micros(now)), want, &issued);
+            }
+            Op::Advance(time) => {
+                let now = model.resolve(time);
+                let mut want = Vec::new();
+                while let Some(e) = model.poll(now) {
+                    want.push(e);
+                }
+                let got: Vec<(u64, u32)> = wheel
+                    .advance(Instant::from_micros(now))
+                    .map(|e| {
+                        assert_eq!(e.handle, issued[e.payload as usize].0);
+                        (e.deadline.as_micros(), e.payload)
+                    })
+                    .collect();
+                assert_eq!(got, want, "step {step}: advance to {now}");
+            }
+            Op::NextDeadline => {
+                let want = model.order.keys().next().map(|&(d, _)| d);
+                assert_eq!(
+                    wheel.next_deadline().map(Instant::as_micros),
+                    want,
+                    "step {step}"
+                );
+            }
+            Op::Get(k) => {
+                let Some((h, id)) = pick(&issued, *k) else {
+                    continue;
+                };
+                let want = model.live.get(&id).map(|&(d, _)| d);
+                assert_eq!(wheel.deadline(h).map(Instant::as_micros), want);
+                assert_eq!(wheel.get(h).copied(), want.map(|_| id));
+                assert_eq!(wheel.contains(h), want.is_some());
+            }
+        }
+        continue_check(&wheel, &model);
+        if step % 32 == 0 {
+            assert_eq!(wheel.iter().count(), model.live.len(), "iter");
+        }
+    }
+    // Finally everything comes out, in order.
+    let want: Vec<(u64, u32)> = model.order.iter().map(|(&(d, _), &id)| (d, id)).collect();
+    let got: Vec<(u64, u32)> = wheel
+        .advance(Instant::MAX)
+        .map(|e| (e.deadline.as_micros(), e.payload))
+        .collect();
+    assert_eq!(got, want, "final drain");
+    assert!(wheel.is_empty());
+}
+
+fn continue_check<S: Storage<u32>>(wheel: &Wheel<u32, S>, model: &Model) {
+    assert_eq!(wheel.len(), model.live.len(), "len");
+    assert_eq!(wheel.is_empty(), model.live.is_empty());
+    assert_eq!(wheel.elapsed().as_micros(), model.elapsed, "elapsed");
+}
+
+fn time() -> impl Strategy<Value = Time> {
+    prop_oneof![
+        4 => (0u64..100).prop_map(Time::After),
+        4 => (0u64..100_000).prop_map(Time::After),
+        3 => (0u64..10_000_000_000).prop_map(Time::After),
+        1 => any::<u64>().prop_map(Time::After),
+        1 => (0u64..1_000).prop_map(Time::Before),
+        1 => any::<u64>().prop_map(Time::Abs),
+        1 => (0u64..1_000).prop_map(Time::Abs),
+        1 => (0u64..1_000).prop_map(Time::NearMax),
+        2 => (0u32..11, 0u64..65, -2i8..3).prop_map(|(power, slot, offset)| Time::Edge {
+            power,
+            slot,
+            offset
+        }),
+        2 => any::<usize>().prop_map(Time::SameAs),
+    ]
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        6 => time().prop_map(Op::Insert),
+        3 => (any::<usize>(), time()).prop_map(|(k, t)| Op::Reset(k, t)),
+        2 => any::<usize>().prop_map(Op::Cancel),
+        3 => time().prop_map(Op::Poll),
+        2 => time().prop_map(Op::Advance),
+        2 => Just(Op::NextDeadline),
+        1 => any::<usize>().prop_map(Op::Get),
+    ]
+}
+
+fn tick() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        Just(0u64),
+        Just(1),
+        1u64..100,
+        Just(1_000),
+        Just(1_000_000),
+        Just(1 << 40),
+        any::<u64>(),
+    ]
+}
+
+fn start() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        2 => Just(0u64),
+        1 => 0u64..1_000_000,
+        1 => any::<u64>(),
+        1 => (0u64..1_000_000).prop_map(|x| u64::MAX - x),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn fixed_wheel_matches_the_model(
+        tick in tick(), start in start(), ops in prop::collection::vec(op(), 1..200)
+    ) {
+        let wheel: FixedWheel<u32, 24> =
+            Wheel::new(Duration::from_micros(tick), Instant::from_micros(start));
+        run(wheel, &ops);
+    }
+
+    #[test]
+    fn growable_wheel_matches_the_model(
+        tick in tick(), start in start(), ops in prop::collection::vec(op(), 1..200)
+    ) {
+        let wheel: GrowableWheel<u32> =
+            Wheel::new(Duration::from_micros(tick), Instant::from_micros(start));
+        run(wheel, &ops);
+    }
+}
+
+/// A long deterministic run with many live entries: cascades through several levels,
+/// rewinds, and re-filing of parked entries at a 1 µs tick.
+#[test]
+fn long_mixed_run() {
+    let mut ops = Vec::new();
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut rnd = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for _ in 0..8_000 {
+        let r = rnd();
+        let t = match r % 7 {
+            0 => Time::After(rnd() % 5_000),
+            1 => Time::After(rnd() % 5_000_000),
+            2 => Time::After(rnd() % (1 << 44)),
+            3 => Time::SameAs(rnd() as usize),
+            4 => Time::NearMax(rnd() % 100),
+            5 => Time::Before(rnd() % 100),
+            _ => Time::After(rnd() % 300),
+        };
+        ops.push(match (r >> 8) % 10 {
+            0..=3 => Op::Insert(t),
+            4 | 5 => Op::Reset(rnd() as usize, t),
+            6 => Op::Cancel(rnd() as usize),
+            7 => Op::Poll(Time::After(rnd() % 2_000_000)),
+            8 => Op::NextDeadline,
+            _ => Op::Advance(Time::After(rnd() % 100_000)),
+        });
+    }
+    for tick in [1u64, 1_000, 1_000_000] {
+        run(
+            GrowableWheel::<u32>::new(Duration::from_micros(tick), Instant::ZERO),
+            &ops,
+        );
+        run(
+            FixedWheel::<u32, 512>::new(Duration::from_micros(tick), Instant::from_secs(1)),
+            &ops,
+        );
+    }
+}
