@@ -1,0 +1,184 @@
+//! The no_std proof: a `#![no_std]` binary with its own panic handler that uses overdue-core.
+//!
+//! If overdue-core or any of its dependencies (with the features asked for here) linked
+//! `std`, std's `panic_impl` would clash with the handler below and the build would fail
+//! with "found duplicate lang item `panic_impl`". The binary then exercises the wheel and
+//! exits 0 only if everything came out right. libc is linked for `main`, `abort` and, with
+//! feature `alloc`, `malloc`/`free`.
+#![no_std]
+#![no_main]
+
+use overdue_core::time::{Duration, Instant};
+use overdue_core::wheel::{FixedWheel, InsertError, Storage, Wheel};
+
+#[link(name = "c")]
+extern "C" {
+    fn abort() -> !;
+}
+
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo<'_>) -> ! {
+    // SAFETY: abort has no preconditions.
+    unsafe { abort() }
+}
+
+/// The unwinding personality the precompiled `core` refers to; with `panic = "abort"`
+/// nothing unwinds, so it is never called.
+#[no_mangle]
+extern "C" fn rust_eh_personality() {}
+
+/// Inserts a handful of deadlines (out of order, one cancelled, one reset) and checks
+/// that they come out exactly when due, in order. Returns 0 or the failing check's number.
+fn exercise<S: Storage<u32>>(mut wheel: Wheel<u32, S>) -> i32 {
+    let deadlines = [5_000u64, 1_500, 90_000_000, 1_500, 64_001, 4_096_000];
+    let mut handles = [None; 6];
+    for (i, &d) in deadlines.iter().enumerate() {
+        match wheel.insert(Instant::from_micros(d), i as u32) {
+            Ok(h) => handles[i] = Some(h),
+            Err(_) => return 1,
+        }
+    }
+    let (Some(cancelled), Some(moved)) = (handles[2], handles[4]) else {
+        return 2;
+    };
+    if wheel.cancel(cancelled) != Some(2) {
+        return 3;
+    }
+    if wheel.reset(moved, Instant::from_micros(4_000)).is_err() {
+        return 4;
+    }
+    if wheel.next_deadline() != Some(Instant::from_micros(1_500)) {
+        return 5;
+    }
+    if wheel.poll(Instant::from_micros(1_499)).is_some() {
+        return 6;
+    }
+    let want = [
+        (1_500u64, 1u32),
+        (1_500, 3),
+        (4_000, 4),
+        (5_000, 0),
+        (4_096_000, 5),
+    ];
+    let mut got = 0;
+    while let Some(e) = wheel.poll(Instant::from_secs(10)) {
+        if got >= want.len() || (e.deadline.as_micros(), e.payload) != want[got] {
+            return 7;
+        }
+        got += 1;
+    }
+    if got != want.len() || !wheel.is_empty() || wheel.cancel(cancelled).is_some() {
+        return 8;
+    }
+    match wheel.insert(Instant::from_secs(10), 9) {
+        Err(InsertError::Elapsed(9)) => 0,
+        _ => 9,
+    }
+}
+
+/// The fixed wheel must refuse a ninth entry and hand the payload back.
+fn exercise_full() -> i32 {
+    let mut wheel: FixedWheel<u32, 8> = FixedWheel::new(Duration::from_millis(1), Instant::ZERO);
+    for k in 0..8 {
+        if wheel.insert(Instant::from_secs(k + 1), k as u32).is_err() {
+            return 11;
+        }
+    }
+    match wheel.insert(Instant::from_secs(99), 99) {
+        Err(InsertError::Full(99)) => 0,
+        _ => 12,
+    }
+}
+
+#[cfg(feature = "alloc")]
+mod heap {
+    use core::alloc::{GlobalAlloc, Layout};
+
+    extern "C" {
+        fn malloc(size: usize) -> *mut u8;
+        fn free(p: *mut u8);
+        fn posix_memalign(out: *mut *mut u8, align: usize, size: usize) -> i32;
+    }
+
+    /// The C heap as the global allocator.
+    struct Malloc;
+
+    // SAFETY: malloc/posix_memalign return blocks of at least the requested size and
+    // alignment (malloc aligns to 16 on the targets we run on), or null; free takes them.
+    unsafe impl GlobalAlloc for Malloc {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            if layout.align() <= 16 {
+                malloc(layout.size().max(1))
+            } else {
+                let mut p = core::ptr::null_mut();
+                if posix_memalign(&mut p, layout.align(), layout.size().max(1)) == 0 {
+                    p
+                } else {
+                    core::ptr::null_mut()
+                }
+            }
+        }
+
+        unsafe fn dealloc(&self, ptr: *mut u8, _layout: Layout) {
+            free(ptr)
+        }
+    }
+
+    #[global_allocator]
+    static GLOBAL: Malloc = Malloc;
+}
+
+/// The growable wheel: the same checks, plus many entries to make the `Vec` grow.
+#[cfg(feature = "alloc")]
+fn exercise_growable() -> i32 {
+    use overdue_core::wheel::GrowableWheel;
+    let code = exercise(GrowableWheel::new(Duration::from_millis(1), Instant::ZERO));
+    if code != 0 {
+        return 20 + code;
+    }
+    let mut wheel: GrowableWheel<u32> = GrowableWheel::new(Duration::from_millis(1), Instant::ZERO);
+    for k in 0..10_000u64 {
+        // Deadlines in a scrambled order.
+        let d = (k * 7_919) % 10_000 + 1;
+        if wheel.insert(Instant::from_millis(d), d as u32).is_err() {
+            return 40;
+        }
+    }
+    let mut last = 0;
+    let mut n = 0;
+    while let Some(e) = wheel.poll(Instant::MAX) {
+        if e.payload <= last {
+            return 41;
+        }
+        last = e.payload;
+        n += 1;
+    }
+    if n == 10_000 {
+        0
+    } else {
+        42
+    }
+}
+
+#[no_mangle]
+pub extern "C" fn main(_argc: i32, _argv: *const *const u8) -> i32 {
+    let code = exercise(FixedWheel::<u32, 8>::new(
+        Duration::from_millis(1),
+        Instant::ZERO,
+    ));
+    if code != 0 {
+        return code;
+    }
+    let code = exercise_full();
+    if code != 0 {
+        return code;
+    }
+    #[cfg(feature = "alloc")]
+    {
+        let code = exercise_growable();
+        if code != 0 {
+            return code;
+        }
+    }
+    0
+}
