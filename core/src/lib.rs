@@ -13,6 +13,8 @@
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+#[cfg(feature = "alloc")]
+pub mod engine;
 pub mod error;
 pub mod event;
 pub mod hash;

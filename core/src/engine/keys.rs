@@ -196,44 +196,6 @@ impl KeyTable {
     pub(crate) fn len(&self) -> usize {
         self.index.len()
     }
-
-    /// Heap bytes held by the table structures (not counting key bytes and held
-    /// events), for footprint reports.
-    pub(crate) fn table_bytes(&self) -> usize {
-        self.slots.capacity() * core::mem::size_of::<Option<KeyState>>()
-            + self.free.capacity() * 4
-            + self.index.capacity() * 5
-    }
-
-    /// Rebuilds the table from slots (after deserialization).
-    pub(crate) fn from_slots(slots: Vec<Option<KeyState>>) -> Self {
-        let mut t = KeyTable {
-            slots,
-            ..KeyTable::default()
-        };
-        for i in 0..t.slots.len() {
-            match &t.slots[i] {
-                Some(s) => {
-                    let hash = hash_of(&t.hasher, s.trigger, &s.key);
-                    let slots = &t.slots;
-                    let hasher = &t.hasher;
-                    t.index.insert_unique(hash, i as u32, |&j| {
-                        let s = slots[j as usize].as_ref().expect("live");
-                        hash_of(hasher, s.trigger, &s.key)
-                    });
-                }
-                None => t.free.push(i as u32),
-            }
-        }
-        t
-    }
-}
-
-/// Hashes with the fixed hasher (for other engine tables).
-pub(crate) fn fixed_hash<T: Hash + ?Sized>(value: &T) -> u64 {
-    let mut h = FixedState.build_hasher();
-    value.hash(&mut h);
-    h.finish()
 }
 
 #[cfg(test)]
@@ -267,8 +229,5 @@ mod tests {
         assert_eq!(t.len(), 1);
         let c = t.find_or_insert(3, b"c");
         assert_eq!(c, a, "freed slots are reused");
-        let rebuilt = KeyTable::from_slots(t.slots.clone());
-        assert_eq!(rebuilt.find(3, b"c"), Some(c));
-        assert_eq!(rebuilt.find(2, b"a"), Some(b));
     }
 }

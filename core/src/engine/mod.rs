@@ -28,7 +28,8 @@
 //! Two clocks matter, exactly where Prefect uses them: `now` (the wall clock handed to
 //! `handle_*`, used for firing instants, de-duplication, causal ordering, composite
 //! windows and proactive evaluation) and event time (`occurred`, used by reactive
-//! evaluation). A `now` older than the last one is treated as the last one.
+//! evaluation). A `now` older than the last one is treated as the last one (see
+//! [`WallClock`] for replaying Prefect, whose clock may be moved back).
 //!
 //! # Implementation
 //!
@@ -74,7 +75,7 @@ use crate::event::{Event, EventId, RESOURCE_ID};
 use crate::matcher::{CompiledEventTrigger, Router};
 use crate::time::{Duration, Instant};
 use crate::trigger::{Posture, Require, Trigger};
-use crate::wheel::Wheel;
+use crate::wheel::GrowableWheel as Wheel;
 
 use keys::KeyTable;
 use ordering::{CausalOrdering, SeenCache};
@@ -136,6 +137,18 @@ pub enum PeriodicOrder {
     Never,
 }
 
+/// How the engine treats a wall clock that goes backwards.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WallClock {
+    /// A `now` older than the last one is treated as the last one (overdue's rule:
+    /// time never goes back).
+    #[default]
+    Monotonic,
+    /// Every `now` is taken as given, as Prefect's code takes its clock (for replaying
+    /// Prefect's behaviour exactly; firings then carry the moved-back instant).
+    AsGiven,
+}
+
 /// Engine configuration; [`Default`] gives Prefect 3.9.1's constants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EngineConfig {
@@ -147,6 +160,8 @@ pub struct EngineConfig {
     pub events_clock: EventsClock,
     /// Where periodic work runs in a tick.
     pub periodic: PeriodicOrder,
+    /// Whether `now` may go backwards.
+    pub wall_clock: WallClock,
     /// `PRECEDING_EVENT_LOOKBACK` (15 min): how far before its event the first bucket of
     /// a trigger without `after` starts.
     pub lookback: Duration,
@@ -175,6 +190,7 @@ impl Default for EngineConfig {
             proactive: ProactiveMode::All,
             events_clock: EventsClock::Reset,
             periodic: PeriodicOrder::After,
+            wall_clock: WallClock::Monotonic,
             lookback: Duration::from_mins(15),
             follower_timeout: Duration::from_mins(15),
             max_follower_depth: 20,
@@ -278,8 +294,6 @@ impl From<TriggerError> for AddTriggerError {
 /// Why [`Engine::handle_event`] refused an event (nothing about it was kept).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HandleEventError {
-    /// The event name is empty.
-    EmptyEventName,
     /// The primary resource has no (or an empty) `prefect.resource.id` label.
     MissingResourceId,
 }
@@ -287,7 +301,6 @@ pub enum HandleEventError {
 impl fmt::Display for HandleEventError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            HandleEventError::EmptyEventName => f.write_str("the event has an empty `event` name"),
             HandleEventError::MissingResourceId => f.write_str(
                 "the event's resource has no `prefect.resource.id` label (Prefect requires a non-empty one)",
             ),
@@ -443,6 +456,16 @@ impl Engine {
     /// Number of tracked (trigger, key) states: open windows and held events.
     pub fn tracked_keys(&self) -> usize {
         self.keys.len()
+    }
+
+    /// Number of events waiting for the event they `follow`.
+    pub fn waiting_followers(&self) -> usize {
+        self.ordering.len()
+    }
+
+    /// Number of event ids remembered for de-duplication.
+    pub fn remembered_ids(&self) -> usize {
+        self.seen.len()
     }
 
     /// Loads a trigger (validated as Prefect validates it) under `id`.
@@ -606,9 +629,10 @@ impl Engine {
         true
     }
 
-    /// Moves the wall clock to `now` (never backwards) and returns it.
+    /// Moves the wall clock to `now` (never backwards unless [`WallClock::AsGiven`])
+    /// and returns it.
     fn advance_wall(&mut self, now: Instant) -> Instant {
-        if now > self.wall {
+        if now > self.wall || self.config.wall_clock == WallClock::AsGiven {
             self.wall = now;
         }
         self.wall
@@ -621,9 +645,6 @@ impl Engine {
     /// [`poll_timeout`](Self::poll_timeout). With [`Entry::Consumer`], log events and
     /// recently seen ids are dropped (the outcome says so).
     pub fn handle_event(&mut self, event: &Event<'_>, now: Instant) -> Result<EventOutcome, HandleEventError> {
-        if event.event.is_empty() {
-            return Err(HandleEventError::EmptyEventName);
-        }
         if event.resource.get(RESOURCE_ID).is_none_or(str::is_empty) {
             return Err(HandleEventError::MissingResourceId);
         }
@@ -685,7 +706,7 @@ impl Engine {
     /// would do anything (a window ending, a sweep, a lost follower's release), or
     /// `None` when nothing is pending. Re-read it after every `handle_*` call.
     #[must_use]
-    pub fn poll_timeout(&self) -> Option<Instant> {
+    pub fn poll_timeout(&mut self) -> Option<Instant> {
         let lag = self.offset_micros_live().min(0).unsigned_abs();
         let lag = Duration::from_micros(lag);
         let mut best: Option<Instant> = None;
