@@ -30,6 +30,8 @@ pub enum Time {
     NearMax(u64),
     /// `k · tick + offset`, with `k` a power of 64 times a slot number: level edges.
     Edge { power: u32, slot: u64, offset: i8 },
+    /// `elapsed + k · tick + offset` with `k = 64^power · slot`: edges of level windows.
+    AfterEdge { power: u32, slot: u64, offset: i8 },
     /// The deadline of a live entry picked by index (a tie), else `elapsed + 1`.
     SameAs(usize),
 }
@@ -77,6 +79,16 @@ impl Model {
             } => {
                 let k = 64u64.saturating_pow(power).saturating_mul(slot);
                 k.saturating_mul(self.tick)
+                    .saturating_add_signed(i64::from(offset))
+            }
+            Time::AfterEdge {
+                power,
+                slot,
+                offset,
+            } => {
+                let k = 64u64.saturating_pow(power).saturating_mul(slot);
+                self.elapsed
+                    .saturating_add(k.saturating_mul(self.tick))
                     .saturating_add_signed(i64::from(offset))
             }
             Time::SameAs(k) => {
@@ -257,7 +269,12 @@ fn time() -> impl Strategy<Value = Time> {
             slot,
             offset
         }),
-        2 => any::<usize>().prop_map(Time::SameAs),
+        2 => (0u32..8, 60u64..66, -2i8..3).prop_map(|(power, slot, offset)| Time::AfterEdge {
+            power,
+            slot,
+            offset
+        }),
+        3 => any::<usize>().prop_map(Time::SameAs),
     ]
 }
 

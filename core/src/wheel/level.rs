@@ -1,83 +1,49 @@
 //! Level and slot arithmetic of the wheel, one level's slots, and tick division.
 //!
 //! Time is counted in *ticks* (`deadline / tick`, rounded down). The wheel keeps a cursor
-//! `cur` (a tick); an entry with tick `t > cur` goes to the level of the highest 6-bit
-//! group in which `t` and `cur` differ, at slot `(t >> 6·level) & 63`. Entries of level
-//! `l` therefore agree with `cur` above group `l` and have a larger group `l`, so
+//! `cur` (a tick). Level `l` has 64 slots of `64^l` ticks; slot `s` of level `l` holds
+//! ticks `t` with `(t >> 6·l) & 63 == s`, and the 64 slots stand for the 64 consecutive
+//! level-`l` slot numbers starting at the cursor's own, `cur >> 6·l`: the slot `k` places
+//! ahead of the cursor's (modulo 64) is `k` slots in the future. An entry goes to the
+//! lowest level whose window reaches it, i.e. where `(t >> 6·l) - (cur >> 6·l) < 64`, so
+//! a deadline `d` ticks away lands in level `⌊log64 d⌋` or the one above, whatever
+//! boundaries lie in between. (tokio picks the level from the highest bit in which the
+//! deadline and the cursor differ instead; then every deadline past a level-`l` boundary
+//! lands in one level-`l + 1` slot, and crossing a high boundary moves all of them at once.)
 //!
-//! * within a level, occupied slots all lie ahead of the cursor's own slot: the earliest
-//!   is the lowest set bit of the occupancy bitmap;
-//! * every entry of level `l` is earlier than every entry of level `l + 1`: the earliest
-//!   entry of the wheel is in the lowest occupied slot of the lowest non-empty level.
+//! Because levels overlap in time, the earliest slot is found per level (the bitmap rotated
+//! to the cursor's slot, then its lowest set bit: the next occupied slot) and the smallest
+//! start over the levels wins. An entry does not move while the cursor advances; it is
+//! filed again (cascaded) when the cursor reaches the start of its slot.
 //!
-//! Moving `cur` forward without passing the start of an occupied slot keeps every entry's
-//! level and slot, so an entry's place is always `place(cur, t)`: entries need not
-//! remember where they are.
-//!
-//! `LEVELS` levels cover `64^LEVELS` ticks: deadlines differing from `cur` above that
-//! (beyond the top level's range) are *parked*: filed as if due at the last tick of the
-//! current top-level rotation, i.e. in the top level's farthest slot (63). When that slot
-//! comes due they are filed again, level by level, until the rotation ends, then relative
-//! to the new rotation.
+//! Deadlines beyond the top level's window are *parked* on an overflow list that counts as
+//! one more slot, due when its earliest entry enters the top level's window: as its
+//! farthest slot.
 
 /// Bits of a tick consumed per level.
 pub(crate) const SLOT_BITS: u32 = 6;
 /// Slots per level.
 pub(crate) const SLOTS: usize = 1 << SLOT_BITS;
-/// Number of levels: `64^7` ticks, 139 years at the default 1 ms tick.
+/// Number of levels: 139 years at the default 1 ms tick.
 pub const LEVELS: usize = 7;
-/// Ticks covered by all levels, as a bit count.
-pub(crate) const RANGE_BITS: u32 = SLOT_BITS * LEVELS as u32;
-/// Mask of the tick bits the levels cover.
-pub(crate) const RANGE_MASK: u64 = (1 << RANGE_BITS) - 1;
+/// The shift of the top level.
+const TOP_SHIFT: u32 = SLOT_BITS * (LEVELS as u32 - 1);
 
-/// Where an entry with a given tick lives, relative to the cursor.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Place {
-    /// The sorted list of entries due at the cursor's tick (or parked at a rotation end).
-    Ready,
-    /// Slot `slot` of level `level`.
-    Slot { level: usize, slot: usize },
-}
-
-/// The place of tick `t` relative to cursor `cur` (`t >= cur` for every live entry).
+/// The level for tick `t > cur`, or `None` beyond the top level's window.
 #[inline]
-pub(crate) fn place(cur: u64, t: u64) -> Place {
-    if t <= cur {
-        return Place::Ready;
+pub(crate) fn level_for(cur: u64, t: u64) -> Option<usize> {
+    debug_assert!(t > cur);
+    let bits = 64 - (t - cur).leading_zeros();
+    let mut level = (bits - 1) / SLOT_BITS;
+    // The distance fits in `level`'s window unless slot alignment pushes it one further.
+    if level < LEVELS as u32 && (t >> (level * SLOT_BITS)) - (cur >> (level * SLOT_BITS)) >= 64 {
+        level += 1;
     }
-    let diff = cur ^ t;
-    if diff <= RANGE_MASK {
-        let level = level_of(diff);
-        return Place::Slot {
-            level,
-            slot: slot_of(t, level),
-        };
-    }
-    // Beyond the top level: due "at the end of the current rotation".
-    let end = rotation_end(cur);
-    if end == cur {
-        Place::Ready
+    if level < LEVELS as u32 {
+        Some(level as usize)
     } else {
-        Place::Slot {
-            level: level_of(cur ^ end),
-            slot: SLOTS - 1,
-        }
+        None
     }
-}
-
-/// The level for a non-zero `cur ^ t` within the range.
-#[inline]
-pub(crate) fn level_of(diff: u64) -> usize {
-    debug_assert!(diff != 0 && diff <= RANGE_MASK);
-    ((63 - diff.leading_zeros()) / SLOT_BITS) as usize
-}
-
-/// The 6-bit group of the highest set bit of a non-zero `diff` (may exceed the top level).
-#[inline]
-pub(crate) fn level_of_any(diff: u64) -> usize {
-    debug_assert!(diff != 0);
-    ((63 - diff.leading_zeros()) / SLOT_BITS) as usize
 }
 
 /// The slot of tick `t` at `level`.
@@ -86,18 +52,11 @@ pub(crate) fn slot_of(t: u64, level: usize) -> usize {
     ((t >> (level as u32 * SLOT_BITS)) as usize) & (SLOTS - 1)
 }
 
-/// The first tick of slot `slot` at `level`, for cursor `cur` (same rotation above it).
+/// The cursor position at which the earliest parked tick `t` enters the top level's
+/// window (as its farthest slot): the overflow list is due then.
 #[inline]
-pub(crate) fn slot_start(cur: u64, level: usize, slot: usize) -> u64 {
-    let shift = level as u32 * SLOT_BITS;
-    let above = shift + SLOT_BITS;
-    (cur >> above << above) | ((slot as u64) << shift)
-}
-
-/// The last tick of the top-level rotation containing `cur`.
-#[inline]
-pub(crate) fn rotation_end(cur: u64) -> u64 {
-    cur | RANGE_MASK
+pub(crate) fn parked_due(t: u64) -> u64 {
+    ((t >> TOP_SHIFT).saturating_sub(SLOTS as u64 - 1)) << TOP_SHIFT
 }
 
 /// One level: 64 list heads and a bitmap of the non-empty ones.
@@ -113,14 +72,18 @@ impl Level {
         heads: [super::slab::NIL; SLOTS],
     };
 
-    /// The earliest occupied slot.
+    /// The next occupied slot at or after the cursor's, as `(slot, first tick)`.
     #[inline]
-    pub(crate) fn earliest(&self) -> Option<usize> {
+    pub(crate) fn next_occupied(&self, level: usize, cur: u64) -> Option<(usize, u64)> {
         if self.occupied == 0 {
-            None
-        } else {
-            Some(self.occupied.trailing_zeros() as usize)
+            return None;
         }
+        let shift = level as u32 * SLOT_BITS;
+        let base = cur >> shift;
+        let here = (base as u32) & (SLOTS as u32 - 1);
+        let ahead = self.occupied.rotate_right(here).trailing_zeros();
+        let slot = ((here + ahead) as usize) & (SLOTS - 1);
+        Some((slot, (base + u64::from(ahead)) << shift))
     }
 
     /// Detaches the list of `slot`.
@@ -171,112 +134,115 @@ impl TickDiv {
 mod tests {
     use super::*;
 
-    #[test]
-    fn tick_zero_stays_in_ready_and_neighbours_go_to_level_0() {
-        assert_eq!(place(0, 0), Place::Ready);
-        assert_eq!(place(0, 1), Place::Slot { level: 0, slot: 1 });
-        assert_eq!(place(0, 63), Place::Slot { level: 0, slot: 63 });
-        assert_eq!(place(5, 5), Place::Ready);
+    /// Whether `t` is inside the window of `level` for cursor `cur`.
+    fn in_window(cur: u64, t: u64, level: usize) -> bool {
+        let shift = level as u32 * SLOT_BITS;
+        (t >> shift) - (cur >> shift) < 64
     }
 
     #[test]
-    fn slot_edges_move_up_a_level_at_64() {
-        assert_eq!(place(0, 64), Place::Slot { level: 1, slot: 1 });
-        assert_eq!(place(63, 64), Place::Slot { level: 1, slot: 1 });
-        assert_eq!(place(64, 127), Place::Slot { level: 0, slot: 63 });
-        assert_eq!(place(64, 128), Place::Slot { level: 1, slot: 2 });
-        assert_eq!(place(0, 4095), Place::Slot { level: 1, slot: 63 });
-        assert_eq!(place(0, 4096), Place::Slot { level: 2, slot: 1 });
+    fn level_0_holds_the_next_63_ticks_from_tick_0() {
+        assert_eq!(level_for(0, 1), Some(0));
+        assert_eq!(level_for(0, 63), Some(0));
+        assert_eq!(level_for(0, 64), Some(1));
+        assert_eq!(level_for(5, 68), Some(0));
+        assert_eq!(level_for(5, 69), Some(1));
     }
 
     #[test]
-    fn level_edges_and_the_top_of_the_range() {
-        for level in 0..LEVELS {
-            let first = 1u64 << (level as u32 * SLOT_BITS);
-            assert_eq!(
-                place(0, first),
-                Place::Slot { level, slot: 1 },
-                "level {level}"
-            );
-            let last = (1u64 << ((level as u32 + 1) * SLOT_BITS)) - 1;
-            assert_eq!(
-                place(0, last),
-                Place::Slot { level, slot: 63 },
-                "level {level}"
-            );
+    fn slot_edges_follow_the_distance_not_the_boundary() {
+        // Just before a level-1 boundary a near deadline stays in level 0 ...
+        assert_eq!(level_for(63, 64), Some(0));
+        assert_eq!(level_for(63, 126), Some(0));
+        assert_eq!(level_for(63, 127), Some(1));
+        // ... and a deadline 90 s away at 1 ms ticks is in level 2 on either side of a
+        // level-3 boundary (4096·64 ticks).
+        let boundary = 1u64 << 18;
+        for cur in [boundary - 1, boundary - 50_000, boundary + 3] {
+            assert_eq!(level_for(cur, cur + 90_000), Some(2), "cur {cur}");
         }
-        // One past the range: parked in the top level's farthest slot.
-        assert_eq!(
-            place(0, RANGE_MASK + 1),
-            Place::Slot {
-                level: LEVELS - 1,
-                slot: 63
-            }
-        );
     }
 
     #[test]
-    fn beyond_the_range_parks_at_the_rotation_end() {
-        assert_eq!(
-            place(0, u64::MAX),
-            Place::Slot {
-                level: LEVELS - 1,
-                slot: 63
+    fn every_level_is_the_lowest_window_that_reaches() {
+        let curs = [
+            0u64,
+            1,
+            63,
+            64,
+            4095,
+            4096,
+            123_456_789,
+            1 << 41,
+            u64::MAX - (1 << 43),
+        ];
+        let dists = [
+            1u64,
+            2,
+            63,
+            64,
+            65,
+            4095,
+            4096,
+            4097,
+            262_143,
+            262_144,
+            1 << 30,
+            1 << 36,
+            (1 << 42) - 1,
+            1 << 42,
+        ];
+        for &cur in &curs {
+            for &d in &dists {
+                let t = cur + d;
+                match level_for(cur, t) {
+                    Some(l) => {
+                        assert!(in_window(cur, t, l), "cur {cur} d {d} level {l}");
+                        assert!(
+                            l == 0 || !in_window(cur, t, l - 1),
+                            "cur {cur} d {d} level {l}"
+                        );
+                    }
+                    None => assert!(!in_window(cur, t, LEVELS - 1), "cur {cur} d {d}"),
+                }
             }
-        );
-        // Cursor in the top level's last slot: park one level down, still slot 63.
-        let cur = 63u64 << (SLOT_BITS * (LEVELS as u32 - 1));
-        assert_eq!(
-            place(cur, u64::MAX),
-            Place::Slot {
-                level: LEVELS - 2,
-                slot: 63
-            }
-        );
-        // Cursor at the rotation's last tick: nowhere left but the ready list.
-        assert_eq!(place(RANGE_MASK, u64::MAX), Place::Ready);
-        assert_eq!(place(RANGE_MASK, RANGE_MASK + 1), Place::Ready);
-        assert_eq!(
-            place(RANGE_MASK + 1, u64::MAX),
-            place(0, u64::MAX - RANGE_MASK - 1)
-        );
+        }
     }
 
     #[test]
-    fn near_u64_max_stays_in_range() {
-        let cur = u64::MAX - 10;
-        assert_eq!(place(cur, u64::MAX), Place::Slot { level: 0, slot: 63 });
-        assert_eq!(place(u64::MAX, u64::MAX), Place::Ready);
-        assert_eq!(slot_start(cur, 0, 63), u64::MAX);
-        assert_eq!(rotation_end(cur), u64::MAX);
-    }
-
-    #[test]
-    fn slot_start_is_the_first_tick_of_the_slot() {
-        assert_eq!(slot_start(0, 0, 5), 5);
-        assert_eq!(slot_start(70, 0, 7), 71);
-        assert_eq!(slot_start(70, 1, 2), 128);
-        assert_eq!(slot_start(5000, 2, 3), 3 << 12);
+    fn the_top_of_the_range_and_beyond() {
         let top = LEVELS - 1;
-        assert_eq!(
-            slot_start(RANGE_MASK + 1, top, 63),
-            (RANGE_MASK + 1) | (63 << (SLOT_BITS * top as u32))
-        );
-        // Every entry's tick lies inside the slot it is placed in.
-        for &(cur, t) in &[
-            (0u64, 1u64),
-            (1, 4096),
-            (4095, 4096),
-            (1 << 30, (1 << 30) + 99_999),
-        ] {
-            if let Place::Slot { level, slot } = place(cur, t) {
-                let start = slot_start(cur, level, slot);
-                assert!(start <= t && t < start + (1 << (level as u32 * SLOT_BITS)));
-                assert!(start > cur);
-            } else {
-                panic!("expected a slot");
-            }
-        }
+        let span = 1u64 << TOP_SHIFT; // one top-level slot
+        assert_eq!(level_for(0, 63 * span), Some(top));
+        assert_eq!(level_for(0, 64 * span - 1), Some(top));
+        assert_eq!(level_for(0, 64 * span), None);
+        assert_eq!(level_for(0, u64::MAX), None);
+        assert_eq!(level_for(u64::MAX - 1, u64::MAX), Some(0));
+        assert_eq!(level_for(u64::MAX - 64 * span + 1, u64::MAX), Some(top));
+        // A parked tick is due when it becomes the top level's farthest slot.
+        let t = 100 * span + 5;
+        let due = parked_due(t);
+        assert_eq!(due, 37 * span);
+        assert_eq!(level_for(due, t), Some(top));
+        assert_eq!(level_for(due - 1, t), None);
+        assert_eq!(parked_due(3), 0);
+    }
+
+    #[test]
+    fn next_occupied_rotates_from_the_cursor() {
+        let mut lv = Level::EMPTY;
+        assert_eq!(lv.next_occupied(0, 10), None);
+        lv.occupied = (1 << 3) | (1 << 12);
+        // Cursor at slot 10 of level 0: slot 12 is 2 ahead, slot 3 is 57 ahead.
+        assert_eq!(lv.next_occupied(0, 10), Some((12, 12)));
+        assert_eq!(lv.next_occupied(0, 13), Some((3, 64 + 3)));
+        // Level 1, cursor tick 70 (slot 1): slot 3 starts at tick 192.
+        assert_eq!(lv.next_occupied(1, 70), Some((3, 192)));
+        // Near u64::MAX the start does not overflow.
+        lv.occupied = 1 << 63;
+        assert_eq!(lv.next_occupied(0, u64::MAX - 5), Some((63, u64::MAX)));
+        assert_eq!(lv.take(63), super::super::slab::NIL);
+        assert_eq!(lv.occupied, 0);
     }
 
     #[test]

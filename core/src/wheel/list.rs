@@ -1,13 +1,33 @@
 //! Circular doubly-linked lists threaded through the slab.
 //!
 //! A list is named by its head index alone (`NIL` when empty); the tail is `prev` of the
-//! head, so a slot costs one `u32`. Every operation is O(1) except the sorted ones: the
-//! stable merge sort is O(k log k) (O(k) when the list is already in order) and a sorted
-//! insert walks from the tail, O(1) when deadlines arrive in order.
+//! head, so a slot costs one `u32`. Every operation is O(1) except the sorted ones, which
+//! order by (deadline, insertion sequence): the merge sort is O(k log k) (O(k) when the
+//! list is already in order) and a sorted insert walks from the tail, O(1) when deadlines
+//! arrive in order.
 
 use super::slab::{Slab, Storage, NIL};
 
+/// Low bits of an entry's `meta` word that hold its location; the rest is its sequence.
+pub(crate) const LOC_BITS: u32 = 4;
+/// Mask of a sequence number (28 bits, compared modulo 2^28).
+pub(crate) const SEQ_MASK: u32 = u32::MAX >> LOC_BITS;
+
 impl<T, S: Storage<T>> Slab<T, S> {
+    /// Whether entry `a` comes before entry `b`: an earlier deadline, or the same deadline
+    /// and inserted earlier (sequence numbers compared modulo 2^28, so ties between entries
+    /// inserted more than 2^27 insertions apart may come out either way).
+    #[inline]
+    pub(crate) fn before(&self, a: u32, b: u32) -> bool {
+        let (da, db) = (self.deadline(a), self.deadline(b));
+        if da != db {
+            return da < db;
+        }
+        let (sa, sb) = (self.meta(a) >> LOC_BITS, self.meta(b) >> LOC_BITS);
+        let ahead = sb.wrapping_sub(sa) & SEQ_MASK;
+        ahead != 0 && ahead <= SEQ_MASK / 2
+    }
+
     /// Appends `i` (unlinked) at the tail of the list at `head`.
     #[inline]
     pub(crate) fn push_back(&mut self, head: &mut u32, i: u32) {
@@ -50,46 +70,27 @@ impl<T, S: Storage<T>> Slab<T, S> {
         }
     }
 
-    /// Moves the whole list `other` to the tail of the list at `head` (O(1)).
-    pub(crate) fn append_list(&mut self, head: &mut u32, other: u32) {
-        if other == NIL {
-            return;
-        }
-        if *head == NIL {
-            *head = other;
-            return;
-        }
-        let a_tail = self.links(*head).prev;
-        let b_tail = self.links(other).prev;
-        self.links_mut(a_tail).next = other;
-        self.links_mut(other).prev = a_tail;
-        self.links_mut(b_tail).next = *head;
-        self.links_mut(*head).prev = b_tail;
-    }
-
-    /// Inserts `i` (unlinked) into the deadline-sorted list at `head`, after every entry
-    /// with an equal deadline.
+    /// Inserts `i` (unlinked) into the sorted list at `head`.
     pub(crate) fn insert_sorted(&mut self, head: &mut u32, i: u32) {
         if *head == NIL {
             self.push_back(head, i);
             return;
         }
-        let d = self.deadline(i);
         let mut at = self.links(*head).prev;
-        if d < self.deadline(*head) {
+        if self.before(i, *head) {
             // Before everything: link after the tail and make it the head.
             self.link_after(at, i);
             *head = i;
             return;
         }
-        // Some entry (at worst the head) has a deadline <= d: walk back to the last one.
-        while self.deadline(at) > d {
+        // Some entry (at worst the head) comes before `i`: walk back to the last one.
+        while self.before(i, at) {
             at = self.links(at).prev;
         }
         self.link_after(at, i);
     }
 
-    /// Stable-sorts the list at `head` by deadline.
+    /// Sorts the list at `head` by (deadline, sequence).
     pub(crate) fn sort(&mut self, head: &mut u32) {
         if *head == NIL {
             return;
@@ -99,7 +100,7 @@ impl<T, S: Storage<T>> Slab<T, S> {
         let mut sorted = true;
         while i != tail {
             let next = self.links(i).next;
-            if self.deadline(next) < self.deadline(i) {
+            if self.before(next, i) {
                 sorted = false;
                 break;
             }
@@ -132,8 +133,7 @@ impl<T, S: Storage<T>> Slab<T, S> {
                     } else if q_len == 0 || q == NIL {
                         true
                     } else {
-                        // `<=` keeps equal deadlines in their original order.
-                        self.deadline(p) <= self.deadline(q)
+                        !self.before(q, p)
                     };
                     let e = if take_p {
                         let e = p;
@@ -181,6 +181,11 @@ mod tests {
     use super::*;
     extern crate alloc;
     use alloc::vec::Vec;
+    use core::num::NonZeroU32;
+
+    fn meta(seq: u32) -> NonZeroU32 {
+        NonZeroU32::new((seq << LOC_BITS) | 8).unwrap()
+    }
 
     type TestSlab = Slab<u32, ArrayStorage<u32, 64>>;
 
@@ -206,14 +211,14 @@ mod tests {
         let mut slab = TestSlab::new(ArrayStorage::new());
         let mut head = NIL;
         for (n, &d) in deadlines.iter().enumerate() {
-            let (i, _) = slab.insert(d, n as u32).unwrap();
+            let (i, _) = slab.insert(d, meta(n as u32), n as u32).unwrap();
             slab.push_back(&mut head, i);
         }
         (slab, head)
     }
 
     #[test]
-    fn merge_sort_is_stable_for_all_small_permutations() {
+    fn merge_sort_orders_by_deadline_then_sequence() {
         // Deadlines with duplicates; every prefix length and several orders.
         let base: [u64; 9] = [5, 3, 5, 1, 9, 3, 3, 0, 5];
         for len in 0..=base.len() {
@@ -237,7 +242,7 @@ mod tests {
     fn sorted_insert_goes_after_equal_deadlines() {
         let (mut slab, mut head) = build(&[]);
         for (n, d) in [4u64, 2, 4, 7, 1, 4, 7, 0].into_iter().enumerate() {
-            let (i, _) = slab.insert(d, n as u32).unwrap();
+            let (i, _) = slab.insert(d, meta(n as u32), n as u32).unwrap();
             slab.insert_sorted(&mut head, i);
         }
         let got: Vec<u64> = collect(&slab, head).into_iter().map(|(d, _)| d).collect();
@@ -247,29 +252,48 @@ mod tests {
     }
 
     #[test]
-    fn unlink_and_append_keep_lists_circular() {
+    fn unlink_keeps_lists_circular() {
         let (mut slab, mut a) = build(&[1, 2, 3]);
         let h = a;
-        slab.unlink(&mut a, h); // head
-        assert_eq!(collect(&slab, a).len(), 2);
-        let mut b = NIL;
-        let (x, _) = slab.insert(9, 0).unwrap();
-        slab.push_back(&mut b, x);
-        slab.append_list(&mut a, b);
+        slab.unlink(&mut a, h); // the head
         assert_eq!(
             collect(&slab, a).iter().map(|e| e.0).collect::<Vec<_>>(),
-            [2, 3, 9]
+            [2, 3]
         );
-        slab.append_list(&mut a, NIL);
-        let mut empty = NIL;
-        slab.append_list(&mut empty, a);
-        assert_eq!(empty, a);
+        let (x, _) = slab.insert(9, meta(9), 0).unwrap();
+        slab.push_back(&mut a, x);
         let last = slab.links(a).prev;
-        slab.unlink(&mut a, last);
+        assert_eq!(last, x);
+        let mid = slab.links(a).next;
+        slab.unlink(&mut a, mid); // the middle
+        assert_eq!(
+            collect(&slab, a).iter().map(|e| e.0).collect::<Vec<_>>(),
+            [2, 9]
+        );
         for _ in 0..2 {
             let h = a;
             slab.unlink(&mut a, h);
         }
         assert_eq!(a, NIL);
+    }
+}
+
+#[cfg(test)]
+mod sequence_tests {
+    use super::super::slab::{ArrayStorage, Slab};
+    use super::*;
+    use core::num::NonZeroU32;
+
+    #[test]
+    fn sequence_numbers_compare_across_the_wrap() {
+        let mut slab: Slab<u8, ArrayStorage<u8, 4>> = Slab::new(ArrayStorage::new());
+        let m = |seq: u32| NonZeroU32::new((seq << LOC_BITS) | 8).unwrap();
+        let (old, _) = slab.insert(7, m(SEQ_MASK - 1), 0).unwrap();
+        let (new, _) = slab.insert(7, m(2), 1).unwrap(); // inserted after the wrap
+        let (later, _) = slab.insert(8, m(0), 2).unwrap();
+        assert!(slab.before(old, new));
+        assert!(!slab.before(new, old));
+        assert!(!slab.before(old, old));
+        assert!(slab.before(new, later) && slab.before(old, later));
     }
 }

@@ -1,8 +1,10 @@
 //! Entry storage: a slab of generation-tagged entries behind a [`Storage`] flavour.
 //!
-//! Every entry carries its deadline, the two links of the circular list it sits in, and
-//! its generation; a vacant entry keeps its links (the `next` link threads the free list)
-//! and its generation, so reading links never has to handle a missing entry. A [`Handle`]
+//! Every entry carries its deadline, the two links of the circular list it sits in, its
+//! generation, and a `meta` word (insertion sequence and which list it is on); a vacant
+//! entry keeps its links (the `next` link threads the free list) and its generation, so
+//! reading links never has to handle a missing entry. `meta` is never zero, which lets
+//! the compiler use its zero as the vacant tag: the entry costs 24 bytes plus the payload. A [`Handle`]
 //! names an entry by index *and* generation: the generation is bumped every time an entry
 //! is freed, so a handle outliving its entry no longer matches and is refused.
 
@@ -10,6 +12,7 @@
 use alloc::vec::Vec;
 use core::marker::PhantomData;
 use core::mem;
+use core::num::NonZeroU32;
 use serde::{Deserialize, Serialize};
 
 /// The "no entry" link value.
@@ -50,7 +53,7 @@ impl Handle {
 /// Links and bookkeeping of one entry: five `u32`s, 4-byte aligned.
 ///
 /// The deadline is split in two halves so that the whole entry keeps 4-byte alignment
-/// ahead of the payload: with the enum tag it makes a fixed 24-byte overhead.
+/// ahead of the payload: with `meta` it makes a fixed 24-byte overhead.
 #[derive(Clone, Copy, Debug)]
 pub struct Links {
     deadline_lo: u32,
@@ -80,6 +83,8 @@ pub enum Entry<T> {
     Occupied {
         /// Deadline, list links, generation.
         links: Links,
+        /// Insertion sequence and location (see `super::Wheel`); never zero.
+        meta: NonZeroU32,
         /// The caller's value.
         payload: T,
     },
@@ -107,7 +112,7 @@ impl<T> Entry<T> {
 }
 
 pub(crate) mod sealed {
-    use super::{Entry, Links};
+    use super::{Entry, Links, NonZeroU32};
 
     /// The storage operations the slab needs; sealed so the layout stays private.
     pub trait Store<T> {
@@ -116,7 +121,7 @@ pub(crate) mod sealed {
         /// All slots in use so far, mutably.
         fn entries_mut(&mut self) -> &mut [Entry<T>];
         /// Appends an occupied slot, or hands the payload back when the storage is full.
-        fn push(&mut self, links: Links, payload: T) -> Result<(), T>;
+        fn push(&mut self, links: Links, meta: NonZeroU32, payload: T) -> Result<(), T>;
         /// The fixed capacity, `None` when growable.
         fn capacity(&self) -> Option<usize>;
     }
@@ -158,12 +163,16 @@ impl<T, const N: usize> sealed::Store<T> for ArrayStorage<T, N> {
     fn entries_mut(&mut self) -> &mut [Entry<T>] {
         &mut self.entries
     }
-    fn push(&mut self, links: Links, payload: T) -> Result<(), T> {
+    fn push(&mut self, links: Links, meta: NonZeroU32, payload: T) -> Result<(), T> {
         if self.entries.is_full() {
             return Err(payload);
         }
         // Cannot fail: there is room.
-        let _ = self.entries.push(Entry::Occupied { links, payload });
+        let _ = self.entries.push(Entry::Occupied {
+            links,
+            meta,
+            payload,
+        });
         Ok(())
     }
     fn capacity(&self) -> Option<usize> {
@@ -205,11 +214,15 @@ impl<T> sealed::Store<T> for VecStorage<T> {
     fn entries_mut(&mut self) -> &mut [Entry<T>] {
         &mut self.entries
     }
-    fn push(&mut self, links: Links, payload: T) -> Result<(), T> {
+    fn push(&mut self, links: Links, meta: NonZeroU32, payload: T) -> Result<(), T> {
         if self.entries.len() >= MAX_ENTRIES {
             return Err(payload);
         }
-        self.entries.push(Entry::Occupied { links, payload });
+        self.entries.push(Entry::Occupied {
+            links,
+            meta,
+            payload,
+        });
         Ok(())
     }
     fn capacity(&self) -> Option<usize> {
@@ -246,7 +259,12 @@ impl<T, S: Storage<T>> Slab<T, S> {
     }
 
     /// Allocates an unlinked entry; `Err(payload)` when the storage is full.
-    pub(crate) fn insert(&mut self, deadline: u64, payload: T) -> Result<(u32, u32), T> {
+    pub(crate) fn insert(
+        &mut self,
+        deadline: u64,
+        meta: NonZeroU32,
+        payload: T,
+    ) -> Result<(u32, u32), T> {
         let mut links = Links {
             deadline_lo: 0,
             deadline_hi: 0,
@@ -260,7 +278,11 @@ impl<T, S: Storage<T>> Slab<T, S> {
             let slot = &mut self.store.entries_mut()[index as usize];
             self.free = slot.links().next;
             links.generation = slot.links().generation;
-            *slot = Entry::Occupied { links, payload };
+            *slot = Entry::Occupied {
+                links,
+                meta,
+                payload,
+            };
             self.len += 1;
             return Ok((index, links.generation));
         }
@@ -268,7 +290,7 @@ impl<T, S: Storage<T>> Slab<T, S> {
         if index >= MAX_ENTRIES {
             return Err(payload);
         }
-        self.store.push(links, payload)?;
+        self.store.push(links, meta, payload)?;
         self.len += 1;
         Ok((index as u32, 0))
     }
@@ -305,7 +327,9 @@ impl<T, S: Storage<T>> Slab<T, S> {
     /// The payload of a live entry.
     pub(crate) fn payload(&self, handle: Handle) -> Option<&T> {
         match self.store.entries().get(handle.index as usize) {
-            Some(Entry::Occupied { links, payload }) if links.generation == handle.generation => {
+            Some(Entry::Occupied { links, payload, .. })
+                if links.generation == handle.generation =>
+            {
                 Some(payload)
             }
             _ => None,
@@ -315,7 +339,9 @@ impl<T, S: Storage<T>> Slab<T, S> {
     /// The payload of a live entry, mutably.
     pub(crate) fn payload_mut(&mut self, handle: Handle) -> Option<&mut T> {
         match self.store.entries_mut().get_mut(handle.index as usize) {
-            Some(Entry::Occupied { links, payload }) if links.generation == handle.generation => {
+            Some(Entry::Occupied { links, payload, .. })
+                if links.generation == handle.generation =>
+            {
                 Some(payload)
             }
             _ => None,
@@ -334,6 +360,23 @@ impl<T, S: Storage<T>> Slab<T, S> {
         self.store.entries_mut()[index as usize].links_mut()
     }
 
+    /// The `meta` word of entry `index` (0 if vacant).
+    #[inline]
+    pub(crate) fn meta(&self, index: u32) -> u32 {
+        match &self.store.entries()[index as usize] {
+            Entry::Occupied { meta, .. } => meta.get(),
+            Entry::Vacant { .. } => 0,
+        }
+    }
+
+    /// Replaces the `meta` word of an occupied entry.
+    #[inline]
+    pub(crate) fn set_meta(&mut self, index: u32, new: NonZeroU32) {
+        if let Entry::Occupied { meta, .. } = &mut self.store.entries_mut()[index as usize] {
+            *meta = new;
+        }
+    }
+
     /// Deadline of entry `index` in microseconds.
     #[inline]
     pub(crate) fn deadline(&self, index: u32) -> u64 {
@@ -347,7 +390,7 @@ impl<T, S: Storage<T>> Slab<T, S> {
             .iter()
             .enumerate()
             .filter_map(|(i, e)| match e {
-                Entry::Occupied { links, payload } => Some((
+                Entry::Occupied { links, payload, .. } => Some((
                     Handle::from_parts(i as u32, links.generation),
                     links.deadline(),
                     payload,
@@ -367,11 +410,12 @@ mod tests {
     use super::*;
 
     type Fixed<const N: usize> = Slab<u64, ArrayStorage<u64, N>>;
+    const M: NonZeroU32 = NonZeroU32::MIN;
 
     #[test]
     fn entry_overhead_is_24_bytes_for_payloads_aligned_to_8() {
         assert_eq!(mem::size_of::<Entry<()>>(), 24);
-        assert_eq!(mem::size_of::<Entry<u8>>(), 24);
+        assert_eq!(mem::size_of::<Entry<u16>>(), 24 + 4); // 2 bytes of padding
         assert_eq!(mem::size_of::<Entry<u32>>(), 24 + 4);
         assert_eq!(mem::size_of::<Entry<u64>>(), 24 + 8);
         assert_eq!(mem::size_of::<Entry<(u64, u64)>>(), 24 + 16);
@@ -382,7 +426,7 @@ mod tests {
     fn deadline_halves_round_trip() {
         for d in [0, 1, u32::MAX as u64, 1 << 32, u64::MAX - 1, u64::MAX] {
             let mut slab = Fixed::<1>::new(ArrayStorage::new());
-            let (i, _) = slab.insert(d, 7).unwrap();
+            let (i, _) = slab.insert(d, M, 7).unwrap();
             assert_eq!(slab.deadline(i), d);
         }
     }
@@ -390,22 +434,22 @@ mod tests {
     #[test]
     fn full_storage_hands_the_payload_back() {
         let mut slab = Fixed::<2>::new(ArrayStorage::new());
-        slab.insert(1, 10).unwrap();
-        slab.insert(2, 20).unwrap();
-        assert_eq!(slab.insert(3, 30), Err(30));
+        slab.insert(1, M, 10).unwrap();
+        slab.insert(2, M, 20).unwrap();
+        assert_eq!(slab.insert(3, M, 30), Err(30));
         assert_eq!(slab.len(), 2);
     }
 
     #[test]
     fn freed_slots_are_reused_with_a_new_generation() {
         let mut slab = Fixed::<2>::new(ArrayStorage::new());
-        let (i, g) = slab.insert(1, 10).unwrap();
+        let (i, g) = slab.insert(1, M, 10).unwrap();
         let old = Handle::from_parts(i, g);
         assert!(slab.is_live(old));
         assert_eq!(slab.remove(i), Some(10));
         assert_eq!(slab.remove(i), None, "double free is refused");
         assert!(!slab.is_live(old));
-        let (j, h) = slab.insert(2, 20).unwrap();
+        let (j, h) = slab.insert(2, M, 20).unwrap();
         assert_eq!((j, h), (i, g + 1));
         assert_eq!(slab.payload(old), None);
         assert_eq!(slab.payload(Handle::from_parts(j, h)), Some(&20));
