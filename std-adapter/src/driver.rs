@@ -7,9 +7,9 @@
 //! # async fn demo(automations: Vec<overdue_std::json::Automation>) -> Result<(), Box<dyn std::error::Error>> {
 //! let mut driver = Driver::new(DriverConfig::default());
 //! for automation in &automations {
-//!     driver.add_automation(automation)?;
+//!     driver.add_automation(automation).map_err(|e| e.to_string())?;
 //! }
-//! let (events_tx, events_rx) = tokio::sync::mpsc::channel(1024);
+//! let (events_tx, events_rx) = tokio::sync::mpsc::channel::<overdue_core::OwnedEvent>(1024);
 //! # drop(events_tx);
 //! let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
 //! let sink = NdjsonSink::new(tokio::io::stdout());
