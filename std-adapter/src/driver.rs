@@ -48,21 +48,26 @@
 //! the firings it produces, waits until the sink has taken every queued firing,
 //! flushes the sink and returns a [`Summary`].
 
+mod input;
+mod time;
+
 use std::fmt;
 use std::future::{poll_fn, Future};
-use std::pin::{pin, Pin};
+use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
-use std::time::SystemTime;
 
 use futures_core::Stream;
 use overdue_core::engine::{AddTriggerError, Engine, EngineConfig, Firing, Stats, TriggerId};
 use overdue_core::trigger::Trigger;
-use overdue_core::{Duration, Instant, OwnedEvent};
+use overdue_core::Instant;
 use tokio::sync::mpsc;
+
+pub use input::{Input, ReceiverStream};
+pub use time::{system_now, Timebase};
 
 use crate::json::Automation;
 use crate::sink::{ActionSink, AutomationInfo, FiringRecord, SinkError};
+use time::MAX_SLEEP;
 
 /// How a [`Driver`] runs.
 #[derive(Clone, Debug)]
@@ -86,121 +91,6 @@ impl Default for DriverConfig {
             queue_capacity: 64,
             timebase: None,
         }
-    }
-}
-
-/// A pairing of a `tokio::time::Instant` with the epoch [`Instant`] it stands for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Timebase {
-    tokio_base: tokio::time::Instant,
-    epoch_base: Instant,
-}
-
-/// The longest sleep the driver arms (tokio's timer wheel is bounded; an engine with
-/// nothing due sleeps this long, then looks again).
-const MAX_SLEEP: std::time::Duration = std::time::Duration::from_secs(86_400 * 365);
-
-impl Timebase {
-    /// `tokio` and `epoch` are the same instant.
-    pub fn new(tokio: tokio::time::Instant, epoch: Instant) -> Timebase {
-        Timebase {
-            tokio_base: tokio,
-            epoch_base: epoch,
-        }
-    }
-
-    /// The tokio clock's current instant is epoch instant `epoch`.
-    pub fn starting_at(epoch: Instant) -> Timebase {
-        Timebase::new(tokio::time::Instant::now(), epoch)
-    }
-
-    /// The tokio clock's current instant is the system clock's current time.
-    pub fn system() -> Timebase {
-        Timebase::starting_at(system_now())
-    }
-
-    /// The epoch instant paired with the tokio base.
-    pub fn epoch_base(&self) -> Instant {
-        self.epoch_base
-    }
-
-    /// The tokio instant paired with the epoch base.
-    pub fn tokio_base(&self) -> tokio::time::Instant {
-        self.tokio_base
-    }
-
-    /// The current epoch time: `epoch_base + (tokio now - tokio_base)`.
-    pub fn now(&self) -> Instant {
-        self.to_epoch(tokio::time::Instant::now())
-    }
-
-    /// The epoch instant that tokio instant `t` stands for (the base, if `t` is
-    /// earlier).
-    pub fn to_epoch(&self, t: tokio::time::Instant) -> Instant {
-        let elapsed = t.saturating_duration_since(self.tokio_base);
-        let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
-        self.epoch_base + Duration::from_micros(micros)
-    }
-
-    /// The tokio instant that epoch instant `t` stands for (the tokio base, if `t` is
-    /// before the epoch base; at most a year after the current time).
-    pub fn to_tokio(&self, t: Instant) -> tokio::time::Instant {
-        let micros = t.saturating_duration_since(self.epoch_base).as_micros();
-        let wanted = self
-            .tokio_base
-            .checked_add(std::time::Duration::from_micros(micros));
-        let cap = tokio::time::Instant::now() + MAX_SLEEP;
-        wanted.map_or(cap, |w| w.min(cap))
-    }
-}
-
-/// The system clock as an epoch [`Instant`].
-pub fn system_now() -> Instant {
-    let since = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default();
-    Instant::from_micros(u64::try_from(since.as_micros()).unwrap_or(u64::MAX))
-}
-
-/// One item of the driver's input: an event, or a note that an input was unreadable.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Input {
-    /// An event to hand to the engine.
-    Event(OwnedEvent),
-    /// An input that could not be read as an event (the reader has reported it); only
-    /// counted.
-    Malformed,
-}
-
-impl From<OwnedEvent> for Input {
-    fn from(event: OwnedEvent) -> Self {
-        Input::Event(event)
-    }
-}
-
-/// A `futures_core::Stream` over a `tokio::sync::mpsc::Receiver`.
-#[derive(Debug)]
-pub struct ReceiverStream<T> {
-    rx: mpsc::Receiver<T>,
-}
-
-impl<T> ReceiverStream<T> {
-    /// A stream of what `rx` receives; it ends when every sender is dropped.
-    pub fn new(rx: mpsc::Receiver<T>) -> Self {
-        ReceiverStream { rx }
-    }
-
-    /// The receiver back.
-    pub fn into_inner(self) -> mpsc::Receiver<T> {
-        self.rx
-    }
-}
-
-impl<T> Stream for ReceiverStream<T> {
-    type Item = T;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        self.rx.poll_recv(cx)
     }
 }
 
@@ -325,7 +215,7 @@ impl Driver {
     /// Runs until `shutdown` completes or `events` ends, then shuts down gracefully
     /// (see the [module docs](self)) and returns what it did.
     ///
-    /// `events` yields [`OwnedEvent`]s or [`Input`]s (an mpsc receiver becomes a stream
+    /// `events` yields [`OwnedEvent`](overdue_core::OwnedEvent)s or [`Input`]s (an mpsc receiver becomes a stream
     /// with [`ReceiverStream`]). Fails only when the sink fails; the error carries the
     /// summary so far.
     pub async fn run<S, I, K, F>(
@@ -480,20 +370,6 @@ impl Pump {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[tokio::test(start_paused = true)]
-    async fn timebase_maps_both_ways() {
-        let tb = Timebase::starting_at(Instant::from_secs(1_000));
-        assert_eq!(tb.now(), Instant::from_secs(1_000));
-        tokio::time::advance(std::time::Duration::from_millis(1_500)).await;
-        assert_eq!(tb.now(), Instant::from_millis(1_001_500));
-        let t = tb.to_tokio(Instant::from_secs(1_090));
-        assert_eq!(t - tb.tokio_base(), std::time::Duration::from_secs(90));
-        assert_eq!(tb.to_epoch(t), Instant::from_secs(1_090));
-        // before the base: the base; far future: capped
-        assert_eq!(tb.to_tokio(Instant::from_secs(1)), tb.tokio_base());
-        assert!(tb.to_tokio(Instant::MAX) <= tokio::time::Instant::now() + MAX_SLEEP);
-    }
 
     #[test]
     fn summary_reads_as_one_line() {
