@@ -328,6 +328,26 @@ mod tests {
         assert_eq!(EventSource::Stdin.to_string(), "-");
     }
 
+    #[tokio::test]
+    async fn read_events_numbers_lines_and_passes_malformed_ones_on() {
+        let good = r#"{"id": "6f0b2a8e-5b7c-4c8e-9f3e-7d1a2b3c4d5e", "event": "x", "occurred": "2026-01-01T00:00:00Z", "resource": {"prefect.resource.id": "r"}}"#;
+        let mut text = format!("{good}\r\n\n{{\n").into_bytes();
+        text.extend_from_slice(b"\xff\n");
+        text.extend_from_slice(good.as_bytes()); // no final newline
+        let (tx, mut rx) = mpsc::channel(8);
+        let lines = read_events(&text[..], "test", &tx).await.unwrap();
+        drop(tx);
+        assert_eq!(lines, 5);
+        let mut got = Vec::new();
+        while let Some(input) = rx.recv().await {
+            got.push(match input {
+                Input::Event(e) => e.event,
+                Input::Malformed => "malformed".to_owned(),
+            });
+        }
+        assert_eq!(got, ["x", "malformed", "malformed", "x"]);
+    }
+
     #[test]
     fn bad_automations_are_reported_and_skipped() {
         let dir = std::env::temp_dir().join(format!("overdue-run-unit-{}", std::process::id()));
