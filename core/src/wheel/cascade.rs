@@ -14,7 +14,7 @@
 use core::num::NonZeroU32;
 
 use super::level::{level_for, parked_due, slot_of, LEVELS};
-use super::list::{LOC_BITS, SEQ_MASK};
+use super::list::{List, LOC_BITS, SEQ_MASK};
 use super::slab::{Storage, NIL};
 use super::Wheel;
 
@@ -64,7 +64,7 @@ impl<T, S: Storage<T>> Wheel<T, S> {
         if self.slab.len() == 1 {
             // The only entry: put the cursor on it.
             self.cur = t;
-            self.ready = NIL;
+            self.ready = List::EMPTY;
             self.slab.push_back(&mut self.ready, i);
             self.set_loc(i, LOC_READY);
             return;
@@ -86,7 +86,7 @@ impl<T, S: Storage<T>> Wheel<T, S> {
         } else if let Some(level) = level_for(self.cur, t) {
             let slot = slot_of(t, level);
             let lv = &mut self.levels[level];
-            self.slab.push_back(&mut lv.heads[slot], i);
+            self.slab.push_back(&mut lv.lists[slot], i);
             lv.occupied |= 1 << slot;
             level as u32 + 1
         } else {
@@ -116,7 +116,7 @@ impl<T, S: Storage<T>> Wheel<T, S> {
             LOC_READY => self.slab.unlink(&mut self.ready, i),
             LOC_PARKED => {
                 self.slab.unlink(&mut self.parked, i);
-                if self.parked == NIL {
+                if self.parked.is_empty() {
                     self.parked_min = u64::MAX;
                 }
             }
@@ -124,8 +124,8 @@ impl<T, S: Storage<T>> Wheel<T, S> {
                 let level = (loc - 1) as usize;
                 let slot = slot_of(t, level);
                 let lv = &mut self.levels[level];
-                self.slab.unlink(&mut lv.heads[slot], i);
-                if lv.heads[slot] == NIL {
+                self.slab.unlink(&mut lv.lists[slot], i);
+                if lv.lists[slot].is_empty() {
                     lv.occupied &= !(1 << slot);
                 }
             }
@@ -135,7 +135,7 @@ impl<T, S: Storage<T>> Wheel<T, S> {
     /// The list that comes due first, with its first tick; on ties the higher level (the
     /// overflow list highest), so coarse lists are cascaded before finer ones.
     fn earliest(&self) -> Option<(u64, Due)> {
-        let mut best = if self.parked == NIL {
+        let mut best = if self.parked.is_empty() {
             None
         } else {
             Some((parked_due(self.parked_min), Due::Parked))
@@ -156,13 +156,13 @@ impl<T, S: Storage<T>> Wheel<T, S> {
     pub(crate) fn refill(&mut self, limit: u64) {
         loop {
             let Some((start, due)) = self.earliest() else {
-                if self.ready == NIL && limit > self.cur && limit != u64::MAX {
+                if self.ready.is_empty() && limit > self.cur && limit != u64::MAX {
                     self.cur = limit;
                 }
                 return;
             };
             if start > self.cur {
-                if self.ready != NIL {
+                if !self.ready.is_empty() {
                     return;
                 }
                 if start > limit {
@@ -177,28 +177,21 @@ impl<T, S: Storage<T>> Wheel<T, S> {
                 Due::Slot { level, slot } => self.levels[level].take(slot),
                 Due::Parked => {
                     self.parked_min = u64::MAX;
-                    core::mem::replace(&mut self.parked, NIL)
+                    self.parked.take()
                 }
             };
             self.refile(list);
         }
     }
 
-    /// Files every entry of the detached list at `head` again, relative to the cursor.
-    fn refile(&mut self, head: u32) {
-        if head == NIL {
-            return;
-        }
-        let was_empty = self.ready == NIL;
-        let tail = self.slab.links(head).prev;
-        let mut i = head;
-        loop {
+    /// Files every entry of the detached `list` again, relative to the cursor.
+    fn refile(&mut self, list: List) {
+        let was_empty = self.ready.is_empty();
+        let mut i = list.head;
+        while i != NIL {
             let next = self.slab.links(i).next;
             let t = self.div.ticks(self.slab.deadline(i));
             self.file(i, t, !was_empty);
-            if i == tail {
-                break;
-            }
             i = next;
         }
         if was_empty {

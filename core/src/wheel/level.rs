@@ -20,6 +20,8 @@
 //! one more slot, due when its earliest entry enters the top level's window: as its
 //! farthest slot.
 
+use super::list::List;
+
 /// Bits of a tick consumed per level.
 pub(crate) const SLOT_BITS: u32 = 6;
 /// Slots per level.
@@ -59,17 +61,17 @@ pub(crate) fn parked_due(t: u64) -> u64 {
     ((t >> TOP_SHIFT).saturating_sub(SLOTS as u64 - 1)) << TOP_SHIFT
 }
 
-/// One level: 64 list heads and a bitmap of the non-empty ones.
+/// One level: 64 lists and a bitmap of the non-empty ones.
 #[derive(Clone, Debug)]
 pub(crate) struct Level {
     pub(crate) occupied: u64,
-    pub(crate) heads: [u32; SLOTS],
+    pub(crate) lists: [List; SLOTS],
 }
 
 impl Level {
     pub(crate) const EMPTY: Level = Level {
         occupied: 0,
-        heads: [super::slab::NIL; SLOTS],
+        lists: [List::EMPTY; SLOTS],
     };
 
     /// The next occupied slot at or after the cursor's, as `(slot, first tick)`.
@@ -88,9 +90,9 @@ impl Level {
 
     /// Detaches the list of `slot`.
     #[inline]
-    pub(crate) fn take(&mut self, slot: usize) -> u32 {
+    pub(crate) fn take(&mut self, slot: usize) -> List {
         self.occupied &= !(1 << slot);
-        core::mem::replace(&mut self.heads[slot], super::slab::NIL)
+        self.lists[slot].take()
     }
 }
 
@@ -241,7 +243,7 @@ mod tests {
         // Near u64::MAX the start does not overflow.
         lv.occupied = 1 << 63;
         assert_eq!(lv.next_occupied(0, u64::MAX - 5), Some((63, u64::MAX)));
-        assert_eq!(lv.take(63), super::super::slab::NIL);
+        assert!(lv.take(63).is_empty());
         assert_eq!(lv.occupied, 0);
     }
 

@@ -1,10 +1,11 @@
-//! Circular doubly-linked lists threaded through the slab.
+//! Doubly-linked lists threaded through the slab, with head and tail kept outside.
 //!
-//! A list is named by its head index alone (`NIL` when empty); the tail is `prev` of the
-//! head, so a slot costs one `u32`. Every operation is O(1) except the sorted ones, which
-//! order by (deadline, insertion sequence): the merge sort is O(k log k) (O(k) when the
-//! list is already in order) and a sorted insert walks from the tail, O(1) when deadlines
-//! arrive in order.
+//! A [`List`] is two indices (`NIL` when empty); entries link to their neighbours. Keeping
+//! the tail outside the entries means appending touches only the tail entry, which was
+//! usually appended last and is still in cache. Every operation is O(1) except the sorted
+//! ones, which order by (deadline, insertion sequence): the merge sort is O(k log k) (O(k)
+//! when the list is already in order) and a sorted insert walks back from the tail, O(1)
+//! when deadlines arrive in order.
 
 use super::slab::{Slab, Storage, NIL};
 
@@ -12,6 +13,31 @@ use super::slab::{Slab, Storage, NIL};
 pub(crate) const LOC_BITS: u32 = 4;
 /// Mask of a sequence number (28 bits, compared modulo 2^28).
 pub(crate) const SEQ_MASK: u32 = u32::MAX >> LOC_BITS;
+
+/// The ends of one list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct List {
+    pub(crate) head: u32,
+    pub(crate) tail: u32,
+}
+
+impl List {
+    pub(crate) const EMPTY: List = List {
+        head: NIL,
+        tail: NIL,
+    };
+
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.head == NIL
+    }
+
+    /// Detaches the whole list, leaving this one empty.
+    #[inline]
+    pub(crate) fn take(&mut self) -> List {
+        core::mem::replace(self, List::EMPTY)
+    }
+}
 
 impl<T, S: Storage<T>> Slab<T, S> {
     /// Whether entry `a` comes before entry `b`: an earlier deadline, or the same deadline
@@ -28,23 +54,72 @@ impl<T, S: Storage<T>> Slab<T, S> {
         ahead != 0 && ahead <= SEQ_MASK / 2
     }
 
-    /// Appends `i` (unlinked) at the tail of the list at `head`.
+    /// Appends `i` (unlinked) at the tail of `list`.
     #[inline]
-    pub(crate) fn push_back(&mut self, head: &mut u32, i: u32) {
-        if *head == NIL {
+    pub(crate) fn push_back(&mut self, list: &mut List, i: u32) {
+        let tail = list.tail;
+        {
             let l = self.links_mut(i);
-            l.next = i;
-            l.prev = i;
-            *head = i;
+            l.prev = tail;
+            l.next = NIL;
+        }
+        if tail == NIL {
+            list.head = i;
         } else {
-            let tail = self.links(*head).prev;
-            self.link_after(tail, i);
+            self.links_mut(tail).next = i;
+        }
+        list.tail = i;
+    }
+
+    /// Prepends `i` (unlinked) at the head of `list`.
+    #[inline]
+    fn push_front(&mut self, list: &mut List, i: u32) {
+        let head = list.head;
+        {
+            let l = self.links_mut(i);
+            l.prev = NIL;
+            l.next = head;
+        }
+        if head == NIL {
+            list.tail = i;
+        } else {
+            self.links_mut(head).prev = i;
+        }
+        list.head = i;
+    }
+
+    /// Removes `i` from `list`.
+    #[inline]
+    pub(crate) fn unlink(&mut self, list: &mut List, i: u32) {
+        let l = *self.links(i);
+        if l.prev == NIL {
+            list.head = l.next;
+        } else {
+            self.links_mut(l.prev).next = l.next;
+        }
+        if l.next == NIL {
+            list.tail = l.prev;
+        } else {
+            self.links_mut(l.next).prev = l.prev;
         }
     }
 
-    /// Links `i` (unlinked) right after `at`.
-    #[inline]
-    fn link_after(&mut self, at: u32, i: u32) {
+    /// Inserts `i` (unlinked) into the sorted `list`.
+    pub(crate) fn insert_sorted(&mut self, list: &mut List, i: u32) {
+        if list.is_empty() || !self.before(i, list.tail) {
+            self.push_back(list, i);
+            return;
+        }
+        if self.before(i, list.head) {
+            self.push_front(list, i);
+            return;
+        }
+        // Some entry (at worst the head) comes before `i`, and the tail after it: link
+        // `i` after the last entry that comes before it.
+        let mut at = self.links(list.tail).prev;
+        while self.before(i, at) {
+            at = self.links(at).prev;
+        }
         let next = self.links(at).next;
         {
             let l = self.links_mut(i);
@@ -55,50 +130,11 @@ impl<T, S: Storage<T>> Slab<T, S> {
         self.links_mut(next).prev = i;
     }
 
-    /// Removes `i` from the list at `head`.
-    #[inline]
-    pub(crate) fn unlink(&mut self, head: &mut u32, i: u32) {
-        let l = *self.links(i);
-        if l.next == i {
-            *head = NIL;
-        } else {
-            self.links_mut(l.prev).next = l.next;
-            self.links_mut(l.next).prev = l.prev;
-            if *head == i {
-                *head = l.next;
-            }
-        }
-    }
-
-    /// Inserts `i` (unlinked) into the sorted list at `head`.
-    pub(crate) fn insert_sorted(&mut self, head: &mut u32, i: u32) {
-        if *head == NIL {
-            self.push_back(head, i);
-            return;
-        }
-        let mut at = self.links(*head).prev;
-        if self.before(i, *head) {
-            // Before everything: link after the tail and make it the head.
-            self.link_after(at, i);
-            *head = i;
-            return;
-        }
-        // Some entry (at worst the head) comes before `i`: walk back to the last one.
-        while self.before(i, at) {
-            at = self.links(at).prev;
-        }
-        self.link_after(at, i);
-    }
-
-    /// Sorts the list at `head` by (deadline, sequence).
-    pub(crate) fn sort(&mut self, head: &mut u32) {
-        if *head == NIL {
-            return;
-        }
-        let tail = self.links(*head).prev;
-        let mut i = *head;
+    /// Sorts `list` by (deadline, sequence).
+    pub(crate) fn sort(&mut self, list: &mut List) {
+        let mut i = list.head;
         let mut sorted = true;
-        while i != tail {
+        while i != list.tail {
             let next = self.links(i).next;
             if self.before(next, i) {
                 sorted = false;
@@ -109,13 +145,12 @@ impl<T, S: Storage<T>> Slab<T, S> {
         if sorted {
             return;
         }
-        // Bottom-up merge sort on the `next` chain (NIL-terminated), then relink `prev`.
-        self.links_mut(tail).next = NIL;
-        let mut list = *head;
+        // Bottom-up merge sort on the NIL-terminated `next` chain, then relink `prev`.
+        let mut chain = list.head;
         let mut run = 1usize;
         loop {
-            let mut p = list;
-            list = NIL;
+            let mut p = chain;
+            chain = NIL;
             let mut out_tail = NIL;
             let mut merges = 0usize;
             while p != NIL {
@@ -147,7 +182,7 @@ impl<T, S: Storage<T>> Slab<T, S> {
                         e
                     };
                     if out_tail == NIL {
-                        list = e;
+                        chain = e;
                     } else {
                         self.links_mut(out_tail).next = e;
                     }
@@ -161,17 +196,17 @@ impl<T, S: Storage<T>> Slab<T, S> {
             }
             run *= 2;
         }
-        // Rebuild `prev` links and close the circle.
         let mut prev = NIL;
-        let mut i = list;
+        let mut i = chain;
         while i != NIL {
             self.links_mut(i).prev = prev;
             prev = i;
             i = self.links(i).next;
         }
-        self.links_mut(prev).next = list;
-        self.links_mut(list).prev = prev;
-        *head = list;
+        *list = List {
+            head: chain,
+            tail: prev,
+        };
     }
 }
 
@@ -183,110 +218,97 @@ mod tests {
     use alloc::vec::Vec;
     use core::num::NonZeroU32;
 
+    type TestSlab = Slab<u32, ArrayStorage<u32, 64>>;
+
     fn meta(seq: u32) -> NonZeroU32 {
         NonZeroU32::new((seq << LOC_BITS) | 8).unwrap()
     }
 
-    type TestSlab = Slab<u32, ArrayStorage<u32, 64>>;
-
-    fn collect(slab: &TestSlab, head: u32) -> Vec<(u64, u32)> {
+    /// The list front to back, checking every back link and the tail.
+    fn collect(slab: &TestSlab, list: List) -> Vec<(u64, u32)> {
         let mut out = Vec::new();
-        if head == NIL {
-            return out;
-        }
-        let mut i = head;
-        loop {
+        let mut prev = NIL;
+        let mut i = list.head;
+        while i != NIL {
+            assert_eq!(slab.links(i).prev, prev, "prev link broken");
             out.push((slab.deadline(i), i));
-            let next = slab.links(i).next;
-            assert_eq!(slab.links(next).prev, i, "prev link broken");
-            i = next;
-            if i == head {
-                break;
-            }
+            prev = i;
+            i = slab.links(i).next;
         }
+        assert_eq!(list.tail, prev, "tail broken");
         out
     }
 
-    fn build(deadlines: &[u64]) -> (TestSlab, u32) {
+    fn build(deadlines: &[u64]) -> (TestSlab, List) {
         let mut slab = TestSlab::new(ArrayStorage::new());
-        let mut head = NIL;
+        let mut list = List::EMPTY;
         for (n, &d) in deadlines.iter().enumerate() {
             let (i, _) = slab.insert(d, meta(n as u32), n as u32).unwrap();
-            slab.push_back(&mut head, i);
+            slab.push_back(&mut list, i);
         }
-        (slab, head)
+        (slab, list)
     }
 
     #[test]
     fn merge_sort_orders_by_deadline_then_sequence() {
-        // Deadlines with duplicates; every prefix length and several orders.
         let base: [u64; 9] = [5, 3, 5, 1, 9, 3, 3, 0, 5];
         for len in 0..=base.len() {
-            for rot in 0..base.len().max(1) {
+            for rot in 0..base.len() {
                 let input: Vec<u64> = (0..len).map(|k| base[(k + rot) % base.len()]).collect();
-                let (mut slab, mut head) = build(&input);
-                slab.sort(&mut head);
-                let got = collect(&slab, head);
+                let (mut slab, mut list) = build(&input);
+                slab.sort(&mut list);
+                let got = collect(&slab, list);
                 let mut want: Vec<(u64, u32)> = input
                     .iter()
                     .enumerate()
                     .map(|(i, &d)| (d, i as u32))
                     .collect();
-                want.sort_by_key(|&(d, _)| d); // stable
+                want.sort_by_key(|&(d, _)| d); // stable: insertion order among ties
                 assert_eq!(got, want, "input {input:?}");
             }
         }
     }
 
     #[test]
-    fn sorted_insert_goes_after_equal_deadlines() {
-        let (mut slab, mut head) = build(&[]);
-        for (n, d) in [4u64, 2, 4, 7, 1, 4, 7, 0].into_iter().enumerate() {
+    fn sorted_insert_goes_after_earlier_insertions() {
+        let (mut slab, mut list) = build(&[]);
+        for (n, d) in [4u64, 2, 4, 7, 1, 4, 7, 0, 3].into_iter().enumerate() {
             let (i, _) = slab.insert(d, meta(n as u32), n as u32).unwrap();
-            slab.insert_sorted(&mut head, i);
+            slab.insert_sorted(&mut list, i);
         }
-        let got: Vec<u64> = collect(&slab, head).into_iter().map(|(d, _)| d).collect();
-        assert_eq!(got, [0, 1, 2, 4, 4, 4, 7, 7]);
-        let ids: Vec<u32> = collect(&slab, head).into_iter().map(|(_, i)| i).collect();
-        assert_eq!(ids, [7, 4, 1, 0, 2, 5, 3, 6]);
+        let got = collect(&slab, list);
+        let deadlines: Vec<u64> = got.iter().map(|e| e.0).collect();
+        assert_eq!(deadlines, [0, 1, 2, 3, 4, 4, 4, 7, 7]);
+        let ids: Vec<u32> = got.iter().map(|e| e.1).collect();
+        assert_eq!(ids, [7, 4, 1, 8, 0, 2, 5, 3, 6]);
     }
 
     #[test]
-    fn unlink_keeps_lists_circular() {
-        let (mut slab, mut a) = build(&[1, 2, 3]);
-        let h = a;
-        slab.unlink(&mut a, h); // the head
+    fn unlink_keeps_both_ends_right() {
+        let (mut slab, mut list) = build(&[1, 2, 3, 4]);
+        let head = list.head;
+        slab.unlink(&mut list, head);
+        let tail = list.tail;
+        slab.unlink(&mut list, tail);
         assert_eq!(
-            collect(&slab, a).iter().map(|e| e.0).collect::<Vec<_>>(),
+            collect(&slab, list).iter().map(|e| e.0).collect::<Vec<_>>(),
             [2, 3]
         );
+        let mid = list.head;
+        slab.unlink(&mut list, mid);
+        let last = list.head;
+        slab.unlink(&mut list, last);
+        assert!(list.is_empty());
+        assert_eq!(list, List::EMPTY);
         let (x, _) = slab.insert(9, meta(9), 0).unwrap();
-        slab.push_back(&mut a, x);
-        let last = slab.links(a).prev;
-        assert_eq!(last, x);
-        let mid = slab.links(a).next;
-        slab.unlink(&mut a, mid); // the middle
-        assert_eq!(
-            collect(&slab, a).iter().map(|e| e.0).collect::<Vec<_>>(),
-            [2, 9]
-        );
-        for _ in 0..2 {
-            let h = a;
-            slab.unlink(&mut a, h);
-        }
-        assert_eq!(a, NIL);
+        slab.push_back(&mut list, x);
+        assert_eq!(list.take(), List { head: x, tail: x });
+        assert!(list.is_empty());
     }
-}
-
-#[cfg(test)]
-mod sequence_tests {
-    use super::super::slab::{ArrayStorage, Slab};
-    use super::*;
-    use core::num::NonZeroU32;
 
     #[test]
     fn sequence_numbers_compare_across_the_wrap() {
-        let mut slab: Slab<u8, ArrayStorage<u8, 4>> = Slab::new(ArrayStorage::new());
+        let mut slab = TestSlab::new(ArrayStorage::new());
         let m = |seq: u32| NonZeroU32::new((seq << LOC_BITS) | 8).unwrap();
         let (old, _) = slab.insert(7, m(SEQ_MASK - 1), 0).unwrap();
         let (new, _) = slab.insert(7, m(2), 1).unwrap(); // inserted after the wrap

@@ -25,7 +25,7 @@
 //!
 //! # Footprint
 //!
-//! `size_of::<Wheel>()` is about 1.9 KiB (7 levels × (64 × 4-byte list heads + an 8-byte
+//! `size_of::<Wheel>()` is about 3.6 KiB (7 levels × (64 × 8-byte list ends + an 8-byte
 //! bitmap), plus a few words), and each entry takes `24 + size_of::<T>()` bytes (rounded
 //! up to a multiple of 4 and of `T`'s alignment, for payloads aligned to at most 8): an
 //! 8-byte deadline, two `u32` links, a `u32` generation, and a `u32` holding a 28-bit
@@ -33,7 +33,7 @@
 //! location word is never zero, so its zero doubles as the "vacant" tag at no cost.
 //!
 //! ```text
-//! bytes ≈ 1.9 KiB + capacity × (24 + size_of::<T>())
+//! bytes ≈ 3.6 KiB + capacity × (24 + size_of::<T>())
 //! ```
 //!
 //! (`capacity` is `N` for a fixed wheel, the `Vec`'s capacity for a growable one).
@@ -96,7 +96,8 @@ use core::iter::FusedIterator;
 use crate::time::{Duration, Instant};
 use cascade::{meta, LOC_PARKED, LOC_READY};
 use level::{Level, TickDiv};
-use slab::{Slab, NIL};
+use list::List;
+use slab::Slab;
 
 pub use error::{InsertError, ResetError};
 pub use level::LEVELS;
@@ -121,10 +122,10 @@ pub type GrowableWheel<T> = Wheel<T, VecStorage<T>>;
 pub struct Wheel<T, S: Storage<T>> {
     slab: Slab<T, S>,
     levels: [Level; LEVELS],
-    /// Head of the sorted list of entries with ticks up to `cur`.
-    ready: u32,
-    /// Head of the overflow list (deadlines beyond the top level's reach).
-    parked: u32,
+    /// The sorted list of entries with ticks up to `cur`.
+    ready: List,
+    /// The overflow list (deadlines beyond the top level's reach).
+    parked: List,
     /// A lower bound of the parked ticks (`u64::MAX` when none are parked).
     parked_min: u64,
     /// The cursor, in ticks.
@@ -175,8 +176,8 @@ impl<T, S: Storage<T>> Wheel<T, S> {
         Wheel {
             slab: Slab::new(storage),
             levels: [Level::EMPTY; LEVELS],
-            ready: NIL,
-            parked: NIL,
+            ready: List::EMPTY,
+            parked: List::EMPTY,
             parked_min: u64::MAX,
             cur: div.ticks(start.as_micros()),
             seq: 0,
@@ -329,11 +330,11 @@ impl<T, S: Storage<T>> Wheel<T, S> {
     pub fn poll(&mut self, now: Instant) -> Option<Expired<T>> {
         let now = now.max(self.elapsed);
         let n = now.as_micros();
-        if self.ready == NIL {
+        if self.ready.is_empty() {
             self.refill(self.div.ticks(n));
         }
-        let head = self.ready;
-        if head != NIL && self.slab.deadline(head) <= n {
+        let head = self.ready.head;
+        if !self.ready.is_empty() && self.slab.deadline(head) <= n {
             let deadline = Instant::from_micros(self.slab.deadline(head));
             let generation = self.slab.links(head).generation;
             self.slab.unlink(&mut self.ready, head);
@@ -367,9 +368,10 @@ impl<T, S: Storage<T>> Wheel<T, S> {
             return None;
         }
         self.refill(u64::MAX);
-        match self.ready {
-            NIL => None,
-            head => Some(Instant::from_micros(self.slab.deadline(head))),
+        if self.ready.is_empty() {
+            None
+        } else {
+            Some(Instant::from_micros(self.slab.deadline(self.ready.head)))
         }
     }
 }
