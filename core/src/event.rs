@@ -210,6 +210,10 @@ impl<'a> Event<'a> {
     /// The label is split as Prefect splits it: `rpartition(":")` for the label, then
     /// `partition(":")` for the directive and the role, so the role may contain `:`.
     pub fn find_resource_label(&self, label: &str) -> Option<&'a str> {
+        // Only a label starting with `related:` can have the `related` directive.
+        if !label.starts_with("related:") {
+            return self.resource.get(label);
+        }
         if let Some((directive, related_label)) = label.rsplit_once(':') {
             let (head, role) = directive.split_once(':').unwrap_or((directive, ""));
             if head == "related" {

@@ -63,7 +63,15 @@ impl Hasher for FxHasher {
 
     #[inline]
     fn finish(&self) -> u64 {
-        self.hash
+        // A multiply only carries entropy upwards: keys that differ only in their
+        // high bytes (time-ordered UUIDs, big-endian counters) would share their low
+        // bits, which hashbrown uses for the bucket index. Fold the high half down
+        // (the finalizer of MurmurHash3's fmix64).
+        let mut h = self.hash;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h
     }
 }
 
@@ -103,6 +111,20 @@ mod tests {
         assert_ne!(hash_of(&b"a"[..]), hash_of(&b"a\0"[..]));
         assert_ne!(hash_of("custom.family-1.*"), hash_of("custom.family-2.*"));
         assert_ne!(hash_of(&1u32), hash_of(&2u32));
+    }
+
+    #[test]
+    fn keys_differing_only_in_high_bytes_spread_over_low_bits() {
+        // Big-endian counters (like time-ordered UUIDs) leave the low bytes equal;
+        // the bucket index (low 10 bits here) must still vary.
+        let mut seen = [false; 1024];
+        for n in 0u64..1024 {
+            let mut id = [0u8; 16];
+            id[..8].copy_from_slice(&n.to_be_bytes());
+            seen[(hash_of(&id) & 1023) as usize] = true;
+        }
+        let distinct = seen.iter().filter(|&&s| s).count();
+        assert!(distinct > 500, "only {distinct} of 1024 buckets used");
     }
 
     #[cfg(feature = "alloc")]

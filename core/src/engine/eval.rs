@@ -158,7 +158,9 @@ impl Engine {
         candidates.clear();
         self.router.candidates(event.event, &mut candidates);
         // Prefect iterates a set of trigger ids; overdue uses load order.
-        candidates.sort_by_key(|&t| self.nodes[t as usize].as_ref().map_or(u64::MAX, |n| n.order));
+        if candidates.len() > 1 {
+            candidates.sort_by_key(|&t| self.nodes[t as usize].as_ref().map_or(u64::MAX, |n| n.order));
+        }
         let mut key = core::mem::take(&mut self.scratch_key);
         for &t in &candidates {
             let (covers, starts_after, expects) = match &self.nodes[t as usize] {

@@ -17,16 +17,19 @@ use crate::time::{Duration, Instant};
 /// dropped first (from the least recently set, stopping at the first live one, as
 /// `cachetools` does), then the least recently set id is evicted.
 ///
-/// The set order is a ring of `(sequence, id)` with lazy deletion: a refreshed id
-/// leaves a stale entry behind (its sequence no longer matches), skipped when it
+/// The set order is a ring of `(sequence, id, expiry)` with lazy deletion: a refreshed
+/// id leaves a stale entry behind (its sequence no longer matches), skipped when it
 /// reaches the front; the ring is compacted when stale entries outnumber live ones.
-/// Every operation is O(1) amortized.
+/// While no id was refreshed (the consumer's case: it drops seen ids) the front is
+/// known to be live without a lookup. Every operation is O(1) amortized.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct SeenCache {
     /// id → (sequence of its last set, expiry).
     by_id: HashMap<EventId, (u64, Instant), FixedState>,
-    /// (sequence, id) in set order, possibly with stale entries.
-    order: VecDeque<(u64, EventId)>,
+    /// (sequence, id, expiry) in set order, possibly with stale entries.
+    order: VecDeque<(u64, EventId, Instant)>,
+    /// How many entries of `order` are stale.
+    stale: usize,
     next_seq: u64,
 }
 
@@ -36,52 +39,59 @@ impl SeenCache {
         self.by_id.get(id).is_some_and(|&(_, exp)| now < exp)
     }
 
-    /// The live front entry: (sequence, id, expiry), dropping stale ones.
-    fn front(&mut self) -> Option<(u64, EventId, Instant)> {
-        while let Some(&(seq, id)) = self.order.front() {
-            match self.by_id.get(&id) {
-                Some(&(live, exp)) if live == seq => return Some((seq, id, exp)),
-                _ => {
-                    self.order.pop_front();
-                }
+    /// Drops stale entries at the front; the front is then live (or the ring empty).
+    fn skip_stale(&mut self) {
+        while self.stale > 0 {
+            let Some(&(seq, id, _)) = self.order.front() else {
+                break;
+            };
+            if self.by_id.get(&id).is_some_and(|&(live, _)| live == seq) {
+                break;
             }
+            self.order.pop_front();
+            self.stale -= 1;
         }
-        None
     }
 
     /// Drops expired ids from the least recently set end, stopping at the first live one.
     fn expire(&mut self, now: Instant) {
-        while let Some((_, id, exp)) = self.front() {
-            if now < exp {
-                break;
+        loop {
+            self.skip_stale();
+            match self.order.front() {
+                Some(&(_, id, exp)) if now >= exp => {
+                    self.order.pop_front();
+                    self.by_id.remove(&id);
+                }
+                _ => break,
             }
-            self.order.pop_front();
-            self.by_id.remove(&id);
         }
     }
 
     /// Records `id` as seen at `now` for `ttl`, evicting as `cachetools.TTLCache` does.
     pub(crate) fn insert(&mut self, id: EventId, now: Instant, ttl: Duration, capacity: usize) {
         self.expire(now);
-        if !self.by_id.contains_key(&id) {
-            while self.by_id.len() >= capacity.max(1) {
-                match self.front() {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let expires = now.saturating_add(ttl);
+        if self.by_id.insert(id, (seq, expires)).is_some() {
+            self.stale += 1;
+        } else {
+            while self.by_id.len() > capacity.max(1) {
+                self.skip_stale();
+                match self.order.pop_front() {
                     Some((_, old, _)) => {
-                        self.order.pop_front();
                         self.by_id.remove(&old);
                     }
                     None => break,
                 }
             }
         }
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        self.by_id.insert(id, (seq, now.saturating_add(ttl)));
-        self.order.push_back((seq, id));
-        if self.order.len() > 2 * self.by_id.len() + 32 {
+        self.order.push_back((seq, id, expires));
+        if self.stale > self.by_id.len() + 32 {
             let by_id = &self.by_id;
             self.order
-                .retain(|(seq, id)| by_id.get(id).is_some_and(|&(live, _)| live == *seq));
+                .retain(|(seq, id, _)| by_id.get(id).is_some_and(|&(live, _)| live == *seq));
+            self.stale = 0;
         }
     }
 

@@ -130,8 +130,20 @@ impl Router {
                 }
             }
         }
-        out.sort_unstable();
-        out.dedup();
+        match out.len() {
+            0 | 1 => {}
+            2 => {
+                if out[0] > out[1] {
+                    out.swap(0, 1);
+                } else if out[0] == out[1] {
+                    out.truncate(1);
+                }
+            }
+            _ => {
+                out.sort_unstable();
+                out.dedup();
+            }
+        }
     }
 
     /// Whether no trigger is indexed.
