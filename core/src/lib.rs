@@ -21,9 +21,9 @@ pub mod hash;
 pub mod matcher;
 pub mod rfc3339;
 pub mod time;
-pub mod wheel;
 #[cfg(feature = "alloc")]
 pub mod trigger;
+pub mod wheel;
 
 #[cfg(feature = "alloc")]
 pub use event::OwnedEvent;

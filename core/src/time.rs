@@ -244,7 +244,10 @@ mod tests {
             Instant::from_secs(5).signed_micros_since(Instant::from_secs(7)),
             -2_000_000
         );
-        assert_eq!(Instant::from_secs(1).saturating_add_signed(-5_000_000), Instant::ZERO);
+        assert_eq!(
+            Instant::from_secs(1).saturating_add_signed(-5_000_000),
+            Instant::ZERO
+        );
         assert_eq!(Instant::MAX.saturating_add_signed(1), Instant::MAX);
     }
 

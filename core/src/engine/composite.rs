@@ -65,7 +65,8 @@ impl Engine {
                         let mut by_time = rows.clone();
                         // stable: ties keep row order
                         by_time.sort_by_key(|&i| c.stored[i].as_ref().map(|s| s.firing.at));
-                        by_time.len() == c.children.len() && by_time.iter().enumerate().all(|(pos, &i)| pos == i)
+                        by_time.len() == c.children.len()
+                            && by_time.iter().enumerate().all(|(pos, &i)| pos == i)
                     }
                 };
                 if ok {

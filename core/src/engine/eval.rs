@@ -4,7 +4,7 @@
 use alloc::vec::Vec;
 
 use super::keys::{push_key_value, Bucket, Held, LastEvent, Timer};
-use super::{Engine, EventsClock, Firing, FiringKind, Node, NodeKind, PeriodicOrder, ProactiveMode};
+use super::{Engine, EventsClock, Firing, FiringKind, Node, NodeKind, ProactiveMode};
 use crate::event::{Event, EventId};
 use crate::time::{Duration, Instant};
 use crate::trigger::Posture;
@@ -111,7 +111,11 @@ impl Engine {
     // ---------------------------------------------------------------- reactive
 
     /// `reactive_evaluation(event, depth)` with the in-memory causal ordering around it.
-    pub(crate) fn reactive_evaluation(&mut self, event: &Event<'_>, depth: u32) -> Result<(), NotProcessed> {
+    pub(crate) fn reactive_evaluation(
+        &mut self,
+        event: &Event<'_>,
+        depth: u32,
+    ) -> Result<(), NotProcessed> {
         self.update_events_clock(event.occurred);
         if depth > self.config.max_follower_depth {
             self.stats.depth_exceeded += 1;
@@ -137,12 +141,17 @@ impl Engine {
 
         self.evaluate_interested(event);
 
-        self.seen
-            .insert(event.id, self.wall, self.config.dedup_window, self.config.dedup_capacity);
+        self.seen.insert(
+            event.id,
+            self.wall,
+            self.config.dedup_window,
+            self.config.dedup_capacity,
+        );
         self.ordering.stop_processing(&event.id);
 
         for follower in self.ordering.followers_of(&event.id) {
-            if self.reactive_evaluation(&follower.view(), depth + 1) == Err(NotProcessed::MaxDepth) {
+            if self.reactive_evaluation(&follower.view(), depth + 1) == Err(NotProcessed::MaxDepth)
+            {
                 break;
             }
         }
@@ -159,7 +168,11 @@ impl Engine {
         self.router.candidates(event.event, &mut candidates);
         // Prefect iterates a set of trigger ids; overdue uses load order.
         if candidates.len() > 1 {
-            candidates.sort_by_key(|&t| self.nodes[t as usize].as_ref().map_or(u64::MAX, |n| n.order));
+            candidates.sort_by_key(|&t| {
+                self.nodes[t as usize]
+                    .as_ref()
+                    .map_or(u64::MAX, |n| n.order)
+            });
         }
         let mut key = core::mem::take(&mut self.scratch_key);
         for &t in &candidates {
@@ -203,7 +216,14 @@ impl Engine {
         if p.has_after && ev.starts_after {
             let initial = if ev.expects { -1 } else { 0 };
             let end = ev.occurred.saturating_add(p.within);
-            slot = Some(self.ensure_bucket(t, key, ev.occurred, end, Some(ev.as_last_event()), initial));
+            slot = Some(self.ensure_bucket(
+                t,
+                key,
+                ev.occurred,
+                end,
+                Some(ev.as_last_event()),
+                initial,
+            ));
         }
         if slot.is_none() && !p.has_after && ev.expects {
             let start = ev.occurred.saturating_sub(self.config.lookback);
@@ -220,8 +240,8 @@ impl Engine {
             Some(k) => k,
             None => {
                 if p.holds {
-                    let k = self.keys.find_or_insert(t, key);
-                    self.note_key_created(t, k);
+                    let (k, created) = self.keys.find_or_insert(t, key);
+                    self.note_key_created(t, created);
                     if !self.hold_expect_event(t, k, &ev) {
                         self.after_change(k);
                         return;
@@ -229,13 +249,13 @@ impl Engine {
                     k
                 } else {
                     match self.keys.find(t, key) {
-                        Some(k) if self.keys.get(k).is_some_and(|s| s.bucket.is_some()) => k,
+                        Some(k) if self.keys.has_bucket(k) => k,
                         _ => return,
                     }
                 }
             }
         };
-        if self.keys.get(k).is_some_and(|s| s.bucket.is_some()) {
+        if self.keys.has_bucket(k) {
             self.evaluate(t, k, ev.occurred, Some(ev));
         }
         self.after_change(k);
@@ -243,13 +263,9 @@ impl Engine {
 
     // ---------------------------------------------------------------- bucket operations
 
-    /// Records a new key of trigger `t` (for the per-trigger key count).
-    fn note_key_created(&mut self, t: u32, k: u32) {
-        let fresh = self
-            .keys
-            .get(k)
-            .is_some_and(|s| s.bucket.is_none() && s.held.is_empty() && s.timer == Timer::None);
-        if fresh {
+    /// Counts a key created for trigger `t` (the per-trigger key count).
+    fn note_key_created(&mut self, t: u32, created: bool) {
+        if created {
             if let Some(Node {
                 kind: NodeKind::Event(ev),
                 ..
@@ -272,10 +288,9 @@ impl Engine {
         last_event: Option<LastEvent>,
         initial: i64,
     ) -> u32 {
-        let k = self.keys.find_or_insert(t, key);
-        self.note_key_created(t, k);
-        let exists = self.keys.get(k).is_some_and(|s| s.bucket.is_some());
-        if !exists {
+        let (k, created) = self.keys.find_or_insert(t, key);
+        self.note_key_created(t, created);
+        if !self.keys.has_bucket(k) {
             self.set_bucket(t, k, start, end, initial, last_event);
         }
         k
@@ -283,21 +298,38 @@ impl Engine {
 
     /// `start_new_bucket`: replaces the key's bucket (`count` plus held events that
     /// occurred in `[start, end)`).
-    fn set_bucket(&mut self, t: u32, k: u32, start: Instant, end: Instant, count: i64, last_event: Option<LastEvent>) {
+    fn set_bucket(
+        &mut self,
+        t: u32,
+        k: u32,
+        start: Instant,
+        end: Instant,
+        count: i64,
+        last_event: Option<LastEvent>,
+    ) {
         let p = self.params(t);
-        let Some(s) = self.keys.get_mut(k) else { return };
+        if !self.keys.contains(k) {
+            return;
+        }
         let held = if p.holds {
-            s.held.iter().filter(|h| h.occurred >= start && h.occurred < end).count() as i64
+            self.keys
+                .held(k)
+                .iter()
+                .filter(|h| h.occurred >= start && h.occurred < end)
+                .count() as i64
         } else {
             0
         };
         let count = count.saturating_add(held);
-        s.bucket = Some(Bucket {
-            start,
-            end,
-            count,
-            last_event,
-        });
+        self.keys.set_bucket(
+            k,
+            Some(Bucket {
+                start,
+                end,
+                count,
+                last_event,
+            }),
+        );
         if p.proactive() && count >= p.threshold {
             self.queue_satisfied(t, k);
         }
@@ -306,11 +338,10 @@ impl Engine {
     /// Queues a satisfied proactive bucket for deletion at the next tick
     /// (`remove_buckets_exceeding_threshold`).
     fn queue_satisfied(&mut self, t: u32, k: u32) {
-        let Some(s) = self.keys.get_mut(k) else { return };
-        if s.satisfied_queued {
+        if !self.keys.contains(k) || self.keys.satisfied_queued(k) {
             return;
         }
-        s.satisfied_queued = true;
+        self.keys.set_satisfied_queued(k, true);
         if let Some(Node {
             kind: NodeKind::Event(ev),
             ..
@@ -321,9 +352,7 @@ impl Engine {
     }
 
     fn remove_bucket(&mut self, k: u32) {
-        if let Some(s) = self.keys.get_mut(k) {
-            s.bucket = None;
-        }
+        self.keys.set_bucket(k, None);
     }
 
     /// `hold_expect_event`: false when the event is held already for this key (it was
@@ -333,20 +362,24 @@ impl Engine {
         let p = self.params(t);
         let wall = self.wall;
         let retention = self.config.held_retention;
-        let Some(s) = self.keys.get_mut(k) else { return false };
-        if s.held.iter().any(|h| h.id == ev.id) {
+        if !self.keys.contains(k) || self.keys.held(k).iter().any(|h| h.id == ev.id) {
             return false;
         }
-        s.held.push(Held {
+        let held = self.keys.held_mut(k);
+        held.push(Held {
             occurred: ev.occurred,
             id: ev.id,
             held_at: wall,
         });
         // Drop events older than the horizon behind the newest held event.
-        let newest = s.held.iter().map(|h| h.occurred).max().unwrap_or(ev.occurred);
-        let horizon = if p.within > retention { p.within } else { retention };
+        let newest = held.iter().map(|h| h.occurred).max().unwrap_or(ev.occurred);
+        let horizon = if p.within > retention {
+            p.within
+        } else {
+            retention
+        };
         let cutoff = newest.saturating_sub(horizon);
-        s.held.retain(|h| h.occurred >= cutoff);
+        held.retain(|h| h.occurred >= cutoff);
         // Per epoch-aligned slot `within` wide, keep only the first and last
         // `threshold` events (by occurred, then id). SQLite's LIMIT: a negative
         // threshold keeps everything, zero keeps nothing.
@@ -354,13 +387,14 @@ impl Engine {
             let width = p.within.as_micros();
             let slot_start = (ev.occurred.as_micros() / width) * width;
             let slot_end = slot_start.saturating_add(width);
-            let mut in_slot: Vec<(Instant, EventId)> = s
-                .held
+            let mut in_slot: Vec<(Instant, EventId)> = held
                 .iter()
-                .filter(|h| h.occurred.as_micros() >= slot_start && h.occurred.as_micros() < slot_end)
+                .filter(|h| {
+                    h.occurred.as_micros() >= slot_start && h.occurred.as_micros() < slot_end
+                })
                 .map(|h| (h.occurred, h.id))
                 .collect();
-            let keep_n = p.threshold as usize;
+            let keep_n = usize::try_from(p.threshold).unwrap_or(usize::MAX);
             if in_slot.len() > keep_n.saturating_mul(2) || keep_n == 0 {
                 in_slot.sort();
                 let n = in_slot.len();
@@ -370,16 +404,17 @@ impl Engine {
                     .filter(|(i, _)| *i >= keep_n && *i + keep_n < n)
                     .map(|(_, e)| *e)
                     .collect();
-                s.held.retain(|h| !doomed.contains(&(h.occurred, h.id)));
+                held.retain(|h| !doomed.contains(&(h.occurred, h.id)));
             }
         }
+        self.keys.tidy_held(k);
         true
     }
 
     /// `evaluate(session, trigger, bucket, now, triggering_event)`.
     pub(crate) fn evaluate(&mut self, t: u32, k: u32, now: Instant, ev: Option<Triggering>) {
         let p = self.params(t);
-        let Some(mut b) = self.keys.get(k).and_then(|s| s.bucket) else {
+        let Some(mut b) = self.keys.bucket(k) else {
             return;
         };
         let mut count: i64 = if ev.is_some() { 1 } else { 0 };
@@ -393,9 +428,7 @@ impl Engine {
                 b.last_event = Some(e.as_last_event());
             }
             count = 0;
-            if let Some(s) = self.keys.get_mut(k) {
-                s.bucket = Some(b);
-            }
+            self.keys.set_bucket(k, Some(b));
             if p.proactive() && b.count >= p.threshold {
                 self.queue_satisfied(t, k);
             }
@@ -443,23 +476,22 @@ impl Engine {
 
     /// Fires trigger `t` for key `k`.
     fn fire_bucket(&mut self, t: u32, k: u32, event: Option<EventId>) {
-        let labels = match (&self.nodes[t as usize], self.keys.get(k)) {
-            (
-                Some(Node {
-                    kind: NodeKind::Event(ev),
-                    ..
-                }),
-                Some(s),
-            ) => ev
+        let labels = match &self.nodes[t as usize] {
+            Some(Node {
+                kind: NodeKind::Event(ev),
+                ..
+            }) => ev
                 .compiled
                 .for_each()
                 .iter()
                 .cloned()
-                .zip(super::keys::decode_key(&s.key))
+                .zip(super::keys::decode_key(self.keys.key(k)))
                 .collect(),
             _ => Vec::new(),
         };
-        let Some(node) = &self.nodes[t as usize] else { return };
+        let Some(node) = &self.nodes[t as usize] else {
+            return;
+        };
         let firing = Firing {
             trigger: node.root,
             child: node.parent.map(|_| node.child_index),
@@ -492,10 +524,10 @@ impl Engine {
 
     /// The earliest instant anything is due for key `k` without an event.
     fn key_due(&self, k: u32) -> Option<Instant> {
-        let s = self.keys.get(k)?;
+        let trigger = self.keys.trigger(k)?;
         let mut due: Option<Instant> = None;
-        if let Some(b) = &s.bucket {
-            let proactive = match &self.nodes[s.trigger as usize] {
+        if let Some(b) = self.keys.bucket(k) {
+            let proactive = match &self.nodes[trigger as usize] {
                 Some(Node {
                     kind: NodeKind::Event(ev),
                     ..
@@ -509,7 +541,7 @@ impl Engine {
             };
             due = Some(d);
         }
-        if let Some(oldest) = s.held.iter().map(|h| h.held_at).min() {
+        if let Some(oldest) = self.keys.held(k).iter().map(|h| h.held_at).min() {
             // swept once `held_at < now - retention`
             let d = oldest
                 .saturating_add(self.config.held_retention)
@@ -521,8 +553,7 @@ impl Engine {
 
     /// Removes the key's timer (wherever it is).
     pub(crate) fn cancel_timer(&mut self, k: u32) {
-        let Some(s) = self.keys.get_mut(k) else { return };
-        match core::mem::take(&mut s.timer) {
+        match self.keys.timer(k) {
             Timer::Wheel(h) => {
                 self.wheel.cancel(h);
             }
@@ -531,22 +562,27 @@ impl Engine {
             }
             Timer::None | Timer::Batch => {}
         }
+        self.keys.set_timer(k, Timer::None);
     }
 
     /// Files key `k`'s timer at its due instant (or drops the key when nothing about
     /// it remains). Keys taken out for a tick are re-filed at the end of the tick.
     pub(crate) fn after_change(&mut self, k: u32) {
-        let Some(s) = self.keys.get(k) else { return };
-        if s.timer == Timer::Batch {
+        if !self.keys.contains(k) {
             return;
         }
-        let empty = s.bucket.is_none() && s.held.is_empty() && !s.satisfied_queued;
+        let current = self.keys.timer(k);
+        if current == Timer::Batch {
+            return;
+        }
+        let empty = !self.keys.has_bucket(k)
+            && self.keys.held(k).is_empty()
+            && !self.keys.satisfied_queued(k);
         if empty {
             self.drop_key(k);
             return;
         }
         let due = self.key_due(k);
-        let current = self.keys.get(k).map(|s| s.timer).unwrap_or_default();
         match (current, due) {
             (Timer::Wheel(h), Some(d)) => match self.wheel.reset(h, d) {
                 Ok(()) => {}
@@ -564,11 +600,7 @@ impl Engine {
 
     fn file(&mut self, k: u32, due: Instant) {
         match self.wheel.insert(due, k) {
-            Ok(h) => {
-                if let Some(s) = self.keys.get_mut(k) {
-                    s.timer = Timer::Wheel(h);
-                }
-            }
+            Ok(h) => self.keys.set_timer(k, Timer::Wheel(h)),
             Err(InsertError::Elapsed(_)) => self.file_overdue(k, due),
             Err(InsertError::Full(_)) => self.file_overdue(k, due),
         }
@@ -576,19 +608,17 @@ impl Engine {
 
     fn file_overdue(&mut self, k: u32, due: Instant) {
         self.overdue.insert((due, k));
-        if let Some(s) = self.keys.get_mut(k) {
-            s.timer = Timer::Overdue(due);
-        }
+        self.keys.set_timer(k, Timer::Overdue(due));
     }
 
     /// Forgets a key with no bucket and no held events.
     fn drop_key(&mut self, k: u32) {
         self.cancel_timer(k);
-        if let Some(s) = self.keys.remove(k) {
+        if let Some(trigger) = self.keys.remove(k) {
             if let Some(Node {
                 kind: NodeKind::Event(ev),
                 ..
-            }) = &mut self.nodes[s.trigger as usize]
+            }) = &mut self.nodes[trigger as usize]
             {
                 ev.keys = ev.keys.saturating_sub(1);
             }
@@ -599,8 +629,8 @@ impl Engine {
     fn collect(&mut self, threshold: Instant) {
         while let Some(expired) = self.wheel.poll(threshold) {
             let k = expired.payload;
-            if let Some(s) = self.keys.get_mut(k) {
-                s.timer = Timer::Batch;
+            if self.keys.contains(k) {
+                self.keys.set_timer(k, Timer::Batch);
                 self.batch.push(k);
             }
         }
@@ -609,8 +639,8 @@ impl Engine {
                 break;
             }
             self.overdue.remove(&(at, k));
-            if let Some(s) = self.keys.get_mut(k) {
-                s.timer = Timer::Batch;
+            if self.keys.contains(k) {
+                self.keys.set_timer(k, Timer::Batch);
                 self.batch.push(k);
             }
         }
@@ -620,10 +650,8 @@ impl Engine {
     pub(crate) fn refile_batch(&mut self) {
         let batch = core::mem::take(&mut self.batch);
         for &k in &batch {
-            if let Some(s) = self.keys.get_mut(k) {
-                if s.timer == Timer::Batch {
-                    s.timer = Timer::None;
-                }
+            if self.keys.timer(k) == Timer::Batch {
+                self.keys.set_timer(k, Timer::None);
             }
             self.after_change(k);
         }
@@ -646,8 +674,9 @@ impl Engine {
         // due keys: proactive buckets with end <= a, by (trigger order, start, key)
         let mut due: Vec<(u64, Instant, u32, u32)> = Vec::new();
         for &k in &self.batch {
-            let Some(s) = self.keys.get(k) else { continue };
-            let Some(b) = s.bucket else { continue };
+            let (Some(trigger), Some(b)) = (self.keys.trigger(k), self.keys.bucket(k)) else {
+                continue;
+            };
             if b.end > a {
                 continue;
             }
@@ -655,10 +684,10 @@ impl Engine {
                 kind: NodeKind::Event(ev),
                 order,
                 ..
-            }) = &self.nodes[s.trigger as usize]
+            }) = &self.nodes[trigger as usize]
             {
                 if ev.compiled.posture() == Posture::Proactive {
-                    due.push((*order, b.start, k, s.trigger));
+                    due.push((*order, b.start, k, trigger));
                 }
             }
         }
@@ -726,22 +755,21 @@ impl Engine {
             _ => Vec::new(),
         };
         for k in satisfied {
-            let Some(s) = self.keys.get_mut(k) else { continue };
-            s.satisfied_queued = false;
-            if s.trigger != t {
+            if self.keys.trigger(k) != Some(t) {
                 continue;
             }
-            if s.bucket.is_some_and(|b| b.count >= p.threshold) {
-                s.bucket = None;
+            self.keys.set_satisfied_queued(k, false);
+            if self.keys.bucket(k).is_some_and(|b| b.count >= p.threshold) {
+                self.keys.set_bucket(k, None);
             }
             self.after_change(k);
         }
         for &(_, start, k, trigger) in due {
-            let still = self
-                .keys
-                .get(k)
-                .and_then(|s| s.bucket)
-                .is_some_and(|b| s_matches(trigger, t) && b.start == start && b.end <= a);
+            let still = trigger == t
+                && self
+                    .keys
+                    .bucket(k)
+                    .is_some_and(|b| b.start == start && b.end <= a);
             if still {
                 self.evaluate(t, k, a, None);
                 self.after_change(k);
@@ -763,11 +791,11 @@ impl Engine {
                 return run_again;
             }
         }
-        for s in self.keys.slots.iter().flatten() {
-            if s.trigger != t {
+        for (k, trigger) in self.keys.iter() {
+            if trigger != t {
                 continue;
             }
-            if let Some(b) = s.bucket {
+            if let Some(b) = self.keys.bucket(k) {
                 if a < b.end && b.end < run_again {
                     run_again = b.end;
                 }
@@ -784,12 +812,12 @@ impl Engine {
         let retention = self.config.held_retention;
         let batch = self.batch.clone();
         for &k in &batch {
-            let Some(s) = self.keys.get_mut(k) else { continue };
-            if s.held.is_empty() || s.bucket.is_some_and(|b| b.end > now) {
+            if self.keys.held(k).is_empty() || self.keys.bucket(k).is_some_and(|b| b.end > now) {
                 continue;
             }
             let cutoff = now.saturating_sub(retention);
-            s.held.retain(|h| h.held_at >= cutoff);
+            self.keys.held_mut(k).retain(|h| h.held_at >= cutoff);
+            self.keys.tidy_held(k);
         }
         // lost followers, evaluated in occurred order
         let cutoff = self.wall.saturating_sub(self.config.follower_timeout);
@@ -805,17 +833,9 @@ impl Engine {
         self.collect(as_of);
         let batch = self.batch.clone();
         for &k in &batch {
-            if let Some(s) = self.keys.get_mut(k) {
-                if s.bucket.is_some_and(|b| b.end <= older_than) {
-                    s.bucket = None;
-                }
+            if self.keys.bucket(k).is_some_and(|b| b.end <= older_than) {
+                self.keys.set_bucket(k, None);
             }
         }
-        let _ = PeriodicOrder::Never;
     }
-}
-
-#[inline]
-fn s_matches(a: u32, b: u32) -> bool {
-    a == b
 }

@@ -6,10 +6,10 @@ use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::hash::{BuildHasher, Hash, Hasher};
-use hashbrown::HashTable;
+use hashbrown::{HashMap, HashTable};
 
-use crate::hash::FxBuildHasher as FixedState;
 use crate::event::EventId;
+use crate::hash::FxBuildHasher as FixedState;
 use crate::time::Instant;
 use crate::wheel::Handle;
 
@@ -56,19 +56,47 @@ pub(crate) enum Timer {
     Batch,
 }
 
-/// State of one (trigger, key).
+const HAS_BUCKET: u32 = 1 << 24;
+const HAS_LAST: u32 = 1 << 25;
+const LAST_EXPECT_ONLY: u32 = 1 << 26;
+const SATISFIED_QUEUED: u32 = 1 << 27;
+const TIMER_WHEEL: u32 = 1 << 28;
+const TIMER_OVERDUE: u32 = 1 << 29;
+const TIMER_BATCH: u32 = 1 << 30;
+const HAS_HELD: u32 = 1 << 31;
+/// Trigger node indices must fit below the flag bits.
+pub(crate) const MAX_TRIGGER_NODES: u32 = 1 << 24;
+const TRIGGER_MASK: u32 = MAX_TRIGGER_NODES - 1;
+
+/// State of one (trigger, key), packed into 64 bytes: what every tracked key needs.
+/// Rare parts live in side tables of [`KeyTable`]: held events, the `occurred` of an
+/// `expect`-only last event, and the instant of an overdue timer.
 #[derive(Clone, Debug)]
 pub(crate) struct KeyState {
-    /// Index of the trigger node.
-    pub(crate) trigger: u32,
-    /// The encoded key values (see [`encode_key`]).
-    pub(crate) key: Box<[u8]>,
-    pub(crate) bucket: Option<Bucket>,
-    /// Held events, unordered.
-    pub(crate) held: Vec<Held>,
-    pub(crate) timer: Timer,
-    /// Queued for the next "delete satisfied proactive buckets" pass.
-    pub(crate) satisfied_queued: bool,
+    /// The encoded key values (see [`push_key_value`]).
+    key: Box<[u8]>,
+    /// Trigger node index (low 24 bits) and flags (high 8 bits).
+    trigger_flags: u32,
+    /// The bucket's count (saturating at the `i32` range).
+    count: i32,
+    start: Instant,
+    end: Instant,
+    last_id: EventId,
+    /// The wheel handle while `TIMER_WHEEL` is set.
+    handle: Handle,
+}
+
+impl KeyState {
+    fn has(&self, flag: u32) -> bool {
+        self.trigger_flags & flag != 0
+    }
+    fn set(&mut self, flag: u32, on: bool) {
+        if on {
+            self.trigger_flags |= flag;
+        } else {
+            self.trigger_flags &= !flag;
+        }
+    }
 }
 
 /// Appends one key value to an encoded key: a LEB128 length, then the bytes.
@@ -111,10 +139,16 @@ pub(crate) fn decode_key(mut bytes: &[u8]) -> Vec<String> {
 /// The slab of key states and the table that finds them.
 #[derive(Clone, Default)]
 pub(crate) struct KeyTable {
-    pub(crate) slots: Vec<Option<KeyState>>,
+    slots: Vec<Option<KeyState>>,
     free: Vec<u32>,
     index: HashTable<u32>,
     hasher: FixedState,
+    /// Held `expect` events of the keys that have any.
+    held: HashMap<u32, Vec<Held>, FixedState>,
+    /// `occurred` of the last event of keys whose last event is `expect`-only.
+    last_occurred: HashMap<u32, Instant, FixedState>,
+    /// Instant of each overdue timer.
+    overdue_at: HashMap<u32, Instant, FixedState>,
 }
 
 fn hash_of(hasher: &FixedState, trigger: u32, key: &[u8]) -> u64 {
@@ -133,23 +167,24 @@ impl KeyTable {
             .find(hash, |&i| {
                 slots[i as usize]
                     .as_ref()
-                    .is_some_and(|s| s.trigger == trigger && &*s.key == key)
+                    .is_some_and(|s| s.trigger_flags & TRIGGER_MASK == trigger && &*s.key == key)
             })
             .copied()
     }
 
-    /// The slot of (trigger, key), created empty if absent.
-    pub(crate) fn find_or_insert(&mut self, trigger: u32, key: &[u8]) -> u32 {
+    /// The slot of (trigger, key), created empty if absent; `true` if created.
+    pub(crate) fn find_or_insert(&mut self, trigger: u32, key: &[u8]) -> (u32, bool) {
         if let Some(i) = self.find(trigger, key) {
-            return i;
+            return (i, false);
         }
         let state = KeyState {
-            trigger,
             key: key.into(),
-            bucket: None,
-            held: Vec::new(),
-            timer: Timer::None,
-            satisfied_queued: false,
+            trigger_flags: trigger & TRIGGER_MASK,
+            count: 0,
+            start: Instant::ZERO,
+            end: Instant::ZERO,
+            last_id: EventId::default(),
+            handle: Handle::from_parts(0, 0),
         };
         let idx = match self.free.pop() {
             Some(i) => {
@@ -166,30 +201,209 @@ impl KeyTable {
         let hasher = &self.hasher;
         self.index.insert_unique(hash, idx, |&i| {
             let s = slots[i as usize].as_ref().expect("indexed slot is live");
-            hash_of(hasher, s.trigger, &s.key)
+            hash_of(hasher, s.trigger_flags & TRIGGER_MASK, &s.key)
         });
-        idx
+        (idx, true)
     }
 
-    /// The state in slot `i`.
-    pub(crate) fn get(&self, i: u32) -> Option<&KeyState> {
-        self.slots.get(i as usize).and_then(|s| s.as_ref())
+    fn state(&self, k: u32) -> Option<&KeyState> {
+        self.slots.get(k as usize).and_then(|s| s.as_ref())
     }
 
-    /// The state in slot `i`, mutably.
-    pub(crate) fn get_mut(&mut self, i: u32) -> Option<&mut KeyState> {
-        self.slots.get_mut(i as usize).and_then(|s| s.as_mut())
+    fn state_mut(&mut self, k: u32) -> Option<&mut KeyState> {
+        self.slots.get_mut(k as usize).and_then(|s| s.as_mut())
     }
 
-    /// Removes slot `i` from the table.
-    pub(crate) fn remove(&mut self, i: u32) -> Option<KeyState> {
-        let state = self.slots.get_mut(i as usize)?.take()?;
-        let hash = hash_of(&self.hasher, state.trigger, &state.key);
-        if let Ok(entry) = self.index.find_entry(hash, |&j| j == i) {
+    /// Whether slot `k` is live.
+    pub(crate) fn contains(&self, k: u32) -> bool {
+        self.state(k).is_some()
+    }
+
+    /// The trigger node of key `k`.
+    pub(crate) fn trigger(&self, k: u32) -> Option<u32> {
+        self.state(k).map(|s| s.trigger_flags & TRIGGER_MASK)
+    }
+
+    /// The encoded key of `k`.
+    pub(crate) fn key(&self, k: u32) -> &[u8] {
+        self.state(k).map_or(&[], |s| &s.key)
+    }
+
+    /// The bucket of key `k`.
+    pub(crate) fn bucket(&self, k: u32) -> Option<Bucket> {
+        let s = self.state(k)?;
+        if !s.has(HAS_BUCKET) {
+            return None;
+        }
+        let last_event = s.has(HAS_LAST).then(|| {
+            let expect_only = s.has(LAST_EXPECT_ONLY);
+            LastEvent {
+                id: s.last_id,
+                occurred: if expect_only {
+                    self.last_occurred.get(&k).copied().unwrap_or(Instant::ZERO)
+                } else {
+                    Instant::ZERO
+                },
+                expect_only,
+            }
+        });
+        Some(Bucket {
+            start: s.start,
+            end: s.end,
+            count: i64::from(s.count),
+            last_event,
+        })
+    }
+
+    /// Whether key `k` has a bucket.
+    pub(crate) fn has_bucket(&self, k: u32) -> bool {
+        self.state(k).is_some_and(|s| s.has(HAS_BUCKET))
+    }
+
+    /// Replaces (or removes) the bucket of key `k`.
+    ///
+    /// A `last_event` that is not `expect`-only keeps only its id: its `occurred` is
+    /// never read (see [`LastEvent::expect_only`]).
+    pub(crate) fn set_bucket(&mut self, k: u32, bucket: Option<Bucket>) {
+        let mut expect_only_at = None;
+        if let Some(s) = self.state_mut(k) {
+            match bucket {
+                None => {
+                    s.set(HAS_BUCKET | HAS_LAST | LAST_EXPECT_ONLY, false);
+                }
+                Some(b) => {
+                    s.set(HAS_BUCKET, true);
+                    s.start = b.start;
+                    s.end = b.end;
+                    s.count = b.count.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
+                    match b.last_event {
+                        None => s.set(HAS_LAST | LAST_EXPECT_ONLY, false),
+                        Some(l) => {
+                            s.set(HAS_LAST, true);
+                            s.set(LAST_EXPECT_ONLY, l.expect_only);
+                            s.last_id = l.id;
+                            if l.expect_only {
+                                expect_only_at = Some(l.occurred);
+                            }
+                        }
+                    }
+                }
+            }
+        } else {
+            return;
+        }
+        match expect_only_at {
+            Some(at) => {
+                self.last_occurred.insert(k, at);
+            }
+            None => {
+                if !self.last_occurred.is_empty() {
+                    self.last_occurred.remove(&k);
+                }
+            }
+        }
+    }
+
+    /// The held events of key `k`.
+    pub(crate) fn held(&self, k: u32) -> &[Held] {
+        match self.state(k) {
+            Some(s) if s.has(HAS_HELD) => self.held.get(&k).map_or(&[], Vec::as_slice),
+            _ => &[],
+        }
+    }
+
+    /// The held events of key `k`, to modify; call [`tidy_held`](Self::tidy_held) after.
+    pub(crate) fn held_mut(&mut self, k: u32) -> &mut Vec<Held> {
+        if let Some(s) = self.state_mut(k) {
+            s.set(HAS_HELD, true);
+        }
+        self.held.entry(k).or_default()
+    }
+
+    /// Drops the held-events entry of key `k` if it is empty.
+    pub(crate) fn tidy_held(&mut self, k: u32) {
+        if self.held.get(&k).is_some_and(Vec::is_empty) {
+            self.held.remove(&k);
+            if let Some(s) = self.state_mut(k) {
+                s.set(HAS_HELD, false);
+            }
+        }
+    }
+
+    /// Where key `k`'s timer is.
+    pub(crate) fn timer(&self, k: u32) -> Timer {
+        match self.state(k) {
+            Some(s) if s.has(TIMER_WHEEL) => Timer::Wheel(s.handle),
+            Some(s) if s.has(TIMER_BATCH) => Timer::Batch,
+            Some(s) if s.has(TIMER_OVERDUE) => {
+                Timer::Overdue(self.overdue_at.get(&k).copied().unwrap_or(Instant::ZERO))
+            }
+            _ => Timer::None,
+        }
+    }
+
+    /// Records where key `k`'s timer is.
+    pub(crate) fn set_timer(&mut self, k: u32, timer: Timer) {
+        let Some(s) = self.state_mut(k) else { return };
+        let was_overdue = s.has(TIMER_OVERDUE);
+        s.set(TIMER_WHEEL | TIMER_OVERDUE | TIMER_BATCH, false);
+        let mut overdue = None;
+        match timer {
+            Timer::None => {}
+            Timer::Wheel(h) => {
+                s.set(TIMER_WHEEL, true);
+                s.handle = h;
+            }
+            Timer::Batch => s.set(TIMER_BATCH, true),
+            Timer::Overdue(at) => {
+                s.set(TIMER_OVERDUE, true);
+                overdue = Some(at);
+            }
+        }
+        match overdue {
+            Some(at) => {
+                self.overdue_at.insert(k, at);
+            }
+            None if was_overdue => {
+                self.overdue_at.remove(&k);
+            }
+            None => {}
+        }
+    }
+
+    /// Whether key `k` is queued for the satisfied-bucket pass.
+    pub(crate) fn satisfied_queued(&self, k: u32) -> bool {
+        self.state(k).is_some_and(|s| s.has(SATISFIED_QUEUED))
+    }
+
+    /// Marks key `k` as queued (or not) for the satisfied-bucket pass.
+    pub(crate) fn set_satisfied_queued(&mut self, k: u32, on: bool) {
+        if let Some(s) = self.state_mut(k) {
+            s.set(SATISFIED_QUEUED, on);
+        }
+    }
+
+    /// Every live key as (slot, trigger node).
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        self.slots.iter().enumerate().filter_map(|(i, s)| {
+            s.as_ref()
+                .map(|s| (i as u32, s.trigger_flags & TRIGGER_MASK))
+        })
+    }
+
+    /// Removes slot `k` from the table.
+    pub(crate) fn remove(&mut self, k: u32) -> Option<u32> {
+        let state = self.slots.get_mut(k as usize)?.take()?;
+        let trigger = state.trigger_flags & TRIGGER_MASK;
+        let hash = hash_of(&self.hasher, trigger, &state.key);
+        if let Ok(entry) = self.index.find_entry(hash, |&j| j == k) {
             entry.remove();
         }
-        self.free.push(i);
-        Some(state)
+        self.held.remove(&k);
+        self.last_occurred.remove(&k);
+        self.overdue_at.remove(&k);
+        self.free.push(k);
+        Some(trigger)
     }
 
     /// Number of live keys.
@@ -209,7 +423,10 @@ mod tests {
         for v in ["", "prefect.flow-run.a", long.as_str(), "é\u{1f}"] {
             push_key_value(&mut buf, v);
         }
-        assert_eq!(decode_key(&buf), ["", "prefect.flow-run.a", long.as_str(), "é\u{1f}"]);
+        assert_eq!(
+            decode_key(&buf),
+            ["", "prefect.flow-run.a", long.as_str(), "é\u{1f}"]
+        );
         // an empty tuple and a tuple of one empty string differ
         let mut one_empty = Vec::new();
         push_key_value(&mut one_empty, "");
@@ -219,15 +436,17 @@ mod tests {
     #[test]
     fn table_finds_inserts_and_removes() {
         let mut t = KeyTable::default();
-        let a = t.find_or_insert(1, b"a");
-        let b = t.find_or_insert(2, b"a");
+        assert_eq!(core::mem::size_of::<Option<KeyState>>(), 64);
+        let (a, created) = t.find_or_insert(1, b"a");
+        assert!(created);
+        let (b, _) = t.find_or_insert(2, b"a");
         assert_ne!(a, b);
-        assert_eq!(t.find_or_insert(1, b"a"), a);
+        assert_eq!(t.find_or_insert(1, b"a"), (a, false));
         assert_eq!(t.find(2, b"a"), Some(b));
         assert!(t.remove(a).is_some());
         assert_eq!(t.find(1, b"a"), None);
         assert_eq!(t.len(), 1);
-        let c = t.find_or_insert(3, b"c");
+        let (c, _) = t.find_or_insert(3, b"c");
         assert_eq!(c, a, "freed slots are reused");
     }
 }

@@ -70,8 +70,8 @@ use core::fmt;
 use hashbrown::HashMap;
 
 use crate::error::TriggerError;
-use crate::hash::FxBuildHasher as FixedState;
 use crate::event::{Event, EventId, RESOURCE_ID};
+use crate::hash::FxBuildHasher as FixedState;
 use crate::matcher::{CompiledEventTrigger, Router};
 use crate::time::{Duration, Instant};
 use crate::trigger::{Posture, Require, Trigger};
@@ -272,15 +272,26 @@ pub enum AddTriggerError {
     DuplicateId(TriggerId),
     /// The trigger is invalid (the error says which field and why).
     Invalid(TriggerError),
+    /// Loading it would exceed the engine's limit of trigger nodes (2^24).
+    TooManyTriggers,
 }
 
 impl fmt::Display for AddTriggerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             AddTriggerError::DuplicateId(id) => {
-                write!(f, "a trigger with id {} is already loaded; remove it first", id.0)
+                write!(
+                    f,
+                    "a trigger with id {} is already loaded; remove it first",
+                    id.0
+                )
             }
             AddTriggerError::Invalid(e) => write!(f, "invalid trigger: {e}"),
+            AddTriggerError::TooManyTriggers => write!(
+                f,
+                "too many triggers: an engine holds at most {} trigger nodes",
+                keys::MAX_TRIGGER_NODES
+            ),
         }
     }
 }
@@ -472,11 +483,23 @@ impl Engine {
     ///
     /// Nested compound and sequence triggers are supported to any depth. Triggers are
     /// evaluated in load order, as Prefect evaluates automations.
-    pub fn add_trigger(&mut self, id: TriggerId, mut trigger: Trigger) -> Result<(), AddTriggerError> {
+    pub fn add_trigger(
+        &mut self,
+        id: TriggerId,
+        mut trigger: Trigger,
+    ) -> Result<(), AddTriggerError> {
         if self.roots.contains_key(&id) {
             return Err(AddTriggerError::DuplicateId(id));
         }
         trigger.validate()?;
+        // node indices must stay below MAX_TRIGGER_NODES (free slots are reused first)
+        let fresh = trigger
+            .all_triggers()
+            .len()
+            .saturating_sub(self.free_nodes.len());
+        if self.nodes.len() + fresh > keys::MAX_TRIGGER_NODES as usize {
+            return Err(AddTriggerError::TooManyTriggers);
+        }
         let root = self.add_node(&trigger, id, None, 0);
         self.roots.insert(id, root);
         Ok(())
@@ -495,7 +518,13 @@ impl Engine {
         }
     }
 
-    fn add_node(&mut self, trigger: &Trigger, root: TriggerId, parent: Option<u32>, child_index: u32) -> u32 {
+    fn add_node(
+        &mut self,
+        trigger: &Trigger,
+        root: TriggerId,
+        parent: Option<u32>,
+        child_index: u32,
+    ) -> u32 {
         let order = self.next_order;
         self.next_order += 1;
         match trigger {
@@ -608,13 +637,9 @@ impl Engine {
         }
         let doomed_keys: Vec<u32> = self
             .keys
-            .slots
             .iter()
-            .enumerate()
-            .filter_map(|(i, s)| match s {
-                Some(s) if doomed.contains(&s.trigger) => Some(i as u32),
-                _ => None,
-            })
+            .filter(|(_, t)| doomed.contains(t))
+            .map(|(k, _)| k)
             .collect();
         for k in doomed_keys {
             self.cancel_timer(k);
@@ -644,7 +669,11 @@ impl Engine {
     /// [`poll_action`](Self::poll_action) and re-read
     /// [`poll_timeout`](Self::poll_timeout). With [`Entry::Consumer`], log events and
     /// recently seen ids are dropped (the outcome says so).
-    pub fn handle_event(&mut self, event: &Event<'_>, now: Instant) -> Result<EventOutcome, HandleEventError> {
+    pub fn handle_event(
+        &mut self,
+        event: &Event<'_>,
+        now: Instant,
+    ) -> Result<EventOutcome, HandleEventError> {
         if event.resource.get(RESOURCE_ID).is_none_or(str::is_empty) {
             return Err(HandleEventError::MissingResourceId);
         }
@@ -746,7 +775,9 @@ impl Engine {
     /// The events-clock offset Prefect would apply now, in microseconds (≤ 0).
     fn offset_micros_live(&self) -> i64 {
         match (self.events_clock, self.events_clock_updated) {
-            (Some(c), Some(u)) if self.config.events_clock == EventsClock::Live => c.signed_micros_since(u),
+            (Some(c), Some(u)) if self.config.events_clock == EventsClock::Live => {
+                c.signed_micros_since(u)
+            }
             _ => 0,
         }
     }

@@ -5,8 +5,8 @@ use alloc::collections::{BTreeSet, VecDeque};
 use alloc::vec::Vec;
 use hashbrown::HashMap;
 
-use crate::hash::FxBuildHasher as FixedState;
 use crate::event::{EventId, OwnedEvent};
+use crate::hash::FxBuildHasher as FixedState;
 use crate::time::{Duration, Instant};
 
 /// The ids of events processed recently: Prefect's `TTLCache(maxsize, ttl)` of seen
@@ -301,7 +301,11 @@ mod tests {
         let ids: Vec<_> = o.followers_of(&id(9)).iter().map(|e| e.id).collect();
         assert_eq!(ids, [id(2), id(3)]);
         assert_eq!(o.earliest_received(), Some(Instant::from_secs(5)));
-        let lost: Vec<_> = o.take_lost(Instant::from_secs(6)).iter().map(|e| e.id).collect();
+        let lost: Vec<_> = o
+            .take_lost(Instant::from_secs(6))
+            .iter()
+            .map(|e| e.id)
+            .collect();
         assert_eq!(lost, [id(2), id(3)]);
         assert_eq!(o.len(), 1);
         assert!(o.followers_of(&id(9)).is_empty());

@@ -75,7 +75,11 @@ fn zombie_fires_exactly_when_its_window_ends() {
     let hb2 = Ev::new(2, "prefect.flow-run.heartbeat", "prefect.flow-run.A", 30);
     e.handle_event(&hb1.view(), at(0)).unwrap();
     e.handle_event(&hb2.view(), at(30)).unwrap();
-    assert_eq!(e.poll_timeout(), Some(at(120)), "the window of the last heartbeat");
+    assert_eq!(
+        e.poll_timeout(),
+        Some(at(120)),
+        "the window of the last heartbeat"
+    );
     e.handle_timeout(at(120) - Duration::from_micros(1));
     assert!(drain(&mut e).is_empty(), "one microsecond early: nothing");
     e.handle_timeout(at(120));
@@ -88,7 +92,10 @@ fn zombie_fires_exactly_when_its_window_ends() {
     assert_eq!(f.kind, FiringKind::Proactive);
     assert_eq!(
         f.labels,
-        vec![(String::from(RESOURCE_ID), String::from("prefect.flow-run.A"))]
+        vec![(
+            String::from(RESOURCE_ID),
+            String::from("prefect.flow-run.A")
+        )]
     );
     assert_eq!(e.tracked_keys(), 0, "the fired window is gone");
     assert_eq!(e.poll_timeout(), None);
@@ -115,9 +122,18 @@ fn heartbeats_keep_rearming_and_completion_stops_monitoring() {
 fn duplicate_ids_are_dropped_by_the_consumer_within_the_window_only() {
     let mut e = zombie_engine();
     let hb = Ev::new(1, "prefect.flow-run.heartbeat", "prefect.flow-run.A", 0);
-    assert_eq!(e.handle_event(&hb.view(), at(0)), Ok(EventOutcome::Processed));
-    assert_eq!(e.handle_event(&hb.view(), at(10)), Ok(EventOutcome::Duplicate));
-    assert_eq!(e.handle_event(&hb.view(), at(1_800)), Ok(EventOutcome::Processed));
+    assert_eq!(
+        e.handle_event(&hb.view(), at(0)),
+        Ok(EventOutcome::Processed)
+    );
+    assert_eq!(
+        e.handle_event(&hb.view(), at(10)),
+        Ok(EventOutcome::Duplicate)
+    );
+    assert_eq!(
+        e.handle_event(&hb.view(), at(1_800)),
+        Ok(EventOutcome::Processed)
+    );
     assert_eq!(e.stats().duplicates, 1);
 }
 
@@ -145,9 +161,10 @@ fn duplicate_trigger_ids_and_invalid_triggers_are_typed_errors() {
         Err(AddTriggerError::DuplicateId(TriggerId(7)))
     );
     let short = r#"{"type": "event", "expect": ["x"], "posture": "Proactive", "within": 5}"#;
-    match serde_json::from_str::<Trigger>(short).map_err(|_| ()).and_then(|t| {
-        e.add_trigger(TriggerId(9), t).map_err(|_| ())
-    }) {
+    match serde_json::from_str::<Trigger>(short)
+        .map_err(|_| ())
+        .and_then(|t| e.add_trigger(TriggerId(9), t).map_err(|_| ()))
+    {
         Ok(()) => panic!("a proactive within of 5 s must be rejected"),
         Err(()) => {}
     }
@@ -208,12 +225,19 @@ fn followers_wait_for_their_leader() {
     let a = Ev::new(1, "a", "r", 10);
     let mut b = Ev::new(2, "b", "r", 11);
     b.follows = Some(a.id);
-    assert_eq!(e.handle_event(&b.view(), at(11)), Ok(EventOutcome::WaitingForLeader));
+    assert_eq!(
+        e.handle_event(&b.view(), at(11)),
+        Ok(EventOutcome::WaitingForLeader)
+    );
     assert!(drain(&mut e).is_empty());
     assert_eq!(e.poll_timeout(), Some(at(11) + Duration::from_mins(15)));
     e.handle_event(&a.view(), at(12)).unwrap();
     let fired = drain(&mut e);
-    assert_eq!(fired.len(), 1, "the follower was evaluated right after its leader");
+    assert_eq!(
+        fired.len(),
+        1,
+        "the follower was evaluated right after its leader"
+    );
     assert_eq!(fired[0].event, Some(id(2)));
 }
 

@@ -30,6 +30,26 @@ pub(crate) fn meta(seq: u32, loc: u32) -> NonZeroU32 {
     NonZeroU32::new(((seq & SEQ_MASK) << LOC_BITS) | loc).unwrap_or(NonZeroU32::MIN)
 }
 
+/// Where an entry goes: the list it is linked into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Place {
+    Ready,
+    Slot { level: usize, slot: usize },
+    Parked,
+}
+
+impl Place {
+    /// The location code stored in the entry.
+    #[inline]
+    pub(crate) fn loc(self) -> u32 {
+        match self {
+            Place::Ready => LOC_READY,
+            Place::Slot { level, .. } => level as u32 + 1,
+            Place::Parked => LOC_PARKED,
+        }
+    }
+}
+
 /// A list that comes due as a whole.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Due {
@@ -38,19 +58,6 @@ pub(crate) enum Due {
 }
 
 impl<T, S: Storage<T>> Wheel<T, S> {
-    /// The location code of entry `i`.
-    #[inline]
-    pub(crate) fn loc(&self, i: u32) -> u32 {
-        self.slab.meta(i) & LOC_MASK
-    }
-
-    /// Sets the location code of entry `i`, keeping its sequence number.
-    #[inline]
-    fn set_loc(&mut self, i: u32, loc: u32) {
-        let m = self.slab.meta(i);
-        self.slab.set_meta(i, meta(m >> LOC_BITS, loc));
-    }
-
     /// A fresh sequence number.
     #[inline]
     pub(crate) fn next_seq(&mut self) -> u32 {
@@ -59,60 +66,60 @@ impl<T, S: Storage<T>> Wheel<T, S> {
         seq
     }
 
-    /// Files entry `i` (unlinked, with a fresh sequence number) due at tick `t`.
-    pub(crate) fn file_new(&mut self, i: u32, t: u64) {
+    /// Where an entry due at tick `t` goes now.
+    #[inline]
+    pub(crate) fn place(&self, t: u64) -> Place {
+        if t <= self.cur {
+            Place::Ready
+        } else if let Some(level) = level_for(self.cur, t) {
+            Place::Slot {
+                level,
+                slot: slot_of(t, level),
+            }
+        } else {
+            Place::Parked
+        }
+    }
+
+    /// Files entry `i` (unlinked) due at tick `t` at `place`, with sequence number `seq`.
+    #[inline]
+    pub(crate) fn file_new(&mut self, i: u32, t: u64, place: Place, seq: u32) {
         if self.slab.len() == 1 {
             // The only entry: put the cursor on it.
             self.cur = t;
             self.ready = List::EMPTY;
             self.slab.push_back(&mut self.ready, i);
-            self.set_loc(i, LOC_READY);
+            self.slab.set_meta(i, meta(seq, LOC_READY));
             return;
         }
-        self.file(i, t, true);
+        self.link(i, t, place, seq, true);
     }
 
-    /// Links entry `i` with tick `t` where it belongs relative to the cursor; `sorted`
-    /// inserts into the ready list in order (else it is appended, to be sorted later).
+    /// Links entry `i` (unlinked) due at tick `t` into the list of `place` and records the
+    /// location; `sorted` inserts into the ready list in order (else it is appended, to be
+    /// sorted later).
     #[inline]
-    fn file(&mut self, i: u32, t: u64, sorted: bool) {
-        let loc = if t <= self.cur {
-            if sorted {
-                self.slab.insert_sorted(&mut self.ready, i);
-            } else {
-                self.slab.push_back(&mut self.ready, i);
+    fn link(&mut self, i: u32, t: u64, place: Place, seq: u32, sorted: bool) {
+        match place {
+            Place::Ready if sorted => self.slab.insert_sorted(&mut self.ready, i),
+            Place::Ready => self.slab.push_back(&mut self.ready, i),
+            Place::Slot { level, slot } => {
+                let lv = &mut self.levels[level];
+                self.slab.push_back(&mut lv.lists[slot], i);
+                lv.occupied |= 1 << slot;
             }
-            LOC_READY
-        } else if let Some(level) = level_for(self.cur, t) {
-            let slot = slot_of(t, level);
-            let lv = &mut self.levels[level];
-            self.slab.push_back(&mut lv.lists[slot], i);
-            lv.occupied |= 1 << slot;
-            level as u32 + 1
-        } else {
-            self.slab.push_back(&mut self.parked, i);
-            self.parked_min = self.parked_min.min(t);
-            LOC_PARKED
-        };
-        self.set_loc(i, loc);
-    }
-
-    /// Where an entry due at tick `t` would be filed now: `(location, slot)`.
-    #[inline]
-    pub(crate) fn place(&self, t: u64) -> (u32, usize) {
-        if t <= self.cur {
-            (LOC_READY, 0)
-        } else if let Some(level) = level_for(self.cur, t) {
-            (level as u32 + 1, slot_of(t, level))
-        } else {
-            (LOC_PARKED, 0)
+            Place::Parked => {
+                self.slab.push_back(&mut self.parked, i);
+                self.parked_min = self.parked_min.min(t);
+            }
         }
+        self.slab.set_meta(i, meta(seq, place.loc()));
     }
 
-    /// Unlinks live entry `i` from its list; `t` is its current tick.
+    /// Unlinks live entry `i` from its list; `t` is its current tick, `loc` its location.
     #[inline]
-    pub(crate) fn unlink(&mut self, i: u32, t: u64) {
-        match self.loc(i) {
+    pub(crate) fn unlink(&mut self, i: u32, t: u64, loc: u32) {
+        match loc & LOC_MASK {
             LOC_READY => self.slab.unlink(&mut self.ready, i),
             LOC_PARKED => {
                 self.slab.unlink(&mut self.parked, i);
@@ -191,7 +198,8 @@ impl<T, S: Storage<T>> Wheel<T, S> {
         while i != NIL {
             let next = self.slab.links(i).next;
             let t = self.div.ticks(self.slab.deadline(i));
-            self.file(i, t, !was_empty);
+            let seq = self.slab.meta(i) >> LOC_BITS;
+            self.link(i, t, self.place(t), seq, !was_empty);
             i = next;
         }
         if was_empty {

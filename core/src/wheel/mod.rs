@@ -94,7 +94,7 @@ use core::fmt;
 use core::iter::FusedIterator;
 
 use crate::time::{Duration, Instant};
-use cascade::{meta, LOC_PARKED, LOC_READY};
+use cascade::{meta, Place, LOC_READY};
 use level::{Level, TickDiv};
 use list::List;
 use slab::Slab;
@@ -231,7 +231,8 @@ impl<T, S: Storage<T>> Wheel<T, S> {
             .slab
             .insert(d, meta(seq, LOC_READY), payload)
             .map_err(InsertError::Full)?;
-        self.file_new(index, self.div.ticks(d));
+        let t = self.div.ticks(d);
+        self.file_new(index, t, self.place(t), seq);
         Ok(Handle::from_parts(index, generation))
     }
 
@@ -243,13 +244,13 @@ impl<T, S: Storage<T>> Wheel<T, S> {
     /// [`elapsed`](Self::elapsed) removes the entry and returns its payload in
     /// [`ResetError::Elapsed`].
     pub fn reset(&mut self, handle: Handle, deadline: Instant) -> Result<(), ResetError<T>> {
-        if !self.slab.is_live(handle) {
+        let Some((d_old, m_old)) = self.slab.live(handle) else {
             return Err(ResetError::Stale);
-        }
+        };
         let i = handle.index();
-        let t_old = self.div.ticks(self.slab.deadline(i));
+        let t_old = self.div.ticks(d_old);
         if deadline <= self.elapsed {
-            self.unlink(i, t_old);
+            self.unlink(i, t_old, m_old);
             return match self.slab.remove(i) {
                 Some(payload) => Err(ResetError::Elapsed(payload)),
                 None => Err(ResetError::Stale),
@@ -257,35 +258,33 @@ impl<T, S: Storage<T>> Wheel<T, S> {
         }
         let d = deadline.as_micros();
         let t = self.div.ticks(d);
-        let loc = self.loc(i);
+        let place = self.place(t);
         let seq = self.next_seq();
-        let (new_loc, new_slot) = self.place(t);
-        let same_list = loc == new_loc
-            && match loc {
-                LOC_READY => false, // sorted: must move
-                LOC_PARKED => true,
-                _ => level::slot_of(t_old, (loc - 1) as usize) == new_slot,
-            };
         self.slab.links_mut(i).set_deadline(d);
-        self.slab.set_meta(i, meta(seq, loc));
+        let same_list = match place {
+            Place::Ready => false, // sorted: must move
+            Place::Parked => place.loc() == m_old & 0xf,
+            Place::Slot { level, slot } => {
+                place.loc() == m_old & 0xf && level::slot_of(t_old, level) == slot
+            }
+        };
         if same_list {
-            if loc == LOC_PARKED {
+            self.slab.set_meta(i, meta(seq, place.loc()));
+            if place == Place::Parked {
                 self.parked_min = self.parked_min.min(t);
             }
             return Ok(());
         }
-        self.unlink(i, t_old);
-        self.file_new(i, t);
+        self.unlink(i, t_old, m_old);
+        self.file_new(i, t, place, seq);
         Ok(())
     }
 
     /// Removes an entry and returns its payload, or `None` for a stale handle; O(1).
     pub fn cancel(&mut self, handle: Handle) -> Option<T> {
-        if !self.slab.is_live(handle) {
-            return None;
-        }
+        let (d, m) = self.slab.live(handle)?;
         let i = handle.index();
-        self.unlink(i, self.div.ticks(self.slab.deadline(i)));
+        self.unlink(i, self.div.ticks(d), m);
         self.slab.remove(i)
     }
 

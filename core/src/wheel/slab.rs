@@ -324,6 +324,17 @@ impl<T, S: Storage<T>> Slab<T, S> {
         )
     }
 
+    /// The deadline and `meta` word of a live entry, in one look.
+    #[inline]
+    pub(crate) fn live(&self, handle: Handle) -> Option<(u64, u32)> {
+        match self.store.entries().get(handle.index as usize) {
+            Some(Entry::Occupied { links, meta, .. }) if links.generation == handle.generation => {
+                Some((links.deadline(), meta.get()))
+            }
+            _ => None,
+        }
+    }
+
     /// The payload of a live entry.
     pub(crate) fn payload(&self, handle: Handle) -> Option<&T> {
         match self.store.entries().get(handle.index as usize) {
