@@ -21,6 +21,22 @@ pub(crate) enum NotProcessed {
     BeingProcessed,
 }
 
+/// One interested trigger for an event name.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Route {
+    pub(crate) trigger: u32,
+    pub(crate) starts_after: bool,
+    pub(crate) expects: bool,
+}
+
+/// The routes of the last event name (valid until triggers are added or removed).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct RouteCache {
+    pub(crate) name: alloc::string::String,
+    pub(crate) routes: Vec<Route>,
+    pub(crate) valid: bool,
+}
+
 /// The triggering event as `evaluate` needs it.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Triggering {
@@ -163,49 +179,77 @@ impl Engine {
 
     /// The body of `reactive_evaluation`: every interested trigger, in load order.
     fn evaluate_interested(&mut self, event: &Event<'_>) {
-        let mut candidates = core::mem::take(&mut self.scratch_candidates);
-        candidates.clear();
-        self.router.candidates(event.event, &mut candidates);
-        // Prefect iterates a set of trigger ids; overdue uses load order.
-        if candidates.len() > 1 {
-            candidates.sort_by_key(|&t| {
-                self.nodes[t as usize]
-                    .as_ref()
-                    .map_or(u64::MAX, |n| n.order)
-            });
-        }
+        self.route(event.event);
+        let routes = core::mem::take(&mut self.route_cache.routes);
         let mut key = core::mem::take(&mut self.scratch_key);
-        for &t in &candidates {
-            let (covers, starts_after, expects) = match &self.nodes[t as usize] {
+        for r in &routes {
+            let covered = match &self.nodes[r.trigger as usize] {
                 Some(Node {
                     kind: NodeKind::Event(ev),
                     ..
                 }) => {
                     let c = &ev.compiled;
-                    if !c.covers(event) {
-                        (false, false, false)
-                    } else {
+                    if c.covers_resources(event) {
                         key.clear();
                         for v in c.key_values(event) {
                             push_key_value(&mut key, v);
                         }
-                        (true, c.starts_after(event.event), c.expects(event.event))
+                        true
+                    } else {
+                        false
                     }
                 }
-                _ => (false, false, false),
+                _ => false,
             };
-            if !covers {
+            if !covered {
                 continue;
             }
             let trig = Triggering {
                 id: event.id,
                 occurred: event.occurred,
-                starts_after,
-                expects,
+                starts_after: r.starts_after,
+                expects: r.expects,
             };
-            self.evaluate_for_trigger(t, &key, trig);
+            self.evaluate_for_trigger(r.trigger, &key, trig);
         }
         self.scratch_key = key;
+        // Evaluation never changes the loaded triggers, so the routes stay valid.
+        self.route_cache.routes = routes;
+    }
+
+    /// Fills the route cache for `name`: the triggers whose index keys and `covers`
+    /// name pattern accept it (`find_interested_triggers` minus the resource check),
+    /// in load order, with `starts_after`/`expects`. Reused while names repeat.
+    fn route(&mut self, name: &str) {
+        if self.route_cache.valid && self.route_cache.name == name {
+            return;
+        }
+        let mut candidates = core::mem::take(&mut self.scratch_candidates);
+        self.router.candidates(name, &mut candidates);
+        if candidates.len() > 1 {
+            candidates.sort_by_key(|&t| self.nodes[t as usize].as_ref().map_or(u64::MAX, |n| n.order));
+        }
+        let cache = &mut self.route_cache;
+        cache.routes.clear();
+        for &t in &candidates {
+            if let Some(Node {
+                kind: NodeKind::Event(ev),
+                ..
+            }) = &self.nodes[t as usize]
+            {
+                let c = &ev.compiled;
+                if c.covers_name(name) {
+                    cache.routes.push(Route {
+                        trigger: t,
+                        starts_after: c.starts_after(name),
+                        expects: c.expects(name),
+                    });
+                }
+            }
+        }
+        cache.name.clear();
+        cache.name.push_str(name);
+        cache.valid = true;
         self.scratch_candidates = candidates;
     }
 

@@ -402,6 +402,7 @@ pub struct Engine {
     stats: Stats,
     scratch_candidates: Vec<u32>,
     scratch_key: Vec<u8>,
+    route_cache: eval::RouteCache,
 }
 
 impl fmt::Debug for Engine {
@@ -441,6 +442,7 @@ impl Engine {
             stats: Stats::default(),
             scratch_candidates: Vec::new(),
             scratch_key: Vec::new(),
+            route_cache: eval::RouteCache::default(),
         }
     }
 
@@ -502,6 +504,7 @@ impl Engine {
         }
         let root = self.add_node(&trigger, id, None, 0);
         self.roots.insert(id, root);
+        self.route_cache.valid = false;
         Ok(())
     }
 
@@ -614,6 +617,7 @@ impl Engine {
         let Some(root) = self.roots.remove(&id) else {
             return false;
         };
+        self.route_cache.valid = false;
         let mut doomed = Vec::new();
         let mut stack = alloc::vec![root];
         while let Some(n) = stack.pop() {
