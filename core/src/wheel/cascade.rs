@@ -22,7 +22,7 @@ use super::Wheel;
 pub(crate) const LOC_READY: u32 = LEVELS as u32 + 1;
 /// Location code of the overflow list.
 pub(crate) const LOC_PARKED: u32 = LEVELS as u32 + 2;
-const LOC_MASK: u32 = (1 << LOC_BITS) - 1;
+pub(crate) const LOC_MASK: u32 = (1 << LOC_BITS) - 1;
 
 /// A `meta` word: sequence number and location (never zero: locations start at 1).
 #[inline]
@@ -100,6 +100,8 @@ impl<T, S: Storage<T>> Wheel<T, S> {
     /// sorted later).
     #[inline]
     fn link(&mut self, i: u32, t: u64, place: Place, seq: u32, sorted: bool) {
+        // First: the sorted insert compares sequence numbers.
+        self.slab.set_meta(i, meta(seq, place.loc()));
         match place {
             Place::Ready if sorted => self.slab.insert_sorted(&mut self.ready, i),
             Place::Ready => self.slab.push_back(&mut self.ready, i),
@@ -113,7 +115,6 @@ impl<T, S: Storage<T>> Wheel<T, S> {
                 self.parked_min = self.parked_min.min(t);
             }
         }
-        self.slab.set_meta(i, meta(seq, place.loc()));
     }
 
     /// Unlinks live entry `i` from its list; `t` is its current tick, `loc` its location.

@@ -31,6 +31,9 @@
 //! 8-byte deadline, two `u32` links, a `u32` generation, and a `u32` holding a 28-bit
 //! insertion sequence (for ties) and a 4-bit location (which list the entry is on). The
 //! location word is never zero, so its zero doubles as the "vacant" tag at no cost.
+//! Sequence numbers are compared modulo 2^28: two entries with the *same* deadline that
+//! were inserted more than 2^27 (134 million) insertions apart may come out in either
+//! order. A wheel holds at most 2^32 - 1 entries.
 //!
 //! ```text
 //! bytes ≈ 3.6 KiB + capacity × (24 + size_of::<T>())
@@ -94,7 +97,7 @@ use core::fmt;
 use core::iter::FusedIterator;
 
 use crate::time::{Duration, Instant};
-use cascade::{meta, Place, LOC_READY};
+use cascade::{meta, Place, LOC_MASK, LOC_READY};
 use level::{Level, TickDiv};
 use list::List;
 use slab::Slab;
@@ -263,9 +266,9 @@ impl<T, S: Storage<T>> Wheel<T, S> {
         self.slab.links_mut(i).set_deadline(d);
         let same_list = match place {
             Place::Ready => false, // sorted: must move
-            Place::Parked => place.loc() == m_old & 0xf,
+            Place::Parked => place.loc() == m_old & LOC_MASK,
             Place::Slot { level, slot } => {
-                place.loc() == m_old & 0xf && level::slot_of(t_old, level) == slot
+                place.loc() == m_old & LOC_MASK && level::slot_of(t_old, level) == slot
             }
         };
         if same_list {
@@ -662,6 +665,14 @@ mod tests {
             assert!(w.poll(at(d - 1)).is_none());
             assert_eq!(w.poll(at(d)).map(|e| e.payload), Some(k as u32));
         }
+    }
+
+    #[test]
+    fn the_wheel_itself_is_a_few_kib() {
+        let size = core::mem::size_of::<FixedWheel<u32, 0>>();
+        assert!(size < 3_800, "{size} bytes");
+        assert_eq!(FixedWheel::<u32, 0>::entry_size(), 28);
+        assert_eq!(FixedWheel::<u64, 0>::entry_size(), 32);
     }
 
     #[cfg(feature = "alloc")]
