@@ -412,9 +412,14 @@ impl Sim {
         let spacing = w.period / u64::from(w.keys);
         let mut done = 0;
         let mut cycle_mod = self.cycle % w.silent_every;
+        // Kept incrementally so that the schedule costs a few adds per event, no division.
+        let mut time = self.cycle * w.period + u64::from(self.slot) * spacing;
         while done < ops {
-            let time = self.cycle * w.period + u64::from(self.slot) * spacing;
-            let stepped = time - time % w.step;
+            let stepped = if time >= self.clock + w.step {
+                time - time % w.step
+            } else {
+                self.clock
+            };
             if stepped > self.clock {
                 self.clock = stepped;
                 let mut fired = |key: u32| obs.expired(stepped, key);
@@ -432,6 +437,7 @@ impl Sim {
             let event = self.events;
             self.events += 1;
             self.slot += 1;
+            time += spacing;
             if self.slot == w.keys {
                 self.slot = 0;
                 self.cycle += 1;
