@@ -5,6 +5,7 @@
 pub mod demo;
 pub mod driver;
 pub mod json;
+pub mod replay;
 pub mod run;
 pub mod scenario;
 pub mod sink;

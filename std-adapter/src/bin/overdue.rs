@@ -1,8 +1,13 @@
 //! The `overdue` command line.
 //!
+//! `overdue replay SCENARIO.json` runs a conformance scenario (the Prefect oracle's
+//! timeline format) through the engine and prints one JSON line per firing, exactly as
+//! `prefect_oracle.py` prints Prefect's own firings, so the two can be diffed.
+//!
 //! `overdue run` watches a stream of Prefect events and prints every firing as a JSON
 //! line; `overdue demo` simulates a fleet of flow runs and detects the dead ones live.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -19,6 +24,17 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Replay a conformance scenario and print its firings as JSON lines.
+    ///
+    /// The scenario is the Prefect oracle's timeline format: `options`, `triggers` (name →
+    /// Prefect trigger JSON) and `steps` (events and `{"tick": T}` steps, times in seconds
+    /// after 2026-01-01T00:00:00Z or ISO-8601). Each firing is printed as the oracle prints
+    /// it, e.g. `{"step": 3, "trigger": "zombie", "at": 121, "labels": {...}, "event":
+    /// "hb2", "kind": "proactive"}`, so the output can be diffed against the oracle's
+    /// expected `.jsonl`. An invalid scenario is reported with the step index or field at
+    /// fault and a non-zero exit status.
+    Replay(ReplayArgs),
+
     /// Watch a stream of Prefect events and print every firing as a JSON line.
     ///
     /// Loads Prefect automations (or bare triggers) from the trigger files, reads Prefect
@@ -54,6 +70,18 @@ enum Command {
     /// events per second) to standard output. Exit status 0 only if every dead run was
     /// detected and nothing else fired.
     Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+struct ReplayArgs {
+    /// Hold events up to SECONDS of event time and release them in `occurred` order
+    /// before evaluation (not supported yet).
+    #[arg(long, value_name = "SECONDS")]
+    allowed_lateness: Option<f64>,
+
+    /// The scenario file (JSON).
+    #[arg(value_name = "SCENARIO.json")]
+    scenario: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -95,10 +123,34 @@ struct DemoArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Run(args) => run(args),
-        Command::Demo(args) => demo(&args),
+    let result = match cli.command {
+        Command::Replay(args) => replay(&args),
+        Command::Run(args) => return run(args),
+        Command::Demo(args) => return demo(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("overdue: {message}");
+            ExitCode::FAILURE
+        }
     }
+}
+
+fn replay(args: &ReplayArgs) -> Result<(), String> {
+    if let Some(lateness) = args.allowed_lateness {
+        return Err(format!(
+            "--allowed-lateness {lateness}: not supported yet (the engine has no lateness buffer)"
+        ));
+    }
+    let path = args.scenario.display();
+    let text = std::fs::read_to_string(&args.scenario).map_err(|e| format!("{path}: {e}"))?;
+    let lines = overdue_std::replay::replay_str(&text).map_err(|e| format!("{path}: {e}"))?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for line in lines {
+        writeln!(out, "{line}").map_err(|e| format!("writing output: {e}"))?;
+    }
+    out.flush().map_err(|e| format!("writing output: {e}"))
 }
 
 fn run(args: RunArgs) -> ExitCode {
