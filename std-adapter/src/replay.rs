@@ -150,6 +150,29 @@ pub fn replay_str(text: &str) -> Result<Vec<String>, ReplayError> {
     Ok(replay(&scenario)?.iter().map(FiringLine::to_json).collect())
 }
 
+/// Gives every trigger node without an `id` the oracle's deterministic one,
+/// `uuid5(SCENARIO_NAMESPACE, "{automation}/{path}")` with paths `trigger`,
+/// `trigger.0`, `trigger.0.1`, … (Prefect would use random UUIDs). The ids matter:
+/// Prefect's database returns a composite's stored child firings in child-id order, and
+/// that order breaks ties between children that fired at the same instant.
+fn assign_trigger_ids(node: &mut serde_json::Value, automation: &str, path: &str) {
+    let Some(object) = node.as_object_mut() else {
+        return;
+    };
+    if !object.contains_key("id") {
+        let id = crate::uuid5::uuid5(
+            crate::uuid5::SCENARIO_NAMESPACE,
+            &format!("{automation}/{path}"),
+        );
+        object.insert("id".into(), serde_json::Value::String(id.to_string()));
+    }
+    if let Some(serde_json::Value::Array(children)) = object.get_mut("triggers") {
+        for (i, child) in children.iter_mut().enumerate() {
+            assign_trigger_ids(child, automation, &format!("{path}.{i}"));
+        }
+    }
+}
+
 /// Replays a parsed scenario.
 pub fn replay(scenario: &Scenario) -> Result<Vec<FiringLine>, ReplayError> {
     let mut engine = Engine::new(engine_config(&scenario.options));
@@ -158,7 +181,10 @@ pub fn replay(scenario: &Scenario) -> Result<Vec<FiringLine>, ReplayError> {
             name: name.clone(),
             problem,
         };
-        let trigger = crate::json::parse_trigger(spec).map_err(|e| trigger_error(e.to_string()))?;
+        let mut spec = spec.clone();
+        assign_trigger_ids(&mut spec, name, "trigger");
+        let trigger =
+            crate::json::parse_trigger(&spec).map_err(|e| trigger_error(e.to_string()))?;
         let id =
             TriggerId(u32::try_from(index).map_err(|_| trigger_error("too many triggers".into()))?);
         engine

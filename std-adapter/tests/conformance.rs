@@ -137,21 +137,13 @@ conformance! {
     basics_reactive_only_expected_events,
     basics_reactive_threshold3_fires_as_soon_as_it_can,
     basics_reactive_threshold_not_met_across_windows,
-    #[ignore = "composite triggers: issue 5"]
     compound_all_match_fires,
-    #[ignore = "composite triggers: issue 5"]
     compound_all_no_match_does_not_fire,
-    #[ignore = "composite triggers: issue 5"]
     compound_all_of_all_and_any_fires,
-    #[ignore = "composite triggers: issue 5"]
     compound_all_of_two_alls_with_match_fires,
-    #[ignore = "composite triggers: issue 5"]
     compound_all_of_two_anys_fires,
-    #[ignore = "composite triggers: issue 5"]
     compound_all_two_children_same_resource,
-    #[ignore = "composite triggers: issue 5"]
     compound_any_fires,
-    #[ignore = "composite triggers: issue 5"]
     compound_any_nested_fires,
     duplicate_event_ids_consumer_deduplicates,
     duplicate_event_ids_direct_counts_twice,
@@ -168,23 +160,15 @@ conformance! {
     for_each_related_label_missing_uses_empty_key,
     log_write_events_are_dropped_by_consumer,
     match_wildcards_and_negation,
-    #[ignore = "composite triggers: issue 5"]
     own_compound_all_two_children_same_event,
-    #[ignore = "composite triggers: issue 5"]
     own_compound_all_within_wall_clock,
-    #[ignore = "composite triggers: issue 5"]
     own_compound_any_two_children_same_event,
-    #[ignore = "composite triggers: issue 5"]
     own_compound_children_keep_their_own_buckets,
-    #[ignore = "composite triggers: issue 5"]
     own_compound_nested_three_deep,
-    #[ignore = "composite triggers: issue 5"]
     own_compound_proactive_child,
-    #[ignore = "composite triggers: issue 5"]
     own_compound_require_2_of_3,
-    #[ignore = "composite triggers: issue 5"]
+    own_compound_two_of_three_same_event_order,
     own_compound_same_child_fires_repeatedly,
-    #[ignore = "composite triggers: issue 5"]
     own_compound_two_children_same_tick,
     own_consumer_dedup_30_minutes,
     own_cooldown_per_key,
@@ -206,6 +190,7 @@ conformance! {
     own_log_write_consumer,
     own_log_write_direct,
     own_many_triggers_one_event,
+    own_nested_composites_same_event_order,
     own_now_goes_backwards,
     own_proactive_threshold2_global_and_for_each_without_after,
     own_proactive_threshold3_after_for_each,
@@ -219,11 +204,10 @@ conformance! {
     own_same_event_after_and_expect_threshold2,
     own_scheduled_late_event_window_in_past,
     own_scheduled_proactive_runs,
-    #[ignore = "composite triggers: issue 5"]
     own_sequence_repeated_first_child,
-    #[ignore = "composite triggers: issue 5"]
+    own_sequence_three_children_same_event,
     own_sequence_three_steps_and_reordering,
-    #[ignore = "composite triggers: issue 5"]
+    own_sequence_ties_follow_trigger_ids,
     own_sequence_within_expires_on_wall_clock,
     own_sweep_periodic_after,
     own_sweep_periodic_before,
@@ -262,23 +246,14 @@ conformance! {
     regression_work_queue_unhealthy_alerts,
     regression_work_queue_went_healthy_no_alert,
     regression_zombie_fires_when_heartbeats_stop,
-    #[ignore = "composite triggers: issue 5"]
     sequence_duplicate_middle_step_fires,
-    #[ignore = "composite triggers: issue 5"]
     sequence_in_order_event_time_expired_but_wall_clock_close_fires,
-    #[ignore = "composite triggers: issue 5"]
     sequence_in_order_expired_in_wall_clock_does_not_fire,
-    #[ignore = "composite triggers: issue 5"]
     sequence_in_order_fires,
-    #[ignore = "composite triggers: issue 5"]
     sequence_no_within_expired_fires,
-    #[ignore = "composite triggers: issue 5"]
     sequence_out_of_order_does_not_fire,
-    #[ignore = "composite triggers: issue 5"]
     sequence_single_trigger_fires,
-    #[ignore = "composite triggers: issue 5"]
     sequence_single_trigger_not_fired,
-    #[ignore = "composite triggers: issue 5"]
     sequence_with_nested_compound_fires,
     sla_any_event_after_pending,
     sla_only_the_stuck_flow_run_fires,

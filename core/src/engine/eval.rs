@@ -217,6 +217,37 @@ impl Engine {
         self.route_cache.routes = routes;
     }
 
+    /// Whether two of these triggers belong to the same composite trigger tree (only
+    /// then does their evaluation order change anything).
+    fn shares_a_composite(&self, candidates: &[u32]) -> bool {
+        let root = |t: u32| {
+            self.nodes[t as usize]
+                .as_ref()
+                .map(|n| (n.root, n.parent.is_some()))
+        };
+        candidates.iter().enumerate().any(|(i, &a)| {
+            let ra = root(a);
+            ra.is_some_and(|(_, nested)| nested)
+                && candidates[i + 1..].iter().any(|&b| root(b) == ra)
+        })
+    }
+
+    /// Reorders `candidates` as Prefect iterates `candidate_ids` (a CPython set built
+    /// by one `update` per matching index pattern); see [`super::pyset`].
+    fn python_set_order(&self, name: &str, candidates: &mut Vec<u32>) {
+        let Some(index) = &self.py_index else { return };
+        let mut set = super::pyset::PySet::default();
+        for (pattern, ids) in index {
+            if crate::matcher::fnmatch(pattern, name) {
+                set.update(ids);
+            }
+        }
+        let ordered: Vec<u32> = set.iter().filter(|t| candidates.contains(t)).collect();
+        if ordered.len() == candidates.len() {
+            *candidates = ordered;
+        }
+    }
+
     /// Fills the route cache for `name`: the triggers whose index keys and `covers`
     /// name pattern accept it (`find_interested_triggers` minus the resource check),
     /// in load order, with `starts_after`/`expects`. Reused while names repeat.
@@ -227,7 +258,14 @@ impl Engine {
         let mut candidates = core::mem::take(&mut self.scratch_candidates);
         self.router.candidates(name, &mut candidates);
         if candidates.len() > 1 {
-            candidates.sort_by_key(|&t| self.nodes[t as usize].as_ref().map_or(u64::MAX, |n| n.order));
+            candidates.sort_by_key(|&t| {
+                self.nodes[t as usize]
+                    .as_ref()
+                    .map_or(u64::MAX, |n| n.order)
+            });
+            if self.shares_a_composite(&candidates) {
+                self.python_set_order(name, &mut candidates);
+            }
         }
         let cache = &mut self.route_cache;
         cache.routes.clear();

@@ -62,6 +62,7 @@ mod composite;
 mod eval;
 mod keys;
 mod ordering;
+mod pyset;
 
 use alloc::collections::{BTreeSet, VecDeque};
 use alloc::string::String;
@@ -349,6 +350,8 @@ pub(crate) struct EventNode {
     pub(crate) next_run: Option<Instant>,
     /// Live keys of this trigger.
     pub(crate) keys: usize,
+    /// CPython's `hash()` of the trigger's UUID id, when it has one.
+    pub(crate) py_hash: Option<u64>,
 }
 
 /// A compound or sequence trigger and its stored child firings.
@@ -403,6 +406,9 @@ pub struct Engine {
     scratch_candidates: Vec<u32>,
     scratch_key: Vec<u8>,
     route_cache: eval::RouteCache,
+    /// Prefect's `_triggers_by_expect` as CPython lays it out (pattern → set of trigger
+    /// ids, in insertion order), or `None` when some trigger has no UUID id.
+    py_index: Option<Vec<(String, pyset::PySet)>>,
 }
 
 impl fmt::Debug for Engine {
@@ -443,6 +449,7 @@ impl Engine {
             scratch_candidates: Vec::new(),
             scratch_key: Vec::new(),
             route_cache: eval::RouteCache::default(),
+            py_index: Some(Vec::new()),
         }
     }
 
@@ -502,9 +509,11 @@ impl Engine {
         if self.nodes.len() + fresh > keys::MAX_TRIGGER_NODES as usize {
             return Err(AddTriggerError::TooManyTriggers);
         }
+        let first_new = self.next_order;
         let root = self.add_node(&trigger, id, None, 0);
         self.roots.insert(id, root);
         self.route_cache.valid = false;
+        self.index_py(first_new);
         Ok(())
     }
 
@@ -540,6 +549,11 @@ impl Engine {
                         satisfied: Vec::new(),
                         next_run: None,
                         keys: 0,
+                        py_hash: t
+                            .id
+                            .as_deref()
+                            .and_then(EventId::parse)
+                            .map(|u| pyset::py_hash_uuid(u.0)),
                     }),
                     parent,
                     child_index,
@@ -655,7 +669,49 @@ impl Engine {
             self.nodes[n as usize] = None;
             self.free_nodes.push(n);
         }
+        self.py_index = Some(Vec::new());
+        self.index_py(0);
         true
+    }
+
+    /// Adds the event-trigger nodes loaded at or after `from_order` to the CPython
+    /// index emulation (Prefect's `_index_trigger`), in load order.
+    fn index_py(&mut self, from_order: u64) {
+        let mut fresh: Vec<(u64, u32)> = self
+            .nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| match n {
+                Some(n) if n.order >= from_order && matches!(n.kind, NodeKind::Event(_)) => {
+                    Some((n.order, i as u32))
+                }
+                _ => None,
+            })
+            .collect();
+        fresh.sort_unstable();
+        for (_, idx) in fresh {
+            let Some(Node {
+                kind: NodeKind::Event(ev),
+                ..
+            }) = &self.nodes[idx as usize]
+            else {
+                continue;
+            };
+            let (Some(index), Some(hash)) = (self.py_index.as_mut(), ev.py_hash) else {
+                self.py_index = None;
+                return;
+            };
+            for key in ev.compiled.index_keys() {
+                match index.iter_mut().find(|(p, _)| p == key) {
+                    Some((_, set)) => set.add(hash, idx),
+                    None => {
+                        let mut set = pyset::PySet::default();
+                        set.add(hash, idx);
+                        index.push((key.into(), set));
+                    }
+                }
+            }
+        }
     }
 
     /// Moves the wall clock to `now` (never backwards unless [`WallClock::AsGiven`])
