@@ -131,7 +131,9 @@ impl Fleet {
 fn zombie_engine() -> Engine {
     let mut engine = Engine::new(EngineConfig::default());
     let trigger: Trigger = serde_json::from_str(ZOMBIE).expect("zombie trigger");
-    engine.add_trigger(TriggerId(1), trigger).expect("valid trigger");
+    engine
+        .add_trigger(TriggerId(1), trigger)
+        .expect("valid trigger");
     engine
 }
 
