@@ -84,7 +84,7 @@ impl Fleet {
     }
 
     fn silent(&self, run: u64) -> bool {
-        run % 100 == 0
+        run.is_multiple_of(100)
     }
 
     /// Feeds the next heartbeat (and any ticks before it) into the engine.

@@ -160,13 +160,24 @@ fn duplicate_trigger_ids_and_invalid_triggers_are_typed_errors() {
         e.add_trigger(TriggerId(7), trigger(ZOMBIE)),
         Err(AddTriggerError::DuplicateId(TriggerId(7)))
     );
+    // a proactive `within` of 5 s is rejected, whichever way the trigger arrives
     let short = r#"{"type": "event", "expect": ["x"], "posture": "Proactive", "within": 5}"#;
-    match serde_json::from_str::<Trigger>(short)
-        .map_err(|_| ())
-        .and_then(|t| e.add_trigger(TriggerId(9), t).map_err(|_| ()))
-    {
-        Ok(()) => panic!("a proactive within of 5 s must be rejected"),
-        Err(()) => {}
+    let rejected = match serde_json::from_str::<Trigger>(short) {
+        Err(_) => true,
+        Ok(t) => matches!(
+            e.add_trigger(TriggerId(9), t),
+            Err(AddTriggerError::Invalid(_))
+        ),
+    };
+    assert!(rejected, "a proactive within of 5 s must be rejected");
+    let mut built = crate::trigger::EventTrigger::reactive(&["x"]);
+    built.posture = Posture::Proactive;
+    built.within = Duration::from_secs(5);
+    match e.add_trigger(TriggerId(10), Trigger::Event(built)) {
+        Err(AddTriggerError::Invalid(err)) => {
+            assert!(err.to_string().contains("within"), "names the field: {err}")
+        }
+        other => panic!("expected a validation error, got {other:?}"),
     }
     assert_eq!(e.trigger_count(), 1);
 }
