@@ -12,9 +12,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use overdue_core::time::{Duration, Instant};
-use overdue_core::wheel::{
-    Expired, FixedWheel, GrowableWheel, Handle, InsertError, ResetError, Storage, Wheel,
-};
+#[cfg(feature = "alloc")]
+use overdue_core::wheel::GrowableWheel;
+use overdue_core::wheel::{Expired, FixedWheel, Handle, InsertError, ResetError, Storage, Wheel};
 use proptest::prelude::*;
 
 /// A time, resolved against the model's state when the op runs.
@@ -323,6 +323,7 @@ proptest! {
         run(wheel, &ops);
     }
 
+    #[cfg(feature = "alloc")]
     #[test]
     fn growable_wheel_matches_the_model(
         tick in tick(), start in start(), ops in prop::collection::vec(op(), 1..200)
@@ -366,6 +367,7 @@ fn long_mixed_run() {
         });
     }
     for tick in [1u64, 1_000, 1_000_000] {
+        #[cfg(feature = "alloc")]
         run(
             GrowableWheel::<u32>::new(Duration::from_micros(tick), Instant::ZERO),
             &ops,
