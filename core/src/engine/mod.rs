@@ -297,6 +297,15 @@ impl fmt::Display for AddTriggerError {
     }
 }
 
+impl core::error::Error for AddTriggerError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            AddTriggerError::Invalid(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 impl From<TriggerError> for AddTriggerError {
     fn from(e: TriggerError) -> Self {
         AddTriggerError::Invalid(e)
@@ -319,6 +328,8 @@ impl fmt::Display for HandleEventError {
         }
     }
 }
+
+impl core::error::Error for HandleEventError {}
 
 /// What a composite trigger needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
