@@ -144,10 +144,28 @@ pub fn engine_config(options: &Options) -> EngineConfig {
     }
 }
 
+/// How to replay, beyond what the scenario's `options` say.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReplayOptions {
+    /// Run the engine with this allowed lateness (events buffered and released in
+    /// event-time order once the watermark `tick - L` passes them; see
+    /// `overdue_core::engine::EngineConfig::allowed_lateness`). `None`: Prefect's
+    /// evaluation on arrival, which is what the oracle does.
+    pub allowed_lateness: Option<overdue_core::Duration>,
+}
+
 /// Parses and replays a scenario document; one oracle line per firing.
 pub fn replay_str(text: &str) -> Result<Vec<String>, ReplayError> {
+    replay_str_with(text, &ReplayOptions::default())
+}
+
+/// [`replay_str`] with [`ReplayOptions`].
+pub fn replay_str_with(text: &str, options: &ReplayOptions) -> Result<Vec<String>, ReplayError> {
     let scenario = Scenario::from_json_str(text)?;
-    Ok(replay(&scenario)?.iter().map(FiringLine::to_json).collect())
+    Ok(replay_with(&scenario, options)?
+        .iter()
+        .map(FiringLine::to_json)
+        .collect())
 }
 
 /// Gives every trigger node without an `id` the oracle's deterministic one,
@@ -175,7 +193,17 @@ fn assign_trigger_ids(node: &mut serde_json::Value, automation: &str, path: &str
 
 /// Replays a parsed scenario.
 pub fn replay(scenario: &Scenario) -> Result<Vec<FiringLine>, ReplayError> {
-    let mut engine = Engine::new(engine_config(&scenario.options));
+    replay_with(scenario, &ReplayOptions::default())
+}
+
+/// Replays a parsed scenario with [`ReplayOptions`].
+pub fn replay_with(
+    scenario: &Scenario,
+    options: &ReplayOptions,
+) -> Result<Vec<FiringLine>, ReplayError> {
+    let mut config = engine_config(&scenario.options);
+    config.allowed_lateness = options.allowed_lateness;
+    let mut engine = Engine::new(config);
     for (index, (name, spec)) in scenario.triggers.iter().enumerate() {
         let trigger_error = |problem: String| ReplayError::Trigger {
             name: name.clone(),

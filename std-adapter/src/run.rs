@@ -83,6 +83,9 @@ pub struct RunOptions {
     pub triggers: Vec<PathBuf>,
     /// Where events come from.
     pub events: EventSource,
+    /// Allowed lateness (`EngineConfig::allowed_lateness`); `None` evaluates events
+    /// as they arrive.
+    pub allowed_lateness: Option<overdue_core::Duration>,
 }
 
 /// No automation at all could be loaded from the trigger files.
@@ -226,7 +229,9 @@ pub fn main(options: RunOptions) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut driver = Driver::new(DriverConfig::default());
+    let mut config = DriverConfig::default();
+    config.engine.allowed_lateness = options.allowed_lateness;
+    let mut driver = Driver::new(config);
     for automation in &automations {
         if let Err(e) = driver.add_automation(automation) {
             eprintln!("overdue: automation {:?}: {e} (skipped)", automation.name);

@@ -80,16 +80,29 @@ fn bad_option_and_bad_json_fail() {
 }
 
 #[test]
-fn allowed_lateness_is_refused_until_supported() {
+fn allowed_lateness_delays_judgement_by_the_lateness() {
     let scenario = conformance_file("scenarios/regression_zombie_fires_when_heartbeats_stop.json");
-    let out = overdue(&[
-        "replay",
-        "--allowed-lateness",
-        "5",
-        scenario.to_str().unwrap(),
-    ]);
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not supported yet"));
+    let path = scenario.to_str().unwrap();
+    let plain = overdue(&["replay", path]);
+    assert!(plain.status.success());
+    // L = 0: events are released at the next tick, in order; the same firing as Prefect
+    let zero = overdue(&["replay", "--allowed-lateness", "0", path]);
+    assert!(zero.status.success());
+    assert_eq!(zero.stdout, plain.stdout);
+    assert_eq!(String::from_utf8_lossy(&plain.stdout).lines().count(), 1);
+    // L = 5: the window ending at 120 is judged once the watermark (tick - 5) reaches
+    // it, which the last tick (121) does not
+    let five = overdue(&["replay", "--allowed-lateness", "5", path]);
+    assert!(five.status.success());
+    assert!(
+        five.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&five.stdout)
+    );
+    // a bad value names itself
+    let bad = overdue(&["replay", "--allowed-lateness", "soon", path]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not a number of seconds"));
 }
 
 #[test]

@@ -295,7 +295,7 @@ fn sigterm_with_input_still_open_judges_due_deadlines_and_exits_0() {
 }
 
 #[test]
-fn no_valid_automation_and_unsupported_options_exit_2() {
+fn no_valid_automation_and_invalid_options_exit_2() {
     let dir = Scratch::new("errors");
     let bad = dir.0.join("bad.json");
     std::fs::write(
@@ -320,13 +320,31 @@ fn no_valid_automation_and_unsupported_options_exit_2() {
             "--triggers",
             automations.to_str().unwrap(),
             "--allowed-lateness",
-            "5",
+            "soon",
         ])
         .stdin(Stdio::null())
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not supported yet"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a number of seconds"));
+
+    let out = Command::new(BIN)
+        .args([
+            "run",
+            "--triggers",
+            automations.to_str().unwrap(),
+            "--allowed-lateness",
+            "5",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let out = Command::new(BIN)
         .args([

@@ -61,6 +61,7 @@
 mod composite;
 mod eval;
 mod keys;
+mod lateness;
 mod ordering;
 mod pyset;
 
@@ -79,6 +80,7 @@ use crate::trigger::{Posture, Require, Trigger};
 use crate::wheel::GrowableWheel as Wheel;
 
 use keys::KeyTable;
+pub use lateness::LatePolicy;
 use ordering::{CausalOrdering, SeenCache};
 
 /// The caller's identifier of a loaded trigger (one automation's trigger tree).
@@ -182,6 +184,15 @@ pub struct EngineConfig {
     pub held_retention: Duration,
     /// Tick resolution of the timing wheel (firing is exact regardless).
     pub wheel_tick: Duration,
+    /// Allowed lateness `L`: with `Some(L)` events are buffered and released in event
+    /// time order once the watermark (`tick - L`) passes them, so firings no longer
+    /// depend on arrival order (see [`handle_tick`](Engine::handle_tick)). `None`
+    /// (default) evaluates each event on arrival, exactly as Prefect does.
+    pub allowed_lateness: Option<Duration>,
+    /// What to do with an event older than the watermark (with allowed lateness).
+    pub late_policy: LatePolicy,
+    /// How many events the lateness buffer holds before `handle_event` refuses more.
+    pub lateness_capacity: usize,
 }
 
 impl Default for EngineConfig {
@@ -200,6 +211,9 @@ impl Default for EngineConfig {
             sweep_buffer: Duration::from_secs(60),
             held_retention: Duration::from_mins(30),
             wheel_tick: Duration::from_millis(1),
+            allowed_lateness: None,
+            late_policy: LatePolicy::Drop,
+            lateness_capacity: 1_000_000,
         }
     }
 }
@@ -245,6 +259,11 @@ pub enum EventOutcome {
     LogEvent,
     /// Held until the event it `follows` is seen (or for the follower timeout).
     WaitingForLeader,
+    /// Buffered until the watermark passes it (allowed lateness).
+    Buffered,
+    /// Dropped: it arrived after the watermark passed its `occurred`
+    /// ([`LatePolicy::Drop`]).
+    Late,
 }
 
 /// Counters the caller can read with [`Engine::stats`].
@@ -264,6 +283,10 @@ pub struct Stats {
     pub depth_exceeded: u64,
     /// Top-level firings produced.
     pub firings: u64,
+    /// Late events dropped ([`LatePolicy::Drop`]).
+    pub late_dropped: u64,
+    /// Late events evaluated on arrival ([`LatePolicy::Process`]).
+    pub late_processed: u64,
 }
 
 /// Why [`Engine::add_trigger`] refused a trigger.
@@ -317,6 +340,9 @@ impl From<TriggerError> for AddTriggerError {
 pub enum HandleEventError {
     /// The primary resource has no (or an empty) `prefect.resource.id` label.
     MissingResourceId,
+    /// The allowed-lateness buffer is full (`lateness_capacity`): call
+    /// `handle_timeout` to release events, or raise the capacity.
+    BufferFull,
 }
 
 impl fmt::Display for HandleEventError {
@@ -324,6 +350,9 @@ impl fmt::Display for HandleEventError {
         match self {
             HandleEventError::MissingResourceId => f.write_str(
                 "the event's resource has no `prefect.resource.id` label (Prefect requires a non-empty one)",
+            ),
+            HandleEventError::BufferFull => f.write_str(
+                "the allowed-lateness buffer is full: advance time with handle_timeout to release events, or raise lateness_capacity",
             ),
         }
     }
@@ -417,6 +446,7 @@ pub struct Engine {
     scratch_candidates: Vec<u32>,
     scratch_key: Vec<u8>,
     route_cache: eval::RouteCache,
+    lateness: lateness::LatenessBuffer,
     /// Prefect's `_triggers_by_expect` as CPython lays it out (pattern → set of trigger
     /// ids, in insertion order), or `None` when some trigger has no UUID id.
     py_index: Option<Vec<(String, pyset::PySet)>>,
@@ -460,6 +490,7 @@ impl Engine {
             scratch_candidates: Vec::new(),
             scratch_key: Vec::new(),
             route_cache: eval::RouteCache::default(),
+            lateness: lateness::LatenessBuffer::default(),
             py_index: Some(Vec::new()),
         }
     }
@@ -759,13 +790,31 @@ impl Engine {
                 return Ok(EventOutcome::Duplicate);
             }
         }
+        if self.config.allowed_lateness.is_some() {
+            return self.buffer_event(event);
+        }
         self.stats.events += 1;
-        let outcome = match self.reactive_evaluation(event, 0) {
+        Ok(self.evaluate_now(event))
+    }
+
+    /// Prefect's `reactive_evaluation` of one event, now.
+    fn evaluate_now(&mut self, event: &Event<'_>) -> EventOutcome {
+        match self.reactive_evaluation(event, 0) {
             Ok(()) => EventOutcome::Processed,
             Err(eval::NotProcessed::ArrivedEarly) => EventOutcome::WaitingForLeader,
             Err(_) => EventOutcome::Processed,
-        };
-        Ok(outcome)
+        }
+    }
+
+    /// Number of events in the allowed-lateness buffer.
+    pub fn buffered_events(&self) -> usize {
+        self.lateness.len()
+    }
+
+    /// The watermark of the allowed-lateness stage (`None` before the first tick or
+    /// without allowed lateness).
+    pub fn watermark(&self) -> Option<Instant> {
+        self.lateness.watermark
     }
 
     /// Advances time: Prefect's proactive evaluation and periodic work as of `now`.
@@ -784,8 +833,17 @@ impl Engine {
     ///
     /// [`handle_timeout`](Self::handle_timeout) is `handle_tick(now, now)`; a
     /// different `as_of` replays Prefect's test harness, whose ticks carry both.
+    ///
+    /// With allowed lateness `L`, the tick first moves the watermark to `as_of - L`
+    /// and releases the buffered events it passed (in `occurred`, then id order, with
+    /// the wall clock at `now`); evaluation then runs as of the watermark.
     pub fn handle_tick(&mut self, as_of: Instant, now: Instant) {
         self.advance_wall(now);
+        let as_of = if self.config.allowed_lateness.is_some() {
+            self.release_until(as_of)
+        } else {
+            as_of
+        };
         if self.config.periodic == PeriodicOrder::Before {
             self.periodic(as_of);
         }
@@ -807,12 +865,18 @@ impl Engine {
     /// `None` when nothing is pending. Re-read it after every `handle_*` call.
     #[must_use]
     pub fn poll_timeout(&mut self) -> Option<Instant> {
+        // Evaluation runs as of `now + offset` (the events clock, ≤ 0) and, with
+        // allowed lateness, as of `now - L`: deadlines come due that much later.
         let lag = self.offset_micros_live().min(0).unsigned_abs();
-        let lag = Duration::from_micros(lag);
+        let lateness = self.config.allowed_lateness.unwrap_or_default();
+        let lag = Duration::from_micros(lag).saturating_add(lateness);
         let mut best: Option<Instant> = None;
         let mut consider = |t: Instant| {
             best = Some(best.map_or(t, |b: Instant| b.min(t)));
         };
+        if let Some(earliest) = self.lateness.earliest() {
+            consider(earliest.saturating_add(lateness));
+        }
         if let Some(d) = self.wheel.next_deadline() {
             consider(d.saturating_add(lag));
         }

@@ -2,6 +2,7 @@
 //! cannot express (removal, extremes, errors, `poll_timeout`).
 
 use super::*;
+use crate::engine::LatePolicy;
 use crate::event::{Labels, Related};
 use alloc::vec;
 
@@ -264,4 +265,164 @@ fn a_global_proactive_trigger_asks_for_a_tick_and_opens_its_window_there() {
     assert_eq!(fired.len(), 1);
     assert_eq!(fired[0].event, None);
     assert!(fired[0].labels.is_empty());
+}
+
+fn lateness_engine(lateness_secs: u64, policy: LatePolicy, capacity: usize) -> Engine {
+    let config = EngineConfig {
+        allowed_lateness: Some(Duration::from_secs(lateness_secs)),
+        late_policy: policy,
+        lateness_capacity: capacity,
+        ..EngineConfig::default()
+    };
+    let mut e = Engine::new(config);
+    e.add_trigger(TriggerId(7), trigger(ZOMBIE)).unwrap();
+    e
+}
+
+/// (tick, triggering event, labels) of one firing.
+type Seen = (u64, Option<EventId>, Vec<(String, String)>);
+
+/// Heartbeats of run A at 0, 30, 60 (and of run B at 10), delivered in `order`, ticks
+/// every 10 s up to 300 s; returns (tick, event, labels) of every firing.
+fn zombie_with_lateness(order: &[usize]) -> Vec<Seen> {
+    let events = [
+        Ev::new(1, "prefect.flow-run.heartbeat", "prefect.flow-run.A", 0),
+        Ev::new(2, "prefect.flow-run.heartbeat", "prefect.flow-run.A", 30),
+        Ev::new(3, "prefect.flow-run.heartbeat", "prefect.flow-run.A", 60),
+        Ev::new(4, "prefect.flow-run.heartbeat", "prefect.flow-run.B", 10),
+    ];
+    let mut e = lateness_engine(20, LatePolicy::Drop, 100);
+    // all four arrive before the first tick whose watermark (tick - 20 s) passes them
+    for &i in order {
+        assert_eq!(
+            e.handle_event(&events[i].view(), at(61)),
+            Ok(EventOutcome::Buffered)
+        );
+    }
+    let mut out = Vec::new();
+    for tick in (70..=300).step_by(10) {
+        e.handle_timeout(at(tick));
+        for f in drain(&mut e) {
+            out.push((tick, f.event, f.labels));
+        }
+    }
+    out
+}
+
+#[test]
+fn with_allowed_lateness_arrival_order_does_not_matter() {
+    let sorted = zombie_with_lateness(&[0, 3, 1, 2]);
+    assert_eq!(sorted.len(), 2, "both runs go silent: {sorted:?}");
+    // A's window ends at 60 + 90 = 150, judged when the watermark (tick - 20) gets there
+    assert_eq!(sorted[1].0, 170);
+    assert_eq!(sorted[1].1, Some(id(3)));
+    for order in [[2, 1, 0, 3], [3, 2, 0, 1], [1, 3, 2, 0]] {
+        assert_eq!(zombie_with_lateness(&order), sorted, "order {order:?}");
+    }
+}
+
+#[test]
+fn without_allowed_lateness_prefect_depends_on_arrival_order() {
+    // The same late delivery without the lateness stage: Prefect's result changes.
+    let run = |order: &[usize]| {
+        let events = [
+            Ev::new(1, "prefect.flow-run.heartbeat", "prefect.flow-run.A", 0),
+            Ev::new(2, "prefect.flow-run.heartbeat", "prefect.flow-run.A", 100),
+        ];
+        let mut e = zombie_engine();
+        for &i in order {
+            e.handle_event(&events[i].view(), at(100)).unwrap();
+        }
+        e.handle_timeout(at(300));
+        drain(&mut e)
+            .into_iter()
+            .map(|f| (f.kind, f.at))
+            .collect::<Vec<_>>()
+    };
+    // in order: the second heartbeat lands past the first window and fires it
+    // reactively; reversed: the old heartbeat is ignored and the window fires at the tick
+    assert_eq!(run(&[0, 1]), [(FiringKind::Reactive, at(100))]);
+    assert_eq!(run(&[1, 0]), [(FiringKind::Proactive, at(300))]);
+}
+
+#[test]
+fn late_events_are_dropped_and_counted_or_processed_by_policy() {
+    let hb = |n, s| Ev::new(n, "prefect.flow-run.heartbeat", "prefect.flow-run.A", s);
+    let mut e = lateness_engine(10, LatePolicy::Drop, 100);
+    e.handle_timeout(at(100)); // watermark 90
+    assert_eq!(e.watermark(), Some(at(90)));
+    assert_eq!(
+        e.handle_event(&hb(1, 90).view(), at(100)),
+        Ok(EventOutcome::Late)
+    );
+    assert_eq!(
+        e.handle_event(&hb(2, 91).view(), at(100)),
+        Ok(EventOutcome::Buffered)
+    );
+    assert_eq!(e.stats().late_dropped, 1);
+    assert_eq!(e.buffered_events(), 1);
+
+    let mut p = lateness_engine(10, LatePolicy::Process, 100);
+    p.handle_timeout(at(100));
+    assert_eq!(
+        p.handle_event(&hb(1, 50).view(), at(100)),
+        Ok(EventOutcome::Processed)
+    );
+    assert_eq!(p.stats().late_processed, 1);
+    assert_eq!(
+        p.tracked_keys(),
+        1,
+        "the late heartbeat opened a window at once"
+    );
+}
+
+#[test]
+fn a_full_lateness_buffer_refuses_and_keeps_nothing_of_the_event() {
+    let hb = |n, s| Ev::new(n, "prefect.flow-run.heartbeat", "prefect.flow-run.A", s);
+    let mut e = lateness_engine(60, LatePolicy::Drop, 2);
+    e.handle_event(&hb(1, 1).view(), at(1)).unwrap();
+    e.handle_event(&hb(2, 2).view(), at(2)).unwrap();
+    assert_eq!(
+        e.handle_event(&hb(3, 3).view(), at(3)),
+        Err(HandleEventError::BufferFull)
+    );
+    assert_eq!(e.buffered_events(), 2);
+    // the refused event was not remembered as seen: it can be delivered again
+    e.handle_timeout(at(70));
+    assert_eq!(e.buffered_events(), 0);
+    assert_eq!(
+        e.handle_event(&hb(3, 3).view(), at(70)),
+        Ok(EventOutcome::Late)
+    );
+    assert_eq!(
+        e.handle_event(&hb(3, 80).view(), at(80)),
+        Ok(EventOutcome::Buffered)
+    );
+}
+
+#[test]
+fn duplicates_are_dropped_while_buffered_and_poll_timeout_waits_for_the_watermark() {
+    let mut e = lateness_engine(30, LatePolicy::Drop, 100);
+    let hb = Ev::new(1, "prefect.flow-run.heartbeat", "prefect.flow-run.A", 5);
+    assert_eq!(
+        e.handle_event(&hb.view(), at(6)),
+        Ok(EventOutcome::Buffered)
+    );
+    assert_eq!(
+        e.handle_event(&hb.view(), at(7)),
+        Ok(EventOutcome::Duplicate)
+    );
+    assert_eq!(
+        e.poll_timeout(),
+        Some(at(35)),
+        "released when now - 30 s reaches 5 s"
+    );
+    e.handle_timeout(at(35));
+    assert_eq!(e.tracked_keys(), 1);
+    // its window ends at 95 in event time, judged when the watermark reaches it
+    assert_eq!(e.poll_timeout(), Some(at(125)));
+    e.handle_timeout(at(124));
+    assert!(drain(&mut e).is_empty());
+    e.handle_timeout(at(125));
+    assert_eq!(drain(&mut e).len(), 1);
 }

@@ -74,10 +74,12 @@ enum Command {
 
 #[derive(Debug, Args)]
 struct ReplayArgs {
-    /// Hold events up to SECONDS of event time and release them in `occurred` order
-    /// before evaluation (not supported yet).
-    #[arg(long, value_name = "SECONDS")]
-    allowed_lateness: Option<f64>,
+    /// Run with an allowed lateness of SECONDS: events are buffered and released in
+    /// `occurred` (then id) order once the watermark (tick - SECONDS) passes them, and
+    /// proactive windows are judged as of the watermark, so firings no longer depend
+    /// on arrival order. Without it the replay is Prefect's evaluation on arrival.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    allowed_lateness: Option<overdue_core::Duration>,
 
     /// The scenario file (JSON).
     #[arg(value_name = "SCENARIO.json")]
@@ -96,10 +98,29 @@ struct RunArgs {
     #[arg(long, value_name = "SOURCE", default_value = "-")]
     events: overdue_std::run::EventSource,
 
-    /// Hold events up to SECS of event time and release them in `occurred` order
-    /// (not supported yet).
-    #[arg(long, value_name = "SECS")]
-    allowed_lateness: Option<f64>,
+    /// Allow events to arrive up to SECS late: events are buffered and evaluated in
+    /// `occurred` order once the watermark (now - SECS) passes them, and windows are
+    /// judged as of the watermark, so a backlog or reordering cannot cause a false
+    /// alert; every firing comes SECS later. Events older than the watermark are
+    /// dropped and counted.
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    allowed_lateness: Option<overdue_core::Duration>,
+}
+
+/// Parses a non-negative number of seconds (fractions allowed) into a `Duration`.
+fn parse_seconds(text: &str) -> Result<overdue_core::Duration, String> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(format!("`{text}`: seconds must be a finite number >= 0"));
+    }
+    let micros = (secs * 1e6).round();
+    if micros > u64::MAX as f64 {
+        return Err(format!("`{text}`: too many seconds"));
+    }
+    Ok(overdue_core::Duration::from_micros(micros as u64))
 }
 
 #[derive(Debug, Args)]
@@ -138,14 +159,13 @@ fn main() -> ExitCode {
 }
 
 fn replay(args: &ReplayArgs) -> Result<(), String> {
-    if let Some(lateness) = args.allowed_lateness {
-        return Err(format!(
-            "--allowed-lateness {lateness}: not supported yet (the engine has no lateness buffer)"
-        ));
-    }
     let path = args.scenario.display();
     let text = std::fs::read_to_string(&args.scenario).map_err(|e| format!("{path}: {e}"))?;
-    let lines = overdue_std::replay::replay_str(&text).map_err(|e| format!("{path}: {e}"))?;
+    let options = overdue_std::replay::ReplayOptions {
+        allowed_lateness: args.allowed_lateness,
+    };
+    let lines = overdue_std::replay::replay_str_with(&text, &options)
+        .map_err(|e| format!("{path}: {e}"))?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for line in lines {
         writeln!(out, "{line}").map_err(|e| format!("writing output: {e}"))?;
@@ -154,15 +174,10 @@ fn replay(args: &ReplayArgs) -> Result<(), String> {
 }
 
 fn run(args: RunArgs) -> ExitCode {
-    if let Some(lateness) = args.allowed_lateness {
-        eprintln!(
-            "overdue: --allowed-lateness {lateness}: not supported yet (events are evaluated as they arrive)"
-        );
-        return ExitCode::from(2);
-    }
     overdue_std::run::main(overdue_std::run::RunOptions {
         triggers: args.triggers,
         events: args.events,
+        allowed_lateness: args.allowed_lateness,
     })
 }
 

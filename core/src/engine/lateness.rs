@@ -1,0 +1,128 @@
+//! Allowed lateness: an event-time stage in front of Prefect's evaluation after which
+//! the result no longer depends on arrival order.
+//!
+//! With `allowed_lateness = Some(L)`, [`Engine::handle_event`] only buffers (after
+//! de-duplication by id). A tick as of `T` moves the watermark to `T - L` (never back),
+//! releases every buffered event with `occurred <= watermark` into Prefect's evaluation
+//! in canonical order — `occurred`, then event id — and then runs proactive and periodic
+//! evaluation as of the watermark: a window is judged only once no event that could
+//! still save it may arrive. An event that arrives with `occurred` at or before the
+//! watermark is *late* and handled by [`LatePolicy`].
+
+use alloc::collections::BTreeMap;
+use hashbrown::HashMap;
+
+use super::{Engine, Entry, EventOutcome, HandleEventError};
+use crate::event::{Event, EventId, OwnedEvent};
+use crate::hash::FxBuildHasher;
+use crate::time::Instant;
+
+/// What to do with an event that arrives after the watermark passed its `occurred`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LatePolicy {
+    /// Drop it and count it ([`Stats::late_dropped`](super::Stats::late_dropped)).
+    #[default]
+    Drop,
+    /// Evaluate it at once, as Prefect would (the result may then depend on order).
+    Process,
+}
+
+/// Buffered events, in canonical order.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct LatenessBuffer {
+    /// (occurred, id, arrival) → event. `arrival` keeps exact duplicates apart in
+    /// [`Entry::Direct`], where Prefect counts them twice.
+    events: BTreeMap<(Instant, EventId, u64), OwnedEvent>,
+    /// Buffered copies per id (for de-duplication in [`Entry::Consumer`]).
+    ids: HashMap<EventId, u32, FxBuildHasher>,
+    arrivals: u64,
+    /// Everything at or before this instant has been released.
+    pub(crate) watermark: Option<Instant>,
+}
+
+impl LatenessBuffer {
+    /// Number of buffered events.
+    pub(crate) fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    /// The earliest buffered `occurred`.
+    pub(crate) fn earliest(&self) -> Option<Instant> {
+        self.events.keys().next().map(|k| k.0)
+    }
+
+    fn contains_id(&self, id: &EventId) -> bool {
+        self.ids.contains_key(id)
+    }
+
+    fn push(&mut self, event: OwnedEvent) {
+        *self.ids.entry(event.id).or_insert(0) += 1;
+        self.arrivals += 1;
+        self.events
+            .insert((event.occurred, event.id, self.arrivals), event);
+    }
+
+    /// Takes the earliest event if it occurred at or before `watermark`.
+    fn pop_due(&mut self, watermark: Instant) -> Option<OwnedEvent> {
+        let (&key, _) = self.events.iter().next()?;
+        if key.0 > watermark {
+            return None;
+        }
+        let event = self.events.remove(&key)?;
+        if let Some(n) = self.ids.get_mut(&event.id) {
+            *n -= 1;
+            if *n == 0 {
+                self.ids.remove(&event.id);
+            }
+        }
+        Some(event)
+    }
+}
+
+impl Engine {
+    /// `handle_event` with allowed lateness: buffer (or handle a late event).
+    pub(crate) fn buffer_event(
+        &mut self,
+        event: &Event<'_>,
+    ) -> Result<EventOutcome, HandleEventError> {
+        if self.config.entry == Entry::Consumer && self.lateness.contains_id(&event.id) {
+            self.stats.duplicates += 1;
+            return Ok(EventOutcome::Duplicate);
+        }
+        if self.lateness.watermark.is_some_and(|w| event.occurred <= w) {
+            return Ok(match self.config.late_policy {
+                LatePolicy::Drop => {
+                    self.stats.late_dropped += 1;
+                    EventOutcome::Late
+                }
+                LatePolicy::Process => {
+                    self.stats.late_processed += 1;
+                    self.stats.events += 1;
+                    self.evaluate_now(event)
+                }
+            });
+        }
+        if self.lateness.len() >= self.config.lateness_capacity {
+            return Err(HandleEventError::BufferFull);
+        }
+        self.lateness.push(event.to_owned_event());
+        Ok(EventOutcome::Buffered)
+    }
+
+    /// Moves the watermark to `as_of - L` and releases what it passed, in canonical
+    /// order; returns the watermark, the instant evaluation then runs as of.
+    pub(crate) fn release_until(&mut self, as_of: Instant) -> Instant {
+        let lateness = self.config.allowed_lateness.unwrap_or_default();
+        let candidate = as_of.saturating_sub(lateness);
+        let watermark = match self.lateness.watermark {
+            Some(w) if w > candidate => w,
+            _ => candidate,
+        };
+        self.lateness.watermark = Some(watermark);
+        while let Some(event) = self.lateness.pop_due(watermark) {
+            self.stats.events += 1;
+            let _ = self.evaluate_now(&event.view());
+        }
+        watermark
+    }
+}
