@@ -264,27 +264,17 @@ fn parse_date(date: &str) -> Result<i64, &'static str> {
 }
 
 fn is_leap(year: i64) -> bool {
-    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+    overdue_core::rfc3339::is_leap(year)
 }
 
+/// `month` must be 1–12 (checked by the caller).
 fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if is_leap(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
+    i64::from(overdue_core::rfc3339::days_in_month(year, month as u32))
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date.
+/// Days since 1970-01-01 of a proleptic Gregorian date (`month` 1–12).
 fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    overdue_core::rfc3339::days_from_civil(year, month as u32, day as u32)
 }
 
 /// `(microseconds into the day, UTC offset in microseconds)`.
