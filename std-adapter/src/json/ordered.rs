@@ -1,22 +1,13 @@
-//! A JSON tree that keeps object members in document order (Python's `dict` rule for
-//! repeated keys: first position, last value), readable by serde as a deserializer.
-
-use std::fmt;
+//! The order-keeping JSON tree ([`Ordered`], the scenario reader's `Json`) made readable
+//! by serde as a deserializer, so core's serde-based parsers see members in order.
 
 use serde::de::value::{MapDeserializer, SeqDeserializer};
-use serde::de::{self, Deserialize, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{Deserializer, IntoDeserializer, Visitor};
 use serde::forward_to_deserialize_any;
 
-/// A JSON value with ordered objects.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Ordered {
-    Null,
-    Bool(bool),
-    Number(serde_json::Number),
-    String(String),
-    Array(Vec<Ordered>),
-    Object(Vec<(String, Ordered)>),
-}
+/// The ordered JSON tree is the scenario reader's `Json`: the same rule for repeated
+/// keys (Python's `dict`: first position, last value), one implementation.
+pub(crate) use crate::scenario::Json as Ordered;
 
 impl Ordered {
     /// Reads a document; syntax errors keep serde_json's line and column.
@@ -40,88 +31,6 @@ impl Ordered {
                     .collect(),
             ),
         }
-    }
-
-    /// Member `key` of an object.
-    pub(crate) fn get(&self, key: &str) -> Option<&Ordered> {
-        match self {
-            Ordered::Object(members) => members.iter().find(|(k, _)| k == key).map(|(_, v)| v),
-            _ => None,
-        }
-    }
-
-    /// A short description of the value's kind, for error messages.
-    pub(crate) fn kind(&self) -> &'static str {
-        match self {
-            Ordered::Null => "null",
-            Ordered::Bool(_) => "a boolean",
-            Ordered::Number(_) => "a number",
-            Ordered::String(_) => "a string",
-            Ordered::Array(_) => "a list",
-            Ordered::Object(_) => "an object",
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Ordered {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Ordered, D::Error> {
-        d.deserialize_any(OrderedVisitor)
-    }
-}
-
-struct OrderedVisitor;
-
-impl<'de> Visitor<'de> for OrderedVisitor {
-    type Value = Ordered;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<Ordered, E> {
-        Ok(Ordered::Bool(v))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Ordered, E> {
-        Ok(Ordered::Number(v.into()))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<Ordered, E> {
-        Ok(Ordered::Number(v.into()))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Ordered, E> {
-        serde_json::Number::from_f64(v)
-            .map(Ordered::Number)
-            .ok_or_else(|| E::custom("not a finite number"))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Ordered, E> {
-        Ok(Ordered::String(v.to_owned()))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Ordered, E> {
-        Ok(Ordered::String(v))
-    }
-    fn visit_unit<E>(self) -> Result<Ordered, E> {
-        Ok(Ordered::Null)
-    }
-    fn visit_none<E>(self) -> Result<Ordered, E> {
-        Ok(Ordered::Null)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Ordered, D::Error> {
-        Ordered::deserialize(d)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Ordered, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element()? {
-            items.push(item);
-        }
-        Ok(Ordered::Array(items))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Ordered, A::Error> {
-        let mut members: Vec<(String, Ordered)> = Vec::new();
-        while let Some((key, value)) = map.next_entry::<String, Ordered>()? {
-            match members.iter_mut().find(|(k, _)| *k == key) {
-                Some(slot) => slot.1 = value,
-                None => members.push((key, value)),
-            }
-        }
-        Ok(Ordered::Object(members))
     }
 }
 
