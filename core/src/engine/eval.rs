@@ -773,7 +773,14 @@ impl Engine {
                 }
             }
         }
-        due.sort_unstable();
+        // By the key's values, not its slot: slot numbers depend on the history of the
+        // key table (reuse order), which a restored snapshot does not reproduce.
+        let keys = &self.keys;
+        due.sort_unstable_by(|x, y| {
+            (x.0, x.1)
+                .cmp(&(y.0, y.1))
+                .then_with(|| keys.key(x.2).cmp(keys.key(y.2)))
+        });
         let triggers = self.proactive.clone();
         self.in_proactive = true;
         let mut cursor = 0;

@@ -14,7 +14,7 @@ use crate::time::Instant;
 use crate::wheel::Handle;
 
 /// The event a bucket remembers as its `last_event` (the proactive firing's event).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct LastEvent {
     pub(crate) id: EventId,
     pub(crate) occurred: Instant,
@@ -24,7 +24,7 @@ pub(crate) struct LastEvent {
 }
 
 /// One window of one key: Prefect's `AutomationBucket`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Bucket {
     pub(crate) start: Instant,
     pub(crate) end: Instant,
@@ -33,7 +33,7 @@ pub(crate) struct Bucket {
 }
 
 /// A held `expect`-only event (3.9, `automation_held_events.py`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Held {
     pub(crate) occurred: Instant,
     pub(crate) id: EventId,
@@ -409,6 +409,53 @@ impl KeyTable {
     /// Number of live keys.
     pub(crate) fn len(&self) -> usize {
         self.index.len()
+    }
+
+    /// The free slots, in the order they are kept (the last one is reused first).
+    pub(crate) fn free_slots(&self) -> &[u32] {
+        &self.free
+    }
+
+    /// An empty table of `slots` vacant slots, for [`place`](Self::place) and
+    /// [`set_free`](Self::set_free) (restoring a snapshot).
+    pub(crate) fn with_vacant_slots(slots: usize) -> KeyTable {
+        let mut table = KeyTable::default();
+        table.slots.resize_with(slots, || None);
+        table
+    }
+
+    /// Puts (trigger, key) into vacant slot `k` with no state; false (and nothing
+    /// changed) if `k` is out of range or taken, or (trigger, key) is present already.
+    pub(crate) fn place(&mut self, k: u32, trigger: u32, key: &[u8]) -> bool {
+        if trigger > TRIGGER_MASK
+            || !matches!(self.slots.get(k as usize), Some(None))
+            || self.find(trigger, key).is_some()
+        {
+            return false;
+        }
+        self.slots[k as usize] = Some(KeyState {
+            key: key.into(),
+            trigger_flags: trigger,
+            count: 0,
+            start: Instant::ZERO,
+            end: Instant::ZERO,
+            last_id: EventId::default(),
+            handle: Handle::from_parts(0, 0),
+        });
+        let hash = hash_of(&self.hasher, trigger, key);
+        let slots = &self.slots;
+        let hasher = &self.hasher;
+        self.index.insert_unique(hash, k, |&i| {
+            let s = slots[i as usize].as_ref().expect("indexed slot is live");
+            hash_of(hasher, s.trigger_flags & TRIGGER_MASK, &s.key)
+        });
+        true
+    }
+
+    /// Sets the free list (vacant slots, the last one reused first). The caller
+    /// guarantees that it lists exactly the vacant slots, once each.
+    pub(crate) fn set_free(&mut self, free: Vec<u32>) {
+        self.free = free;
     }
 }
 

@@ -10,6 +10,7 @@
 //! watermark is *late* and handled by [`LatePolicy`].
 
 use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
 use hashbrown::HashMap;
 
 use super::{Engine, Entry, EventOutcome, HandleEventError};
@@ -60,6 +61,39 @@ impl LatenessBuffer {
         self.arrivals += 1;
         self.events
             .insert((event.occurred, event.id, self.arrivals), event);
+    }
+
+    /// The buffered events with their arrival numbers, in release order, and the
+    /// arrival counter.
+    pub(crate) fn export(&self) -> (impl ExactSizeIterator<Item = (u64, &OwnedEvent)> + '_, u64) {
+        (
+            self.events.iter().map(|(&(_, _, arrival), e)| (arrival, e)),
+            self.arrivals,
+        )
+    }
+
+    /// The buffer [`export`](Self::export) describes; `None` if an arrival number
+    /// repeats or exceeds `arrivals`.
+    pub(crate) fn import(
+        events: Vec<(u64, OwnedEvent)>,
+        arrivals: u64,
+        watermark: Option<Instant>,
+    ) -> Option<Self> {
+        let mut out = LatenessBuffer {
+            arrivals,
+            watermark,
+            ..LatenessBuffer::default()
+        };
+        let mut seen = hashbrown::HashSet::with_capacity_and_hasher(events.len(), FxBuildHasher);
+        for (arrival, event) in events {
+            if arrival > arrivals || !seen.insert(arrival) {
+                return None;
+            }
+            *out.ids.entry(event.id).or_insert(0) += 1;
+            out.events
+                .insert((event.occurred, event.id, arrival), event);
+        }
+        Some(out)
     }
 
     /// Takes the earliest event if it occurred at or before `watermark`.

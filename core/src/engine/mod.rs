@@ -64,6 +64,7 @@ mod keys;
 mod lateness;
 mod ordering;
 mod pyset;
+mod snapshot;
 
 use alloc::collections::{BTreeSet, VecDeque};
 use alloc::string::String;
@@ -82,6 +83,10 @@ use crate::wheel::GrowableWheel as Wheel;
 use keys::KeyTable;
 pub use lateness::LatePolicy;
 use ordering::{CausalOrdering, SeenCache};
+pub use snapshot::{
+    RestoreError, RestoreReport, SnapshotError, SNAPSHOT_HEADER_LEN, SNAPSHOT_MAGIC,
+    SNAPSHOT_VERSION,
+};
 
 /// The caller's identifier of a loaded trigger (one automation's trigger tree).
 #[derive(
@@ -425,6 +430,8 @@ pub struct Engine {
     free_nodes: Vec<u32>,
     next_order: u64,
     roots: HashMap<TriggerId, u32, FixedState>,
+    /// Fingerprint of each loaded trigger's definition (for snapshots).
+    fingerprints: HashMap<TriggerId, u64, FixedState>,
     /// Proactive event-trigger nodes in load order.
     proactive: Vec<u32>,
     router: Router,
@@ -473,6 +480,7 @@ impl Engine {
             free_nodes: Vec::new(),
             next_order: 0,
             roots: HashMap::with_hasher(FixedState),
+            fingerprints: HashMap::with_hasher(FixedState),
             proactive: Vec::new(),
             router: Router::default(),
             keys: KeyTable::default(),
@@ -554,6 +562,8 @@ impl Engine {
         let first_new = self.next_order;
         let root = self.add_node(&trigger, id, None, 0);
         self.roots.insert(id, root);
+        self.fingerprints
+            .insert(id, snapshot::fingerprint(&trigger));
         self.route_cache.valid = false;
         self.index_py(first_new);
         Ok(())
@@ -673,6 +683,7 @@ impl Engine {
         let Some(root) = self.roots.remove(&id) else {
             return false;
         };
+        self.fingerprints.remove(&id);
         self.route_cache.valid = false;
         let mut doomed = Vec::new();
         let mut stack = alloc::vec![root];

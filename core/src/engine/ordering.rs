@@ -99,6 +99,54 @@ impl SeenCache {
     pub(crate) fn len(&self) -> usize {
         self.by_id.len()
     }
+
+    /// Every held id as `(sequence, id, expiry)`, least recently set first (stale
+    /// ring entries left out), and the next sequence number.
+    pub(crate) fn export(&self) -> (Vec<(u64, EventId, Instant)>, u64) {
+        let live = self
+            .order
+            .iter()
+            .filter(|(seq, id, _)| self.by_id.get(id).is_some_and(|&(s, _)| s == *seq))
+            .copied()
+            .collect();
+        (live, self.next_seq)
+    }
+
+    /// The cache [`export`](Self::export) describes; `None` unless the ids are
+    /// distinct and the sequence numbers strictly increase below `next_seq`.
+    pub(crate) fn import(entries: Vec<(u64, EventId, Instant)>, next_seq: u64) -> Option<Self> {
+        let mut by_id = HashMap::with_capacity_and_hasher(entries.len(), FixedState);
+        let mut previous: Option<u64> = None;
+        for &(seq, id, expires) in &entries {
+            if previous.is_some_and(|p| p >= seq) || seq >= next_seq {
+                return None;
+            }
+            previous = Some(seq);
+            if by_id.insert(id, (seq, expires)).is_some() {
+                return None;
+            }
+        }
+        Some(SeenCache {
+            by_id,
+            order: entries.into(),
+            stale: 0,
+            next_seq,
+        })
+    }
+}
+
+/// A waiting follower as a snapshot records it: waitlist position, `received` and
+/// the event.
+pub(crate) type WaitingRecord = (u64, Instant, OwnedEvent);
+
+/// The waitlist as a snapshot records it.
+pub(crate) struct OrderingRecord {
+    /// Waiting followers by waitlist position.
+    pub(crate) waiting: Vec<WaitingRecord>,
+    /// Each leader's followers (by id, in list order), leaders sorted.
+    pub(crate) followers: Vec<(EventId, Vec<EventId>)>,
+    /// The position the next new follower gets.
+    pub(crate) next_position: u64,
 }
 
 /// A follower waiting for its leader (`memory.py`'s `_events` + `_waitlist`).
@@ -244,6 +292,58 @@ impl CausalOrdering {
     /// How many followers wait.
     pub(crate) fn len(&self) -> usize {
         self.waiting.len()
+    }
+
+    /// The waitlist, deterministically ordered (between `handle_*` calls nothing is
+    /// being processed, so that is all the state).
+    pub(crate) fn export(&self) -> OrderingRecord {
+        let mut waiting: Vec<WaitingRecord> = self
+            .waiting
+            .values()
+            .map(|w| (w.position, w.received, w.event.clone()))
+            .collect();
+        waiting.sort_by_key(|(position, _, e)| (*position, e.id));
+        let mut followers: Vec<(EventId, Vec<EventId>)> = self
+            .followers
+            .iter()
+            .map(|(leader, ids)| (*leader, ids.clone()))
+            .collect();
+        followers.sort_unstable_by_key(|(leader, _)| *leader);
+        OrderingRecord {
+            waiting,
+            followers,
+            next_position: self.next_position,
+        }
+    }
+
+    /// The waitlist [`export`](Self::export) describes; `None` if a follower or a
+    /// leader appears twice or a position is not below `next_position`.
+    pub(crate) fn import(record: OrderingRecord) -> Option<Self> {
+        let mut out = CausalOrdering {
+            next_position: record.next_position,
+            ..CausalOrdering::default()
+        };
+        for (position, received, event) in record.waiting {
+            if position >= record.next_position {
+                return None;
+            }
+            let id = event.id;
+            out.by_received.insert((received, position, id));
+            let waiting = Waiting {
+                event,
+                received,
+                position,
+            };
+            if out.waiting.insert(id, waiting).is_some() {
+                return None;
+            }
+        }
+        for (leader, ids) in record.followers {
+            if out.followers.insert(leader, ids).is_some() {
+                return None;
+            }
+        }
+        Some(out)
     }
 }
 

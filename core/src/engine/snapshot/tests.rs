@@ -1,0 +1,2 @@
+//! Snapshot unit tests.
+use super::*;
