@@ -17,6 +17,8 @@ extern crate alloc;
 pub mod engine;
 pub mod error;
 pub mod event;
+#[cfg(feature = "harness")]
+pub mod harness;
 pub mod hash;
 pub mod matcher;
 pub mod rfc3339;
