@@ -47,30 +47,73 @@
 //! taking events, runs a last [`Engine::handle_timeout`] at the current time, queues
 //! the firings it produces, waits until the sink has taken every queued firing,
 //! flushes the sink and returns a [`Summary`].
+//!
+//! # State file and restarts
+//!
+//! With a [`DriverConfig::state_path`], the engine's state survives a restart:
+//!
+//! * **On start**, if the file exists, the engine is rebuilt with
+//!   [`Engine::restore`] from it and the driver's triggers. Triggers are matched by
+//!   [`TriggerId`], which [`Driver::add_automation`] assigns in load order, so the same
+//!   trigger files give the same ids. A trigger whose definition changed, or that is
+//!   gone, loses its state; a new one starts empty; the
+//!   [`RestoreReport`](overdue_core::engine::RestoreReport) says which
+//!   ([`Summary::state`], [`StateNotice::Loaded`]). A file that cannot be restored
+//!   (any [`RestoreError`](overdue_core::engine::RestoreError)) is reported, renamed to
+//!   `NAME.corrupt-SECONDS` (never deleted) and the run starts clean.
+//! * **Every [`DriverConfig::checkpoint_every`]** (if anything happened since the last
+//!   one) and **at graceful shutdown** (after the final `handle_timeout`), the loop
+//!   takes a checkpoint: it stops taking input, waits until the sink has taken and
+//!   flushed every firing queued so far, then copies the engine's state
+//!   ([`Engine::snapshot_to_vec`]). The copy is written to a temporary file in the same
+//!   directory, synced, renamed over the state file and the directory synced, on a
+//!   blocking thread while the loop carries on (periodic checkpoints) or before
+//!   [`Driver::run`] returns (the final one).
+//!
+//! So **every checkpoint is taken at a point where every firing the engine produced
+//! before it has been delivered to the sink, and none after it has**. Restarting from
+//! the checkpoint of a graceful shutdown therefore neither loses nor repeats a firing:
+//! what was due by the shutdown fired before it, what was not fires after the
+//! restart (at once, if its deadline passed while the driver was down). Events that
+//! arrive while no driver runs are not seen. After a crash the driver resumes from the
+//! last periodic checkpoint: firings delivered after it may be delivered again and
+//! events handled after it are forgotten.
+//!
+//! A failed periodic checkpoint is counted and reported ([`StateNotice::WriteFailed`])
+//! and the run carries on with the previous file in place; a failed final checkpoint,
+//! or a state file that cannot be read or set aside, ends the run with a
+//! [`RunError`]. After a sink failure no checkpoint is taken.
 
+mod checkpoint;
 mod input;
 mod time;
 
 use std::fmt;
 use std::future::{poll_fn, Future};
+use std::path::PathBuf;
 use std::pin::pin;
 use std::sync::Arc;
+use std::time::Duration as StdDuration;
 
 use futures_core::Stream;
 use overdue_core::engine::{AddTriggerError, Engine, EngineConfig, Firing, Stats, TriggerId};
 use overdue_core::trigger::Trigger;
 use overdue_core::Instant;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::MissedTickBehavior;
 
+pub use checkpoint::{StateFileError, StateLoad, StateNotice, StateObserver};
 pub use input::{Input, ReceiverStream};
 pub use time::{system_now, Timebase};
+
+use checkpoint::{Checkpointer, StateFile};
 
 use crate::json::Automation;
 use crate::sink::{ActionSink, AutomationInfo, FiringRecord, SinkError};
 use time::MAX_SLEEP;
 
 /// How a [`Driver`] runs.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct DriverConfig {
     /// The engine's configuration ([`EngineConfig::default`]: Prefect 3.9.1's
     /// constants, windows judged exactly as of the wall clock).
@@ -82,6 +125,15 @@ pub struct DriverConfig {
     /// `tokio::time::Instant::now()` with the system clock when [`Driver::run`]
     /// starts.
     pub timebase: Option<Timebase>,
+    /// Where the engine's state is kept across restarts; `None` keeps it in memory
+    /// only. See [State file and restarts](self#state-file-and-restarts).
+    pub state_path: Option<PathBuf>,
+    /// How often a checkpoint is written while running, if anything happened since the
+    /// last one (tokio time; default 30 s, at least 1 ms). Only with a `state_path`.
+    pub checkpoint_every: StdDuration,
+    /// Told about every [`StateNotice`] (the state file loaded, each checkpoint written
+    /// or failed) as it happens; `None` reports only in the [`Summary`].
+    pub on_state: Option<StateObserver>,
 }
 
 impl Default for DriverConfig {
@@ -90,12 +142,31 @@ impl Default for DriverConfig {
             engine: EngineConfig::default(),
             queue_capacity: 64,
             timebase: None,
+            state_path: None,
+            checkpoint_every: StdDuration::from_secs(30),
+            on_state: None,
         }
     }
 }
 
+impl fmt::Debug for DriverConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DriverConfig")
+            .field("engine", &self.engine)
+            .field("queue_capacity", &self.queue_capacity)
+            .field("timebase", &self.timebase)
+            .field("state_path", &self.state_path)
+            .field("checkpoint_every", &self.checkpoint_every)
+            .field(
+                "on_state",
+                &self.on_state.as_ref().map(|_| "Fn(&StateNotice)"),
+            )
+            .finish()
+    }
+}
+
 /// What a finished run did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Summary {
     /// Events taken from the input and handed to the engine.
     pub events: u64,
@@ -106,6 +177,13 @@ pub struct Summary {
     pub firings: u64,
     /// The engine's counters at the end.
     pub stats: Stats,
+    /// What became of the state file at the start; `None` without a
+    /// [`DriverConfig::state_path`].
+    pub state: Option<StateLoad>,
+    /// Checkpoints written (periodic and final).
+    pub checkpoints: u64,
+    /// Checkpoints that could not be written.
+    pub checkpoint_failures: u64,
 }
 
 impl fmt::Display for Summary {
@@ -123,17 +201,53 @@ impl fmt::Display for Summary {
             s.log_events,
             s.followers_held,
             s.lost_followers
-        )
+        )?;
+        if let Some(state) = &self.state {
+            write!(
+                f,
+                "; state file: {state}; {} checkpoint(s) written, {} failed",
+                self.checkpoints, self.checkpoint_failures
+            )?;
+        }
+        Ok(())
     }
 }
 
-/// Why [`Driver::run`] stopped before a clean shutdown: the sink failed.
+/// Why [`Driver::run`] failed: the sink, or the state file.
 #[derive(Debug)]
 pub struct RunError {
-    /// What the sink reported.
-    pub error: SinkError,
+    /// What failed.
+    pub error: RunFailure,
     /// What the run had done when it stopped.
     pub summary: Summary,
+}
+
+/// What made [`Driver::run`] fail.
+#[derive(Debug)]
+pub enum RunFailure {
+    /// The sink failed: the run stopped at once (no checkpoint is taken).
+    Sink(SinkError),
+    /// The state file could not be read or set aside at the start (nothing ran), or
+    /// the final checkpoint could not be written (the run itself completed).
+    State(StateFileError),
+}
+
+impl fmt::Display for RunFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunFailure::Sink(e) => e.fmt(f),
+            RunFailure::State(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for RunFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            RunFailure::Sink(e) => Some(e),
+            RunFailure::State(e) => Some(e),
+        }
+    }
 }
 
 impl fmt::Display for RunError {
@@ -151,6 +265,8 @@ impl std::error::Error for RunError {
 /// The engine, the automations it evaluates, and how to run them.
 pub struct Driver {
     engine: Engine,
+    /// The loaded triggers, kept to rebuild the engine from a state file.
+    triggers: Vec<(TriggerId, Trigger)>,
     automations: Vec<Arc<AutomationInfo>>,
     config: DriverConfig,
 }
@@ -170,6 +286,7 @@ impl Driver {
     pub fn new(config: DriverConfig) -> Driver {
         Driver {
             engine: Engine::new(config.engine),
+            triggers: Vec::new(),
             automations: Vec::new(),
             config,
         }
@@ -197,7 +314,8 @@ impl Driver {
         trigger: Trigger,
     ) -> Result<TriggerId, AddTriggerError> {
         let id = TriggerId(u32::try_from(self.automations.len()).unwrap_or(u32::MAX));
-        self.engine.add_trigger(id, trigger)?;
+        self.engine.add_trigger(id, trigger.clone())?;
+        self.triggers.push((id, trigger));
         self.automations.push(Arc::new(info));
         Ok(id)
     }
@@ -215,11 +333,14 @@ impl Driver {
     /// Runs until `shutdown` completes or `events` ends, then shuts down gracefully
     /// (see the [module docs](self)) and returns what it did.
     ///
-    /// `events` yields [`OwnedEvent`](overdue_core::OwnedEvent)s or [`Input`]s (an mpsc receiver becomes a stream
-    /// with [`ReceiverStream`]). Fails only when the sink fails; the error carries the
-    /// summary so far.
+    /// `events` yields [`OwnedEvent`](overdue_core::OwnedEvent)s or [`Input`]s (an
+    /// mpsc receiver becomes a stream with [`ReceiverStream`]). With a
+    /// [`DriverConfig::state_path`] it first restores the engine from the state file
+    /// and checkpoints to it (see [State file and restarts](self#state-file-and-restarts)).
+    /// Fails when the sink fails or the state file cannot be used; the error carries
+    /// the summary so far.
     pub async fn run<S, I, K, F>(
-        self,
+        mut self,
         events: S,
         mut sink: K,
         shutdown: F,
@@ -230,42 +351,115 @@ impl Driver {
         K: ActionSink,
         F: Future<Output = ()>,
     {
+        let mut summary = Summary::default();
+        let mut checkpointer = None;
+        if let Some(path) = self.config.state_path.clone() {
+            let file = StateFile::new(path);
+            let ckpt = Checkpointer::new(file.clone(), self.config.on_state.clone());
+            match self.load_state(&file) {
+                Ok(load) => {
+                    ckpt.notify(&StateNotice::Loaded {
+                        path: file.path(),
+                        load: &load,
+                    });
+                    summary.state = Some(load);
+                }
+                Err(e) => {
+                    summary.stats = self.engine.stats();
+                    return Err(RunError {
+                        error: RunFailure::State(e),
+                        summary,
+                    });
+                }
+            }
+            checkpointer = Some(ckpt);
+        }
         let timebase = self.config.timebase.unwrap_or_else(Timebase::system);
         let (tx, rx) = mpsc::channel(self.config.queue_capacity.max(1));
         let mut pump = Pump {
             engine: self.engine,
             automations: self.automations,
             timebase,
-            summary: Summary::default(),
+            summary,
+            checkpointer,
+            checkpoint_every: self
+                .config
+                .checkpoint_every
+                .max(StdDuration::from_millis(1)),
+            dirty: false,
+            final_checkpoint: None,
         };
         let (_, delivered) =
             tokio::join!(pump.run(events, tx, shutdown), deliver_all(rx, &mut sink));
         let mut summary = pump.summary;
         summary.stats = pump.engine.stats();
-        match delivered {
+        if let Some(ckpt) = &pump.checkpointer {
+            summary.checkpoints = ckpt.written;
+            summary.checkpoint_failures = ckpt.failed;
+        }
+        let error = match delivered {
             Ok(n) => {
                 summary.firings = n;
-                Ok(summary)
+                match pump.final_checkpoint {
+                    None => return Ok(summary),
+                    Some(e) => RunFailure::State(e),
+                }
             }
             Err((n, error)) => {
                 summary.firings = n;
-                Err(RunError { error, summary })
+                RunFailure::Sink(error)
+            }
+        };
+        Err(RunError { error, summary })
+    }
+
+    /// Restores the engine from the state file, or sets an unusable file aside.
+    fn load_state(&mut self, file: &StateFile) -> Result<StateLoad, StateFileError> {
+        let Some(bytes) = file.read()? else {
+            return Ok(StateLoad::Fresh);
+        };
+        match Engine::restore(self.config.engine, self.triggers.clone(), &bytes) {
+            Ok((engine, report)) => {
+                self.engine = engine;
+                Ok(StateLoad::Restored(report))
+            }
+            Err(error) => {
+                let moved_to = file.set_aside()?;
+                Ok(StateLoad::SetAside { error, moved_to })
             }
         }
     }
 }
 
+/// What travels from the engine loop to the sink.
+enum Queued {
+    /// A firing to deliver.
+    Firing(FiringRecord),
+    /// Flush the sink, then acknowledge: every firing queued before has been delivered.
+    Barrier(oneshot::Sender<()>),
+}
+
 /// Hands queued firings to the sink until the queue closes; returns how many it took.
 async fn deliver_all<K: ActionSink>(
-    mut rx: mpsc::Receiver<FiringRecord>,
+    mut rx: mpsc::Receiver<Queued>,
     sink: &mut K,
 ) -> Result<u64, (u64, SinkError)> {
     let mut delivered = 0;
-    while let Some(record) = rx.recv().await {
-        if let Err(e) = sink.deliver(record).await {
-            return Err((delivered, e));
+    while let Some(queued) = rx.recv().await {
+        match queued {
+            Queued::Firing(record) => {
+                if let Err(e) = sink.deliver(record).await {
+                    return Err((delivered, e));
+                }
+                delivered += 1;
+            }
+            Queued::Barrier(ack) => {
+                if let Err(e) = sink.flush().await {
+                    return Err((delivered, e));
+                }
+                let _ = ack.send(());
+            }
         }
-        delivered += 1;
     }
     sink.flush().await.map_err(|e| (delivered, e))?;
     Ok(delivered)
@@ -280,10 +474,17 @@ struct Pump {
     automations: Vec<Arc<AutomationInfo>>,
     timebase: Timebase,
     summary: Summary,
+    /// Writes checkpoints (with a state path).
+    checkpointer: Option<Checkpointer>,
+    checkpoint_every: StdDuration,
+    /// The engine was handed something since the last checkpoint.
+    dirty: bool,
+    /// Why the final checkpoint could not be written.
+    final_checkpoint: Option<StateFileError>,
 }
 
 impl Pump {
-    async fn run<S, I, F>(&mut self, events: S, tx: mpsc::Sender<FiringRecord>, shutdown: F)
+    async fn run<S, I, F>(&mut self, events: S, tx: mpsc::Sender<Queued>, shutdown: F)
     where
         S: Stream<Item = I>,
         I: Into<Input>,
@@ -294,9 +495,13 @@ impl Pump {
         let sleep = tokio::time::sleep(MAX_SLEEP);
         let mut sleep = pin!(sleep);
         let mut armed: Option<Instant> = None;
+        let checkpointing = self.checkpointer.is_some();
+        let first = tokio::time::Instant::now() + self.checkpoint_every;
+        let mut ticker = tokio::time::interval_at(first, self.checkpoint_every);
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             if self.drain(&tx).await.is_err() {
-                return;
+                return self.abandon().await;
             }
             let next = self.engine.poll_timeout();
             if next != armed {
@@ -310,22 +515,66 @@ impl Pump {
             tokio::select! {
                 biased;
                 () = &mut shutdown => break,
-                () = tx.closed() => return,
+                () = tx.closed() => return self.abandon().await,
                 () = &mut sleep, if armed.is_some() => {
                     // The sleep never wakes before the deadline; the `max` keeps a
                     // rounding error from leaving the deadline unhandled.
                     let now = self.timebase.now().max(armed.unwrap_or(Instant::ZERO));
                     self.engine.handle_timeout(now);
+                    self.dirty = true;
+                }
+                _ = ticker.tick(), if checkpointing => {
+                    if self.dirty {
+                        let Ok(bytes) = self.snapshot(&tx).await else {
+                            return self.abandon().await;
+                        };
+                        if let Some(ckpt) = &mut self.checkpointer {
+                            ckpt.start(bytes).await;
+                        }
+                    }
                 }
                 item = poll_fn(|cx| events.as_mut().poll_next(cx)) => match item {
                     None => break,
-                    Some(item) => self.handle_input(item.into()),
+                    Some(item) => {
+                        self.handle_input(item.into());
+                        self.dirty = true;
+                    }
                 },
             }
         }
         // Graceful shutdown: intake has stopped; judge what is due now and flush.
         self.engine.handle_timeout(self.timebase.now());
-        let _ = self.drain(&tx).await;
+        if self.drain(&tx).await.is_err() {
+            return self.abandon().await;
+        }
+        if self.checkpointer.is_none() {
+            return;
+        }
+        let Ok(bytes) = self.snapshot(&tx).await else {
+            return self.abandon().await;
+        };
+        if let Some(ckpt) = &mut self.checkpointer {
+            ckpt.start(bytes).await;
+            self.final_checkpoint = ckpt.settle().await;
+        }
+    }
+
+    /// Waits until the sink has taken and flushed every firing produced so far, then
+    /// copies the engine's state (nothing reaches the engine meanwhile).
+    async fn snapshot(&mut self, tx: &mpsc::Sender<Queued>) -> Result<Vec<u8>, SinkGone> {
+        self.drain(tx).await?;
+        let (ack, acked) = oneshot::channel();
+        tx.send(Queued::Barrier(ack)).await.map_err(|_| SinkGone)?;
+        acked.await.map_err(|_| SinkGone)?;
+        self.dirty = false;
+        Ok(self.engine.snapshot_to_vec())
+    }
+
+    /// The sink is gone: no more checkpoints, but let a write in flight finish.
+    async fn abandon(&mut self) {
+        if let Some(ckpt) = &mut self.checkpointer {
+            ckpt.settle().await;
+        }
     }
 
     fn handle_input(&mut self, input: Input) {
@@ -342,10 +591,12 @@ impl Pump {
     }
 
     /// Queues every pending firing for the sink, waiting for room.
-    async fn drain(&mut self, tx: &mpsc::Sender<FiringRecord>) -> Result<(), SinkGone> {
+    async fn drain(&mut self, tx: &mpsc::Sender<Queued>) -> Result<(), SinkGone> {
         while let Some(firing) = self.engine.poll_action() {
             let record = self.record(firing);
-            tx.send(record).await.map_err(|_| SinkGone)?;
+            tx.send(Queued::Firing(record))
+                .await
+                .map_err(|_| SinkGone)?;
         }
         Ok(())
     }
@@ -377,7 +628,7 @@ mod tests {
             events: 3,
             malformed: 1,
             firings: 2,
-            stats: Stats::default(),
+            ..Summary::default()
         };
         let text = s.to_string();
         assert!(text.starts_with("3 events (1 malformed), 2 firings; engine: 0 evaluated"));

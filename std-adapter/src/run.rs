@@ -10,6 +10,10 @@
 //! * Firings go to standard output through an [`NdjsonSink`].
 //! * SIGINT, SIGTERM or the end of standard input stops the run gracefully; a one-line
 //!   summary goes to standard error.
+//! * With a state file ([`RunOptions::state`]) the engine's state is restored at the
+//!   start and checkpointed periodically and at the stop (see the
+//!   [driver](crate::driver#state-file-and-restarts)); what became of the file and any
+//!   failed checkpoint are reported on standard error.
 
 use std::fmt;
 use std::io::{self, Write};
@@ -23,7 +27,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
-use crate::driver::{system_now, Driver, DriverConfig, Input, ReceiverStream};
+use crate::driver::{system_now, Driver, DriverConfig, Input, ReceiverStream, StateNotice};
 use crate::json::{load_automations, parse_event_str, Automation};
 use crate::sink::NdjsonSink;
 
@@ -86,6 +90,8 @@ pub struct RunOptions {
     /// Allowed lateness (`EngineConfig::allowed_lateness`); `None` evaluates events
     /// as they arrive.
     pub allowed_lateness: Option<overdue_core::Duration>,
+    /// The state file (`DriverConfig::state_path`); `None` keeps state in memory only.
+    pub state: Option<PathBuf>,
 }
 
 /// No automation at all could be loaded from the trigger files.
@@ -231,6 +237,8 @@ pub fn main(options: RunOptions) -> ExitCode {
     };
     let mut config = DriverConfig::default();
     config.engine.allowed_lateness = options.allowed_lateness;
+    config.state_path = options.state.clone();
+    config.on_state = Some(Arc::new(report_state));
     let mut driver = Driver::new(config);
     for automation in &automations {
         if let Err(e) = driver.add_automation(automation) {
@@ -255,6 +263,20 @@ pub fn main(options: RunOptions) -> ExitCode {
     // A blocking read of standard input may still be in flight: do not wait for it.
     runtime.shutdown_background();
     code
+}
+
+/// Reports what the driver did with the state file on standard error (not each
+/// successful checkpoint).
+fn report_state(notice: &StateNotice<'_>) {
+    match notice {
+        StateNotice::Loaded { path, load } => {
+            eprintln!("overdue: state file {}: {load}", path.display());
+        }
+        StateNotice::Written { .. } => {}
+        StateNotice::WriteFailed(e) => {
+            eprintln!("overdue: checkpoint failed, the previous one is kept: {e}");
+        }
+    }
 }
 
 async fn run(driver: Driver, source: EventSource) -> ExitCode {

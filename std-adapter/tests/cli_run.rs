@@ -360,12 +360,120 @@ fn no_valid_automation_and_invalid_options_exit_2() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not an event source"));
 }
 
+/// `(automation, resource)` of a firing line.
+fn who(firing: &serde_json::Value) -> (String, String) {
+    (
+        firing["automation"].as_str().unwrap().to_owned(),
+        firing["labels"]["prefect.resource.id"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    )
+}
+
+#[test]
+fn state_file_carries_a_pending_zombie_across_a_sigterm_restart() {
+    let dir = Scratch::new("state");
+    let automations = dir.automations();
+    let state = dir.0.join("state.bin");
+    let args = [
+        "run",
+        "--triggers",
+        automations.to_str().unwrap(),
+        "--state",
+        state.to_str().unwrap(),
+    ];
+    let mut run = Running::start(&args);
+    run.stderr_line("no state file, started clean");
+    run.stderr_line("reading events from standard input");
+    run.send(&event_line(
+        1,
+        "prefect.flow-run.Failed",
+        "failed-before",
+        0,
+    ));
+    run.send(&event_line(
+        2,
+        "prefect.flow-run.heartbeat",
+        "dead-before",
+        95,
+    ));
+    // this run's window ends ~10 s from now: after the restart
+    run.send(&event_line(3, "prefect.flow-run.heartbeat", "pending", 80));
+    let mut first = vec![who(&run.next_stdout()), who(&run.next_stdout())];
+    first.sort();
+    let flow = |name: &str| format!("prefect.flow-run.{name}");
+    assert_eq!(
+        first,
+        [
+            ("Crash zombie flows".to_owned(), flow("dead-before")),
+            ("Failures".to_owned(), flow("failed-before")),
+        ]
+    );
+    run.signal("TERM");
+    assert!(run.wait().success());
+    let summary = run.stderr_line("stopped (SIGTERM)");
+    assert!(
+        summary.contains("3 events (0 malformed), 2 firings"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("checkpoint(s) written, 0 failed"),
+        "{summary}"
+    );
+    assert!(
+        run.stdout.recv_timeout(Duration::from_millis(200)).is_err(),
+        "the pending zombie did not fire before the stop"
+    );
+    assert!(state.is_file(), "SIGTERM wrote the state file");
+
+    let mut run = Running::start(&args);
+    let restored = run.stderr_line("restored:");
+    assert!(
+        restored.contains("2 trigger(s) kept their state"),
+        "{restored}"
+    );
+    run.stderr_line("reading events from standard input");
+    // the rest of the stream: a new failure, and event 1 again (a duplicate)
+    run.send(&event_line(4, "prefect.flow-run.Failed", "failed-after", 0));
+    run.send(&event_line(
+        1,
+        "prefect.flow-run.Failed",
+        "failed-before",
+        0,
+    ));
+    let mut second = vec![who(&run.next_stdout()), who(&run.next_stdout())];
+    second.sort();
+    assert_eq!(
+        second,
+        [
+            ("Crash zombie flows".to_owned(), flow("pending")),
+            ("Failures".to_owned(), flow("failed-after")),
+        ],
+        "the pending zombie fired after the restart, nothing fired twice"
+    );
+    drop(run.stdin.take());
+    assert!(run.wait().success());
+    let summary = run.stderr_line("stopped (end of input)");
+    assert!(summary.contains("2 firings"), "{summary}");
+    assert!(
+        run.stdout.recv_timeout(Duration::from_millis(200)).is_err(),
+        "nothing else fired"
+    );
+}
+
 #[test]
 fn every_subcommand_has_help() {
     for (sub, needles) in [
         (
             "run",
-            &["--triggers", "--events", "--allowed-lateness", "wall clock"][..],
+            &[
+                "--triggers",
+                "--events",
+                "--allowed-lateness",
+                "--state",
+                "wall clock",
+            ][..],
         ),
         (
             "demo",

@@ -174,9 +174,14 @@ async fn zombie_fires_exactly_at_last_heartbeat_plus_90s() {
             events: 3,
             malformed: 0,
             firings: 1,
-            stats: summary.stats
+            ..summary.clone()
         }
     );
+    assert_eq!(
+        summary.state, None,
+        "no state path: no state file, no checkpoints"
+    );
+    assert_eq!(summary.checkpoints, 0);
     // the input closed at t=400: the driver ran until then
     assert_eq!(TokioInstant::now(), tb.tokio_base() + secs(400));
 }
@@ -458,6 +463,10 @@ async fn malformed_inputs_are_counted_and_sink_errors_stop_the_run() {
         .await
         .unwrap_err();
     assert_eq!(err.summary.firings, 1);
+    assert!(
+        matches!(err.error, overdue_std::driver::RunFailure::Sink(_)),
+        "{err}"
+    );
     assert!(err.to_string().contains("disk full"), "{err}");
     drop(tx);
 }
