@@ -384,7 +384,7 @@ fn state_file_carries_a_pending_zombie_across_a_sigterm_restart() {
         state.to_str().unwrap(),
     ];
     let mut run = Running::start(&args);
-    run.stderr_line("no state file, started clean");
+    run.stderr_line("not found, started clean");
     run.stderr_line("reading events from standard input");
     run.send(&event_line(
         1,

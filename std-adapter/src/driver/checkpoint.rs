@@ -79,7 +79,7 @@ impl fmt::Display for StateLoad {
             f.write_str("]")
         }
         match self {
-            StateLoad::Fresh => f.write_str("no state file, started clean"),
+            StateLoad::Fresh => f.write_str("not found, started clean"),
             StateLoad::Restored(r) => {
                 write!(f, "restored: {} trigger(s) kept their state", r.kept.len())?;
                 ids(f, "changed (state dropped)", &r.changed)?;
