@@ -46,7 +46,8 @@
 //! is dropped. When the shutdown future completes or the input ends, the loop stops
 //! taking events, runs a last [`Engine::handle_timeout`] at the current time, queues
 //! the firings it produces, waits until the sink has taken every queued firing,
-//! flushes the sink and returns a [`Summary`].
+//! flushes the sink, writes the final checkpoint (with a state file, see below) and
+//! returns a [`Summary`].
 //!
 //! # State file and restarts
 //!
@@ -71,7 +72,8 @@
 //!   [`Driver::run`] returns (the final one).
 //!
 //! So **every checkpoint is taken at a point where every firing the engine produced
-//! before it has been delivered to the sink, and none after it has**. Restarting from
+//! before it has been delivered to the sink** (and flushed), and it holds exactly the
+//! engine's state after those firings. Restarting from
 //! the checkpoint of a graceful shutdown therefore neither loses nor repeats a firing:
 //! what was due by the shutdown fired before it, what was not fires after the
 //! restart (at once, if its deadline passed while the driver was down). Events that
@@ -82,7 +84,8 @@
 //! A failed periodic checkpoint is counted and reported ([`StateNotice::WriteFailed`])
 //! and the run carries on with the previous file in place; a failed final checkpoint,
 //! or a state file that cannot be read or set aside, ends the run with a
-//! [`RunError`]. After a sink failure no checkpoint is taken.
+//! [`RunError`]. After a sink failure no checkpoint is taken. A state file serves one
+//! driver at a time (nothing locks it).
 
 mod checkpoint;
 mod input;
