@@ -9,6 +9,10 @@
 //! wall clock. Within a step firings are ordered by the trigger's position in
 //! `triggers`, then by `json.dumps(labels, sort_keys=True)` (a stable sort: the engine's
 //! order otherwise), as the oracle sorts them.
+//!
+//! With [`ReplayOptions::snapshot_every`] `K`, after every `K`th step (firings drained)
+//! the engine is saved with `Engine::snapshot_to_vec`, dropped, and restored from the
+//! bytes with the same triggers; the output must be the same as without it.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -17,6 +21,7 @@ use overdue_core::engine::{
     Engine, EngineConfig, Entry, EventsClock, Firing, FiringKind, PeriodicOrder, ProactiveMode,
     TriggerId, WallClock,
 };
+use overdue_core::trigger::Trigger;
 use overdue_core::{EventId, OwnedEvent};
 
 use crate::scenario::{
@@ -87,6 +92,13 @@ pub enum ReplayError {
         /// Why.
         problem: String,
     },
+    /// Restoring the engine from its snapshot failed (`snapshot_every`).
+    Snapshot {
+        /// Index of the step after which it was saved.
+        step: usize,
+        /// Why.
+        problem: String,
+    },
 }
 
 impl fmt::Display for ReplayError {
@@ -98,6 +110,9 @@ impl fmt::Display for ReplayError {
             }
             ReplayError::Event { step, problem } => {
                 write!(f, "step {step}, field `event`: {problem}")
+            }
+            ReplayError::Snapshot { step, problem } => {
+                write!(f, "after step {step}, snapshot and restore: {problem}")
             }
         }
     }
@@ -152,6 +167,11 @@ pub struct ReplayOptions {
     /// `overdue_core::engine::EngineConfig::allowed_lateness`). `None`: Prefect's
     /// evaluation on arrival, which is what the oracle does.
     pub allowed_lateness: Option<overdue_core::Duration>,
+    /// After every this many steps, save the engine with `Engine::snapshot_to_vec`,
+    /// drop it and continue with `Engine::restore` from the bytes (same triggers, same
+    /// configuration). The output must not change: this checks that a snapshot
+    /// carries the whole state. `None` (or `Some(0)`): never.
+    pub snapshot_every: Option<usize>,
 }
 
 /// Parses and replays a scenario document; one oracle line per firing.
@@ -204,6 +224,7 @@ pub fn replay_with(
     let mut config = engine_config(&scenario.options);
     config.allowed_lateness = options.allowed_lateness;
     let mut engine = Engine::new(config);
+    let mut loaded: Vec<(TriggerId, Trigger)> = Vec::with_capacity(scenario.triggers.len());
     for (index, (name, spec)) in scenario.triggers.iter().enumerate() {
         let trigger_error = |problem: String| ReplayError::Trigger {
             name: name.clone(),
@@ -216,8 +237,9 @@ pub fn replay_with(
         let id =
             TriggerId(u32::try_from(index).map_err(|_| trigger_error("too many triggers".into()))?);
         engine
-            .add_trigger(id, trigger)
+            .add_trigger(id, trigger.clone())
             .map_err(|e| trigger_error(e.to_string()))?;
+        loaded.push((id, trigger));
     }
 
     // scenario id (as json.dumps prints it) of every UUID seen so far
@@ -251,8 +273,33 @@ pub fn replay_with(
             lines.push(firing_line(scenario, index, clock, firing, &names));
         }
         sort_step(scenario, &mut lines[first..]);
+        if let Some(every) = options.snapshot_every.filter(|&k| k > 0) {
+            if (index + 1) % every == 0 {
+                engine = save_and_restore(engine, config, &loaded, index)?;
+            }
+        }
     }
     Ok(lines)
+}
+
+/// Saves the engine, drops it and restores it from the bytes with the same triggers.
+fn save_and_restore(
+    engine: Engine,
+    config: EngineConfig,
+    triggers: &[(TriggerId, Trigger)],
+    step: usize,
+) -> Result<Engine, ReplayError> {
+    let bytes = engine.snapshot_to_vec();
+    drop(engine);
+    let failed = |problem: String| ReplayError::Snapshot { step, problem };
+    let (engine, report) =
+        Engine::restore(config, triggers.to_vec(), &bytes).map_err(|e| failed(e.to_string()))?;
+    if report.kept.len() != triggers.len() {
+        return Err(failed(format!(
+            "the restored engine did not keep every trigger: {report:?}"
+        )));
+    }
+    Ok(engine)
 }
 
 /// The event Prefect sees for a scenario event, recording its id (and its leader's, if

@@ -115,3 +115,56 @@ fn help_describes_replay() {
     let out = overdue(&["--help"]);
     assert!(String::from_utf8(out.stdout).unwrap().contains("replay"));
 }
+
+#[test]
+fn replay_with_snapshots_prints_the_same_lines() {
+    for name in [
+        "regression_zombie_fires_when_heartbeats_stop",
+        "own_compound_require_2_of_3",
+        "own_follows_lost_follower_released_by_tick",
+        "own_held_terminal_before_heartbeat",
+    ] {
+        let scenario = conformance_file(&format!("scenarios/{name}.json"));
+        let expected =
+            std::fs::read_to_string(conformance_file(&format!("expected/{name}.jsonl"))).unwrap();
+        assert!(!expected.is_empty(), "{name}");
+        for every in ["1", "2", "5"] {
+            let out = overdue(&[
+                "replay",
+                "--snapshot-every",
+                every,
+                scenario.to_str().unwrap(),
+            ]);
+            assert!(
+                out.status.success(),
+                "{name}, every {every}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(
+                String::from_utf8(out.stdout).unwrap(),
+                expected,
+                "{name}, every {every}"
+            );
+        }
+    }
+}
+
+#[test]
+fn snapshot_every_must_be_positive() {
+    let scenario = conformance_file("scenarios/regression_zombie_fires_when_heartbeats_stop.json");
+    for bad in ["0", "-1", "x"] {
+        let out = overdue(&[
+            "replay",
+            "--snapshot-every",
+            bad,
+            scenario.to_str().unwrap(),
+        ]);
+        assert!(!out.status.success(), "--snapshot-every {bad}");
+        assert!(out.stdout.is_empty());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("--snapshot-every") || stderr.contains("'-1'"),
+            "--snapshot-every {bad}: {stderr}"
+        );
+    }
+}

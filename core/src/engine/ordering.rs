@@ -102,13 +102,16 @@ impl SeenCache {
 
     /// Every held id as `(sequence, id, expiry)`, least recently set first (stale
     /// ring entries left out), and the next sequence number.
-    pub(crate) fn export(&self) -> (Vec<(u64, EventId, Instant)>, u64) {
+    pub(crate) fn export(&self) -> (impl Iterator<Item = (u64, EventId, Instant)> + '_, u64) {
+        // without stale entries (the consumer's case) no lookup is needed
+        let check = self.stale > 0;
         let live = self
             .order
             .iter()
-            .filter(|(seq, id, _)| self.by_id.get(id).is_some_and(|&(s, _)| s == *seq))
-            .copied()
-            .collect();
+            .filter(move |(seq, id, _)| {
+                !check || self.by_id.get(id).is_some_and(|&(s, _)| s == *seq)
+            })
+            .copied();
         (live, self.next_seq)
     }
 

@@ -146,8 +146,10 @@ pub(crate) fn fingerprint(trigger: &Trigger) -> u64 {
     postcard::serialize_with_flavor(trigger, Fnv1a(0xcbf2_9ce4_8422_2325)).unwrap_or(0)
 }
 
-const CRC_TABLE: [u32; 256] = {
-    let mut table = [0u32; 256];
+/// CRC-32 lookup tables for slicing by 8: `CRC_TABLES[0]` is the classic byte table,
+/// `CRC_TABLES[k][b]` the CRC of byte `b` followed by `k` zero bytes.
+const CRC_TABLES: [[u32; 256]; 8] = {
+    let mut tables = [[0u32; 256]; 8];
     let mut i = 0;
     while i < 256 {
         let mut c = i as u32;
@@ -160,19 +162,119 @@ const CRC_TABLE: [u32; 256] = {
             };
             bit += 1;
         }
-        table[i] = c;
+        tables[0][i] = c;
         i += 1;
     }
-    table
+    let mut k = 1;
+    while k < 8 {
+        let mut i = 0;
+        while i < 256 {
+            let prev = tables[k - 1][i];
+            tables[k][i] = (prev >> 8) ^ tables[0][(prev & 0xff) as usize];
+            i += 1;
+        }
+        k += 1;
+    }
+    tables
 };
 
-/// CRC-32 (IEEE 802.3, the zlib/PNG one) of `bytes`.
+/// CRC-32 (IEEE 802.3, the zlib/PNG one) of `bytes`, eight bytes per step.
 pub(crate) fn crc32(bytes: &[u8]) -> u32 {
+    let t = &CRC_TABLES;
     let mut c = !0u32;
-    for &b in bytes {
-        c = CRC_TABLE[((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8);
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let lo = c ^ u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+        let hi = u32::from_le_bytes([chunk[4], chunk[5], chunk[6], chunk[7]]);
+        c = t[7][(lo & 0xff) as usize]
+            ^ t[6][((lo >> 8) & 0xff) as usize]
+            ^ t[5][((lo >> 16) & 0xff) as usize]
+            ^ t[4][(lo >> 24) as usize]
+            ^ t[3][(hi & 0xff) as usize]
+            ^ t[2][((hi >> 8) & 0xff) as usize]
+            ^ t[1][((hi >> 16) & 0xff) as usize]
+            ^ t[0][(hi >> 24) as usize];
+    }
+    for &b in chunks.remainder() {
+        c = t[0][((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8);
     }
     !c
+}
+
+// ------------------------------------------------------------------ packed byte strings
+
+/// Bytes written as one byte string (postcard: a varint length, then the bytes), read
+/// back as a `&[u8]` borrowed from the input.
+struct Bytes<B>(B);
+
+impl<B: AsRef<[u8]>> Serialize for Bytes<B> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(self.0.as_ref())
+    }
+}
+
+fn push_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Reads a varint at `*at` (advancing it); `None` at the end of the input or for
+/// more than 64 bits.
+fn take_varint(input: &[u8], at: &mut usize) -> Option<u64> {
+    let mut v = 0u64;
+    let mut shift = 0u32;
+    loop {
+        let b = *input.get(*at)?;
+        *at += 1;
+        let bits = u64::from(b & 0x7f);
+        if shift == 63 && bits > 1 {
+            return None;
+        }
+        v |= bits << shift;
+        if b & 0x80 == 0 {
+            return Some(v);
+        }
+        shift += 7;
+        if shift > 63 {
+            return None;
+        }
+    }
+}
+
+/// The de-duplication cache's entries as one byte string: per entry the sequence
+/// number's increase (varint), the 16 id bytes, and the expiry's change in
+/// microseconds (zigzag varint). About 19 bytes an id, written and read in one loop.
+fn encode_seen(entries: impl Iterator<Item = (u64, EventId, Instant)>, len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len * 20);
+    let (mut seq, mut expiry) = (0u64, 0u64);
+    for (s, id, e) in entries {
+        let e = e.as_micros();
+        push_varint(&mut out, s.wrapping_sub(seq));
+        out.extend_from_slice(&id.0);
+        let delta = e.wrapping_sub(expiry) as i64;
+        push_varint(&mut out, ((delta << 1) ^ (delta >> 63)) as u64);
+        (seq, expiry) = (s, e);
+    }
+    out
+}
+
+fn decode_seen(bytes: &[u8]) -> Option<Vec<(u64, EventId, Instant)>> {
+    let mut out = Vec::with_capacity(bytes.len() / 18);
+    let (mut seq, mut expiry) = (0u64, 0u64);
+    let mut at = 0;
+    while at < bytes.len() {
+        seq = seq.wrapping_add(take_varint(bytes, &mut at)?);
+        let id: [u8; 16] = bytes.get(at..at + 16)?.try_into().ok()?;
+        at += 16;
+        let z = take_varint(bytes, &mut at)?;
+        let delta = ((z >> 1) as i64) ^ -((z & 1) as i64);
+        expiry = expiry.wrapping_add(delta as u64);
+        out.push((seq, EventId(id), Instant::from_micros(expiry)));
+    }
+    Some(out)
 }
 
 // ------------------------------------------------------------------ payload records
@@ -223,16 +325,16 @@ enum NodeIn {
 struct KeyOut<'a> {
     slot: u32,
     node: u64,
-    key: &'a [u8],
+    key: Bytes<&'a [u8]>,
     bucket: Option<Bucket>,
     held: &'a [Held],
 }
 
 #[derive(Deserialize)]
-struct KeyIn {
+struct KeyIn<'a> {
     slot: u32,
     node: u64,
-    key: Vec<u8>,
+    key: &'a [u8],
     bucket: Option<Bucket>,
     held: Vec<Held>,
 }
@@ -249,7 +351,7 @@ impl Serialize for KeysOut<'_> {
             seq.serialize_element(&KeyOut {
                 slot: k,
                 node,
-                key: e.keys.key(k),
+                key: Bytes(e.keys.key(k)),
                 bucket: e.keys.bucket(k),
                 held: e.keys.held(k),
             })?;
@@ -279,7 +381,7 @@ struct PayloadOut<'a> {
     events_clock_updated: Option<Instant>,
     stats: Stats,
     actions: &'a VecDeque<Firing>,
-    seen: Vec<(u64, EventId, Instant)>,
+    seen: Bytes<Vec<u8>>,
     seen_next_seq: u64,
     waiting: Vec<WaitingRecord>,
     followers: Vec<(EventId, Vec<EventId>)>,
@@ -290,10 +392,11 @@ struct PayloadOut<'a> {
 }
 
 #[derive(Deserialize)]
-struct PayloadIn {
+struct PayloadIn<'a> {
     roots: Vec<RootRecord>,
     nodes: Vec<NodeIn>,
-    keys: Vec<KeyIn>,
+    #[serde(borrow)]
+    keys: Vec<KeyIn<'a>>,
     free_slots: Vec<u32>,
     wheel_elapsed: Instant,
     wall: Instant,
@@ -301,7 +404,7 @@ struct PayloadIn {
     events_clock_updated: Option<Instant>,
     stats: Stats,
     actions: VecDeque<Firing>,
-    seen: Vec<(u64, EventId, Instant)>,
+    seen: &'a [u8],
     seen_next_seq: u64,
     waiting: Vec<WaitingRecord>,
     followers: Vec<(EventId, Vec<EventId>)>,
@@ -377,7 +480,7 @@ impl Engine {
             events_clock_updated: self.events_clock_updated,
             stats: self.stats,
             actions: &self.actions,
-            seen,
+            seen: Bytes(encode_seen(seen, self.seen.len())),
             seen_next_seq,
             waiting: waitlist.waiting,
             followers: waitlist.followers,
@@ -431,7 +534,10 @@ impl Engine {
     /// As [`snapshot`](Self::snapshot), beyond 4 GiB of payload.
     pub fn snapshot_to_vec(&self) -> Vec<u8> {
         let payload = self.payload();
-        let mut bytes = alloc::vec![0u8; SNAPSHOT_HEADER_LEN];
+        // a guess at the size, to spare most reallocations
+        let guess = 256 + 96 * self.keys.len() + 20 * self.seen.len() + 128 * self.lateness.len();
+        let mut bytes = Vec::with_capacity(SNAPSHOT_HEADER_LEN + guess);
+        bytes.resize(SNAPSHOT_HEADER_LEN, 0);
         bytes = postcard::to_extend(&payload, bytes)
             .expect("every sequence in the payload has a known length");
         let (header, body) = bytes.split_at_mut(SNAPSHOT_HEADER_LEN);
@@ -497,8 +603,37 @@ fn new_node(moved: &[Moved], order: u64) -> Option<u32> {
 
 /// Structural checks that need no triggers: tree ranges, slot numbers. Returns the
 /// number of key slots.
-fn check_layout(p: &PayloadIn) -> Result<usize, RestoreError> {
+fn check_layout(p: &PayloadIn<'_>) -> Result<usize, RestoreError> {
     let corrupt = Err(RestoreError::Corrupt);
+    // counters that only ever grow by one: a value no run could reach would overflow
+    let Stats {
+        events,
+        duplicates,
+        log_events,
+        followers_held,
+        lost_followers,
+        depth_exceeded,
+        firings,
+        late_dropped,
+        late_processed,
+    } = p.stats;
+    let counters = [
+        events,
+        duplicates,
+        log_events,
+        followers_held,
+        lost_followers,
+        depth_exceeded,
+        firings,
+        late_dropped,
+        late_processed,
+        p.seen_next_seq,
+        p.next_position,
+        p.lateness_arrivals,
+    ];
+    if counters.iter().any(|&c| c >= 1 << 62) {
+        return corrupt;
+    }
     // roots: distinct ids, disjoint node ranges in load order
     let mut end = 0u64;
     let mut ids: HashMap<TriggerId, (), FxBuildHasher> =
@@ -577,7 +712,7 @@ impl Engine {
         bytes: &[u8],
     ) -> Result<(Engine, RestoreReport), RestoreError> {
         let payload = read_header(bytes)?;
-        let (saved, rest): (PayloadIn, &[u8]) =
+        let (saved, rest): (PayloadIn<'_>, &[u8]) =
             postcard::take_from_bytes(payload).map_err(|_| RestoreError::Corrupt)?;
         if !rest.is_empty() {
             return Err(RestoreError::Corrupt);
@@ -643,7 +778,7 @@ impl Engine {
     /// into a freshly loaded engine, then files every key's timer.
     fn restore_state(
         &mut self,
-        saved: PayloadIn,
+        saved: PayloadIn<'_>,
         slot_count: usize,
         moved: &[Moved],
     ) -> Result<(), RestoreError> {
@@ -663,7 +798,7 @@ impl Engine {
                 })) => ev.keys += 1,
                 _ => return Err(corrupt),
             }
-            if !keys.place(k.slot, node, &k.key) {
+            if !keys.place(k.slot, node, k.key) {
                 return Err(corrupt);
             }
             keys.set_bucket(k.slot, k.bucket);
@@ -718,8 +853,9 @@ impl Engine {
         }
         self.keys = keys;
         // engine-wide state
-        self.seen =
-            SeenCache::import(saved.seen, saved.seen_next_seq).ok_or(RestoreError::Corrupt)?;
+        self.seen = decode_seen(saved.seen)
+            .and_then(|seen| SeenCache::import(seen, saved.seen_next_seq))
+            .ok_or(RestoreError::Corrupt)?;
         self.ordering = CausalOrdering::import(OrderingRecord {
             waiting: saved.waiting,
             followers: saved.followers,

@@ -1,0 +1,131 @@
+//! Snapshots across the whole conformance suite: every scenario in
+//! `tests/conformance/scenarios/` replayed with the engine saved, dropped and restored
+//! after every step (`ReplayOptions::snapshot_every = 1`) must print exactly the
+//! firings Prefect produced for it, like the plain replay (`tests/conformance.rs`).
+//! Scenarios are replayed with allowed lateness (30 s) too, where the plain and the
+//! snapshotting replay must agree with each other. Scenarios are spread over the
+//! available cores.
+
+use std::path::PathBuf;
+
+use overdue_std::replay::{replay_with, FiringLine, ReplayOptions};
+use overdue_std::scenario::Scenario;
+
+fn scenarios() -> Vec<(String, Scenario, Vec<String>)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/conformance");
+    let mut names: Vec<String> = std::fs::read_dir(dir.join("scenarios"))
+        .expect("the scenarios directory")
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .filter_map(|file| file.strip_suffix(".json").map(str::to_owned))
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| {
+            let read = |path: PathBuf| {
+                std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            };
+            let scenario =
+                Scenario::from_json_str(&read(dir.join(format!("scenarios/{name}.json"))))
+                    .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let expected = read(dir.join(format!("expected/{name}.jsonl")))
+                .lines()
+                .map(str::to_owned)
+                .collect();
+            (name, scenario, expected)
+        })
+        .collect()
+}
+
+fn lines(scenario: &Scenario, options: &ReplayOptions, name: &str) -> Vec<String> {
+    replay_with(scenario, options)
+        .unwrap_or_else(|e| panic!("{name}: replay failed: {e}"))
+        .iter()
+        .map(FiringLine::to_json)
+        .collect()
+}
+
+/// The first differing line, for the failure message.
+fn first_difference(want: &[String], got: &[String]) -> String {
+    let i = want.iter().zip(got).take_while(|(a, b)| a == b).count();
+    format!(
+        "line {i}: expected {:?}, got {:?} ({} expected lines, {} actual)",
+        want.get(i),
+        got.get(i),
+        want.len(),
+        got.len()
+    )
+}
+
+/// `check` applied to every scenario on all available cores; the failures.
+fn failures<F>(all: &[(String, Scenario, Vec<String>)], check: F) -> Vec<String>
+where
+    F: Fn(&str, &Scenario, &[String]) -> Option<String> + Sync,
+{
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut found: Vec<(usize, String)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut out = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some((name, scenario, expected)) = all.get(i) else {
+                            return out;
+                        };
+                        if let Some(problem) = check(name, scenario, expected) {
+                            out.push((i, format!("{name}: {problem}")));
+                        }
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("a replay panicked"))
+            .collect()
+    });
+    found.sort();
+    found.into_iter().map(|(_, problem)| problem).collect()
+}
+
+#[test]
+fn every_scenario_replays_identically_when_restored_after_every_step() {
+    let all = scenarios();
+    assert!(all.len() >= 100, "only {} scenarios found", all.len());
+    let every_step = ReplayOptions {
+        snapshot_every: Some(1),
+        ..ReplayOptions::default()
+    };
+    let failed = failures(&all, |name, scenario, expected| {
+        let got = lines(scenario, &every_step, name);
+        (got != expected).then(|| first_difference(expected, &got))
+    });
+    assert!(
+        failed.is_empty(),
+        "{} of {} scenarios differ with --snapshot-every 1:\n{}",
+        failed.len(),
+        all.len(),
+        failed.join("\n")
+    );
+}
+
+#[test]
+fn with_allowed_lateness_restoring_changes_nothing() {
+    let all = scenarios();
+    let late = |snapshot_every| ReplayOptions {
+        allowed_lateness: Some(overdue_core::Duration::from_secs(30)),
+        snapshot_every,
+    };
+    let failed = failures(&all, |name, scenario, _| {
+        let plain = lines(scenario, &late(None), name);
+        // every step for the usual scenarios; the 2,700-step random ones (covered step
+        // by step above) every 100th, to keep the test quick
+        let every = if scenario.steps.len() > 1_000 { 100 } else { 1 };
+        let restored = lines(scenario, &late(Some(every)), name);
+        (restored != plain)
+            .then(|| format!("every {every}: {}", first_difference(&plain, &restored)))
+    });
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+}
