@@ -416,11 +416,16 @@ impl KeyTable {
         &self.free
     }
 
-    /// An empty table of `slots` vacant slots, for [`place`](Self::place) and
-    /// [`set_free`](Self::set_free) (restoring a snapshot).
-    pub(crate) fn with_vacant_slots(slots: usize) -> KeyTable {
+    /// An empty table of `slots` vacant slots with room for `live` keys, for
+    /// [`place`](Self::place) and [`set_free`](Self::set_free) (restoring a snapshot).
+    pub(crate) fn with_vacant_slots(slots: usize, live: usize) -> KeyTable {
         let mut table = KeyTable::default();
         table.slots.resize_with(slots, || None);
+        let (slots, hasher) = (&table.slots, &table.hasher);
+        table.index.reserve(live, |&i| {
+            let s = slots[i as usize].as_ref().expect("indexed slot is live");
+            hash_of(hasher, s.trigger_flags & TRIGGER_MASK, &s.key)
+        });
         table
     }
 

@@ -57,6 +57,58 @@
 //! The one exception is [`ProactiveMode::Scheduled`], an emulation of Prefect's
 //! production scheduler kept for conformance: computing its `next_proactive_runs`
 //! scans the evaluated trigger's keys.
+//!
+//! Within one tick, the due windows of one trigger are judged in order of window
+//! start, then key values (never by internal slot numbers, which a restored snapshot
+//! does not reproduce).
+//!
+//! # Snapshots
+//!
+//! [`Engine::snapshot`] (into a slice) or [`Engine::snapshot_to_vec`] save the whole
+//! evaluation state between `handle_*` calls; [`Engine::restore`] rebuilds from the
+//! bytes, the configuration and the triggers to load now an engine that behaves
+//! exactly as the saved one would have: for any timeline cut anywhere, run → save →
+//! restore → run on gives the firings of the uninterrupted run. Triggers are matched
+//! by [`TriggerId`] and a fingerprint of their definition; a trigger whose
+//! definition changed starts empty, one that is gone has its state dropped
+//! ([`RestoreReport`]). Bad bytes give a [`RestoreError`], never a panic or a
+//! partly restored engine.
+//!
+//! | bytes | content |
+//! |---|---|
+//! | 0..4 | magic `OVDS` ([`SNAPSHOT_MAGIC`]) |
+//! | 4..6 | format version, `u16` little-endian ([`SNAPSHOT_VERSION`] = 1) |
+//! | 6..10 | payload length `n`, `u32` little-endian |
+//! | 10..14 | CRC-32 (IEEE, as zlib) of the payload, `u32` little-endian |
+//! | 14..14+n | the payload, [postcard](https://postcard.jamesmunns.com/wire-format) |
+//!
+//! The payload holds, in order:
+//!
+//! 1. the loaded triggers in load order: id, fingerprint (FNV-1a 64 of the postcard
+//!    encoding of the validated definition), load-order number of the root node and
+//!    the number of nodes in its tree (numbered on from the root's);
+//! 2. per-node state, by load-order number: an event trigger's queue of satisfied
+//!    proactive windows (key slots) and its next scheduled run; a composite trigger's
+//!    stored child firings;
+//! 3. every tracked key in slot order: slot, trigger node, key values (one byte
+//!    string), bucket (start, end, count, last event), held `expect` events; then the
+//!    free slots in reuse order;
+//! 4. the timing wheel's time, the wall clock, the events clock (value, and when it
+//!    was updated), the [`Stats`] counters and the firings not yet polled;
+//! 5. the de-duplication cache in set order, packed into one byte string (per id:
+//!    sequence-number step as a varint, 16 id bytes, expiry step in microseconds as a
+//!    zigzag varint) and the next sequence number;
+//! 6. the waiting followers (waitlist position, `received`, event), each leader's
+//!    list of followers and the next position;
+//! 7. the allowed-lateness buffer (arrival number, event, in release order), the
+//!    arrival counter and the watermark.
+//!
+//! Not stored, because they are given or derived: the configuration, the trigger
+//! definitions, and every timer (the wheel and the overdue set are filed again from
+//! the keys' state on restore). A tracked zombie run takes about 100 bytes (97 MB
+//! for a million runs, saved in about 0.2 s and restored in about 0.9 s on one
+//! core of the development machine, release build). Any change to this layout gets a new version number; other versions are
+//! refused with [`RestoreError::UnsupportedVersion`].
 
 mod composite;
 mod eval;

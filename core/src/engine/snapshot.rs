@@ -784,7 +784,7 @@ impl Engine {
     ) -> Result<(), RestoreError> {
         let corrupt = RestoreError::Corrupt;
         // keys
-        let mut keys = KeyTable::with_vacant_slots(slot_count);
+        let mut keys = KeyTable::with_vacant_slots(slot_count, saved.keys.len());
         let mut free = saved.free_slots;
         for k in saved.keys {
             let Some(node) = new_node(moved, k.node) else {
@@ -871,7 +871,8 @@ impl Engine {
         self.stats = saved.stats;
         self.actions = saved.actions;
         // timers, derived from the state, on a wheel whose time is the saved one
-        self.wheel = GrowableWheel::new(self.config.wheel_tick, saved.wheel_elapsed);
+        let (tick, live) = (self.config.wheel_tick, self.keys.len());
+        self.wheel = GrowableWheel::with_capacity(tick, saved.wheel_elapsed, live);
         let live: Vec<u32> = self.keys.iter().map(|(k, _)| k).collect();
         for k in live {
             self.after_change(k);

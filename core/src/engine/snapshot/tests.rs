@@ -380,3 +380,60 @@ fn an_engine_after_removals_restores_with_its_load_order() {
     assert_eq!(fired.len(), 4);
     assert_eq!(drain(&mut r), fired);
 }
+
+#[test]
+fn packed_ids_round_trip_whatever_the_values() {
+    let entries = vec![
+        (0, id(1), Instant::ZERO),
+        (1, id(2), Instant::from_micros(u64::MAX)),
+        (2, id(3), Instant::from_micros(5)),
+        (u64::MAX - 1, EventId([0xFF; 16]), Instant::from_secs(1)),
+    ];
+    let packed = encode_seen(entries.iter().copied(), entries.len());
+    assert_eq!(decode_seen(&packed).as_ref(), Some(&entries));
+    assert_eq!(decode_seen(&[]), Some(Vec::new()));
+    // cut anywhere: whole entries decode, a cut entry is an error
+    let mut whole = 0;
+    for len in 1..packed.len() {
+        if let Some(decoded) = decode_seen(&packed[..len]) {
+            assert_eq!(decoded, entries[..decoded.len()], "{len} bytes");
+            assert_eq!(encode_seen(decoded.iter().copied(), 0), packed[..len]);
+            whole += 1;
+        }
+    }
+    assert_eq!(whole, entries.len() - 1, "only at entry boundaries");
+    // a varint longer than 64 bits
+    let mut overlong = vec![0xFF; 10];
+    overlong.push(0x01);
+    assert_eq!(take_varint(&overlong, &mut 0), None);
+    assert_eq!(
+        take_varint(
+            &[0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x02],
+            &mut 0
+        ),
+        None
+    );
+    let mut max = Vec::new();
+    push_varint(&mut max, u64::MAX);
+    assert_eq!(take_varint(&max, &mut 0), Some(u64::MAX));
+}
+
+#[test]
+fn windows_due_together_fire_in_key_order_whatever_their_slots() {
+    // B's key is created first (lower slot), A's second; both windows end at 90 s
+    for order in [
+        ["prefect.flow-run.B", "prefect.flow-run.A"],
+        ["prefect.flow-run.A", "prefect.flow-run.B"],
+    ] {
+        let mut e = Engine::new(EngineConfig::default());
+        e.add_trigger(TriggerId(1), trigger(ZOMBIE)).unwrap();
+        heartbeat(&mut e, 1, order[0], 0);
+        heartbeat(&mut e, 2, order[1], 0);
+        e.handle_timeout(at(90));
+        let runs: Vec<String> = drain(&mut e)
+            .into_iter()
+            .map(|f| f.labels[0].1.clone())
+            .collect();
+        assert_eq!(runs, ["prefect.flow-run.A", "prefect.flow-run.B"]);
+    }
+}
