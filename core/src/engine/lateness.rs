@@ -96,6 +96,11 @@ impl LatenessBuffer {
         Some(out)
     }
 
+    /// Takes the earliest event, whenever it occurred.
+    pub(crate) fn pop_first(&mut self) -> Option<OwnedEvent> {
+        self.pop_due(Instant::from_micros(u64::MAX))
+    }
+
     /// Takes the earliest event if it occurred at or before `watermark`.
     fn pop_due(&mut self, watermark: Instant) -> Option<OwnedEvent> {
         let (&key, _) = self.events.iter().next()?;

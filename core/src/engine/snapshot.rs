@@ -686,7 +686,8 @@ impl Engine {
     /// [`snapshot`](Self::snapshot), given the triggers to load now.
     ///
     /// `config` is the configuration to run with (normally the one the snapshot was
-    /// taken with; it is not stored). Each trigger in `triggers` whose id was in the
+    /// taken with; it is not stored). Events still buffered for allowed lateness are
+    /// evaluated at once, in release order, when `config` has no allowed lateness. Each trigger in `triggers` whose id was in the
     /// snapshot with the same definition keeps all its state; one whose definition
     /// changed is loaded with no state, and the state of triggers in the snapshot but
     /// not in `triggers` is dropped; the [`RestoreReport`] lists which were which.
@@ -876,6 +877,14 @@ impl Engine {
         let live: Vec<u32> = self.keys.iter().map(|(k, _)| k).collect();
         for k in live {
             self.after_change(k);
+        }
+        // saved with allowed lateness, restored without: nothing would ever release the
+        // buffered events, so they are evaluated now, in release order
+        if self.config.allowed_lateness.is_none() {
+            while let Some(event) = self.lateness.pop_first() {
+                self.stats.events += 1;
+                let _ = self.evaluate_now(&event.view());
+            }
         }
         Ok(())
     }

@@ -437,3 +437,34 @@ fn windows_due_together_fire_in_key_order_whatever_their_slots() {
         assert_eq!(runs, ["prefect.flow-run.A", "prefect.flow-run.B"]);
     }
 }
+
+#[test]
+fn buffered_events_are_evaluated_when_restored_without_allowed_lateness() {
+    let late = EngineConfig {
+        allowed_lateness: Some(Duration::from_secs(30)),
+        ..EngineConfig::default()
+    };
+    let mut e = Engine::new(late);
+    e.add_trigger(TriggerId(1), trigger(ZOMBIE)).unwrap();
+    heartbeat(&mut e, 1, "prefect.flow-run.A", 0);
+    heartbeat(&mut e, 2, "prefect.flow-run.A", 10);
+    assert_eq!(e.buffered_events(), 2);
+    let bytes = e.snapshot_to_vec();
+
+    let (same, _) = Engine::restore(late, vec![(TriggerId(1), trigger(ZOMBIE))], &bytes).unwrap();
+    assert_eq!(same.buffered_events(), 2, "still waiting for the watermark");
+
+    let (mut now, _) = Engine::restore(
+        EngineConfig::default(),
+        vec![(TriggerId(1), trigger(ZOMBIE))],
+        &bytes,
+    )
+    .unwrap();
+    assert_eq!(now.buffered_events(), 0);
+    assert_eq!(now.stats().events, 2);
+    assert_eq!(
+        now.poll_timeout(),
+        Some(at(100)),
+        "the window of the heartbeat at 10 s"
+    );
+}
