@@ -220,10 +220,18 @@ fn timestamp(v: &Ordered, field: &str) -> Result<Instant, EventParseError> {
         }
         Ordered::String(s) => rfc3339::parse(s).map_err(bad),
         Ordered::Number(n) => match (n.as_u64(), n.as_f64()) {
-            (Some(u), _) if u <= 20_000_000_000 => u
-                .checked_mul(1_000_000)
-                .map(Instant::from_micros)
-                .ok_or_else(|| bad(TimestampError::TooLarge)),
+            // whole seconds, or (past 2·10¹⁰) whole milliseconds: exact integer math
+            (Some(u), _) => {
+                let micros = if u <= 20_000_000_000 {
+                    u.checked_mul(1_000_000)
+                } else {
+                    u.checked_mul(1_000)
+                };
+                micros
+                    .map(Instant::from_micros)
+                    .filter(|t| *t < YEAR_10000)
+                    .ok_or_else(|| bad(TimestampError::TooLarge))
+            }
             (_, Some(f)) => unix_number(f).map_err(bad),
             _ => Err(bad(TimestampError::TooLarge)),
         },
@@ -250,11 +258,16 @@ fn unix_number(x: f64) -> Result<Instant, TimestampError> {
         return Err(TimestampError::BeforeEpoch);
     }
     let micros = (secs * 1_000_000.0).round();
-    if micros >= u64::MAX as f64 {
+    // Prefect's timestamps are Python datetimes: pydantic refuses anything from the
+    // year 10000 on (and RFC 3339 cannot write it back).
+    if micros >= YEAR_10000.as_micros() as f64 {
         return Err(TimestampError::TooLarge);
     }
     Ok(Instant::from_micros(micros as u64))
 }
+
+/// 10000-01-01T00:00:00Z, the first instant a Python `datetime` cannot hold.
+const YEAR_10000: Instant = Instant::from_secs(253_402_300_800);
 
 /// An event in Prefect's JSON shape (`id`, `event`, `occurred`, `received`,
 /// `resource`, `related`, `follows`, `payload: {}`); [`parse_event`] reads it back to

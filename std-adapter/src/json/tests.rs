@@ -315,3 +315,21 @@ fn events_round_trip() {
     assert_eq!(json["follows"], Value::Null);
     assert_eq!(parse_event(&json, Instant::ZERO).unwrap(), minimal);
 }
+
+#[test]
+fn numeric_timestamps_from_the_year_10000_on_are_refused() {
+    // found by fuzzing event_json: accepted before, and RFC 3339 could not write them back
+    for occurred in ["253402300800000", "17672255995123456", "253402300800000.5"] {
+        let text = format!(
+            r#"{{"id": "618afaf8-5f42-5864-bd54-1cee78c23214", "event": "x",
+                "occurred": {occurred}, "resource": {{"prefect.resource.id": "r"}}}}"#
+        );
+        let err = parse_event_str(&text, Instant::from_secs(1_767_225_600)).unwrap_err();
+        assert!(err.to_string().contains("occurred"), "{err}");
+    }
+    // the last millisecond of 9999 still parses (numbers past 2e10 are milliseconds)
+    let text = r#"{"id": "618afaf8-5f42-5864-bd54-1cee78c23214", "event": "x",
+        "occurred": 253402300799999, "resource": {"prefect.resource.id": "r"}}"#;
+    let event = parse_event_str(text, Instant::from_secs(1_767_225_600)).unwrap();
+    assert_eq!(event.occurred, Instant::from_micros(253_402_300_799_999_000));
+}
