@@ -61,8 +61,7 @@ fn trigger_json_corpus_parses_round_trips_and_loads() {
 /// pydantic refuses ("dates after 9999 are not supported as unix timestamps");
 /// `event_to_json_string` then prints a six-digit year that the parser rejects.
 #[test]
-#[ignore = "std-adapter bug (reported): numeric timestamps past year 9999 are accepted"]
-fn known_issue_numeric_timestamps_past_9999() {
+fn numeric_timestamps_past_9999_are_refused() {
     use overdue_std::json::parse_event_str;
     for occurred in ["253402300800000", "17672255995123456", "253402300800000.5"] {
         let text = format!(
