@@ -1,9 +1,12 @@
 //! Snapshot unit tests: the header and its errors, hostile payloads, and what a
 //! restore keeps and drops.
 
+use super::codec::{push_varint, take_varint};
 use super::*;
-use crate::event::{Event, Labels, Related, RESOURCE_ID};
+use crate::engine::Firing;
+use crate::event::{Event, EventId, Labels, Related, RESOURCE_ID};
 use crate::time::Duration;
+use crate::time::Instant;
 use alloc::string::String;
 use alloc::vec;
 

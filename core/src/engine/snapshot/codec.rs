@@ -1,0 +1,167 @@
+//! The snapshot's checksums and packed byte strings, written by hand: CRC-32 of the
+//! payload, FNV-1a fingerprints of trigger definitions, varints, and the
+//! de-duplication cache packed into one byte string.
+
+use alloc::vec::Vec;
+
+use serde::ser::{Serialize, Serializer};
+
+use crate::event::EventId;
+use crate::time::Instant;
+use crate::trigger::Trigger;
+
+/// FNV-1a (64 bit) as a postcard output: hashes a value's encoding without storing it.
+struct Fnv1a(u64);
+
+impl postcard::ser_flavors::Flavor for Fnv1a {
+    type Output = u64;
+
+    fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
+        self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
+        Ok(())
+    }
+
+    fn finalize(self) -> postcard::Result<u64> {
+        Ok(self.0)
+    }
+}
+
+/// The fingerprint of a (validated) trigger definition: FNV-1a of its postcard
+/// encoding (the compact form, which holds every field).
+pub(crate) fn fingerprint(trigger: &Trigger) -> u64 {
+    postcard::serialize_with_flavor(trigger, Fnv1a(0xcbf2_9ce4_8422_2325)).unwrap_or(0)
+}
+
+/// CRC-32 lookup tables for slicing by 8: `CRC_TABLES[0]` is the classic byte table,
+/// `CRC_TABLES[k][b]` the CRC of byte `b` followed by `k` zero bytes.
+const CRC_TABLES: [[u32; 256]; 8] = {
+    let mut tables = [[0u32; 256]; 8];
+    let mut i = 0;
+    while i < 256 {
+        let mut c = i as u32;
+        let mut bit = 0;
+        while bit < 8 {
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
+            bit += 1;
+        }
+        tables[0][i] = c;
+        i += 1;
+    }
+    let mut k = 1;
+    while k < 8 {
+        let mut i = 0;
+        while i < 256 {
+            let prev = tables[k - 1][i];
+            tables[k][i] = (prev >> 8) ^ tables[0][(prev & 0xff) as usize];
+            i += 1;
+        }
+        k += 1;
+    }
+    tables
+};
+
+/// CRC-32 (IEEE 802.3, the zlib/PNG one) of `bytes`, eight bytes per step.
+pub(super) fn crc32(bytes: &[u8]) -> u32 {
+    let t = &CRC_TABLES;
+    let mut c = !0u32;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let lo = c ^ u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+        let hi = u32::from_le_bytes([chunk[4], chunk[5], chunk[6], chunk[7]]);
+        c = t[7][(lo & 0xff) as usize]
+            ^ t[6][((lo >> 8) & 0xff) as usize]
+            ^ t[5][((lo >> 16) & 0xff) as usize]
+            ^ t[4][(lo >> 24) as usize]
+            ^ t[3][(hi & 0xff) as usize]
+            ^ t[2][((hi >> 8) & 0xff) as usize]
+            ^ t[1][((hi >> 16) & 0xff) as usize]
+            ^ t[0][(hi >> 24) as usize];
+    }
+    for &b in chunks.remainder() {
+        c = t[0][((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8);
+    }
+    !c
+}
+
+// ------------------------------------------------------------------ packed byte strings
+
+/// Bytes written as one byte string (postcard: a varint length, then the bytes), read
+/// back as a `&[u8]` borrowed from the input.
+pub(super) struct Bytes<B>(pub(super) B);
+
+impl<B: AsRef<[u8]>> Serialize for Bytes<B> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(self.0.as_ref())
+    }
+}
+
+pub(super) fn push_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Reads a varint at `*at` (advancing it); `None` at the end of the input or for
+/// more than 64 bits.
+pub(super) fn take_varint(input: &[u8], at: &mut usize) -> Option<u64> {
+    let mut v = 0u64;
+    let mut shift = 0u32;
+    loop {
+        let b = *input.get(*at)?;
+        *at += 1;
+        let bits = u64::from(b & 0x7f);
+        if shift == 63 && bits > 1 {
+            return None;
+        }
+        v |= bits << shift;
+        if b & 0x80 == 0 {
+            return Some(v);
+        }
+        shift += 7;
+        if shift > 63 {
+            return None;
+        }
+    }
+}
+
+/// The de-duplication cache's entries as one byte string: per entry the sequence
+/// number's increase (varint), the 16 id bytes, and the expiry's change in
+/// microseconds (zigzag varint). About 19 bytes an id, written and read in one loop.
+pub(super) fn encode_seen(
+    entries: impl Iterator<Item = (u64, EventId, Instant)>,
+    len: usize,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len * 20);
+    let (mut seq, mut expiry) = (0u64, 0u64);
+    for (s, id, e) in entries {
+        let e = e.as_micros();
+        push_varint(&mut out, s.wrapping_sub(seq));
+        out.extend_from_slice(&id.0);
+        let delta = e.wrapping_sub(expiry) as i64;
+        push_varint(&mut out, ((delta << 1) ^ (delta >> 63)) as u64);
+        (seq, expiry) = (s, e);
+    }
+    out
+}
+
+pub(super) fn decode_seen(bytes: &[u8]) -> Option<Vec<(u64, EventId, Instant)>> {
+    let mut out = Vec::with_capacity(bytes.len() / 18);
+    let (mut seq, mut expiry) = (0u64, 0u64);
+    let mut at = 0;
+    while at < bytes.len() {
+        seq = seq.wrapping_add(take_varint(bytes, &mut at)?);
+        let id: [u8; 16] = bytes.get(at..at + 16)?.try_into().ok()?;
+        at += 16;
+        let z = take_varint(bytes, &mut at)?;
+        let delta = ((z >> 1) as i64) ^ -((z & 1) as i64);
+        expiry = expiry.wrapping_add(delta as u64);
+        out.push((seq, EventId(id), Instant::from_micros(expiry)));
+    }
+    Some(out)
+}

@@ -1,0 +1,148 @@
+//! The payload's records. Each exists twice: a borrowing `*Out` that is written, and
+//! an owning `*In` that is read. postcard is positional, so the two must list the
+//! same fields, with types that encode alike (`&[T]`, `Vec<T>` and `VecDeque<T>` all
+//! encode as a sequence; [`Bytes`] and `&[u8]` as a byte string), in the same order.
+
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+
+use serde::ser::{SerializeSeq, Serializer};
+use serde::{Deserialize, Serialize};
+
+use super::codec::Bytes;
+use crate::engine::keys::{Bucket, Held};
+use crate::engine::lateness::LatenessBuffer;
+use crate::engine::ordering::WaitingRecord;
+use crate::engine::{Engine, Firing, Stats, TriggerId};
+use crate::event::{EventId, OwnedEvent};
+use crate::time::Instant;
+
+/// A loaded trigger: its id, the fingerprint of its definition, the load-order
+/// number of its root node and how many nodes its tree has (their numbers follow
+/// the root's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct RootRecord {
+    pub(super) id: TriggerId,
+    pub(super) fingerprint: u64,
+    pub(super) order: u64,
+    pub(super) nodes: u32,
+}
+
+#[derive(Serialize)]
+pub(super) enum NodeOut<'a> {
+    Event {
+        order: u64,
+        satisfied: &'a [u32],
+        next_run: Option<Instant>,
+    },
+    Composite {
+        order: u64,
+        stored: Vec<Option<&'a Firing>>,
+    },
+}
+
+#[derive(Deserialize)]
+pub(super) enum NodeIn {
+    Event {
+        order: u64,
+        satisfied: Vec<u32>,
+        next_run: Option<Instant>,
+    },
+    Composite {
+        order: u64,
+        stored: Vec<Option<Firing>>,
+    },
+}
+
+#[derive(Serialize)]
+pub(super) struct KeyOut<'a> {
+    pub(super) slot: u32,
+    pub(super) node: u64,
+    pub(super) key: Bytes<&'a [u8]>,
+    pub(super) bucket: Option<Bucket>,
+    pub(super) held: &'a [Held],
+}
+
+#[derive(Deserialize)]
+pub(super) struct KeyIn<'a> {
+    pub(super) slot: u32,
+    pub(super) node: u64,
+    pub(super) key: &'a [u8],
+    pub(super) bucket: Option<Bucket>,
+    pub(super) held: Vec<Held>,
+}
+
+/// Every live key, in slot order.
+pub(super) struct KeysOut<'a>(pub(super) &'a Engine);
+
+impl Serialize for KeysOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let e = self.0;
+        let mut seq = s.serialize_seq(Some(e.keys.iter().count()))?;
+        for (k, t) in e.keys.iter() {
+            let node = e.nodes[t as usize].as_ref().map_or(u64::MAX, |n| n.order);
+            seq.serialize_element(&KeyOut {
+                slot: k,
+                node,
+                key: Bytes(e.keys.key(k)),
+                bucket: e.keys.bucket(k),
+                held: e.keys.held(k),
+            })?;
+        }
+        seq.end()
+    }
+}
+
+/// The lateness buffer's events with their arrival numbers, in release order.
+pub(super) struct LatenessOut<'a>(pub(super) &'a LatenessBuffer);
+
+impl Serialize for LatenessOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.export().0)
+    }
+}
+
+#[derive(Serialize)]
+pub(super) struct PayloadOut<'a> {
+    pub(super) roots: Vec<RootRecord>,
+    pub(super) nodes: Vec<NodeOut<'a>>,
+    pub(super) keys: KeysOut<'a>,
+    pub(super) free_slots: &'a [u32],
+    pub(super) wheel_elapsed: Instant,
+    pub(super) wall: Instant,
+    pub(super) events_clock: Option<Instant>,
+    pub(super) events_clock_updated: Option<Instant>,
+    pub(super) stats: Stats,
+    pub(super) actions: &'a VecDeque<Firing>,
+    pub(super) seen: Bytes<Vec<u8>>,
+    pub(super) seen_next_seq: u64,
+    pub(super) waiting: Vec<WaitingRecord>,
+    pub(super) followers: Vec<(EventId, Vec<EventId>)>,
+    pub(super) next_position: u64,
+    pub(super) lateness: LatenessOut<'a>,
+    pub(super) lateness_arrivals: u64,
+    pub(super) watermark: Option<Instant>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct PayloadIn<'a> {
+    pub(super) roots: Vec<RootRecord>,
+    pub(super) nodes: Vec<NodeIn>,
+    #[serde(borrow)]
+    pub(super) keys: Vec<KeyIn<'a>>,
+    pub(super) free_slots: Vec<u32>,
+    pub(super) wheel_elapsed: Instant,
+    pub(super) wall: Instant,
+    pub(super) events_clock: Option<Instant>,
+    pub(super) events_clock_updated: Option<Instant>,
+    pub(super) stats: Stats,
+    pub(super) actions: VecDeque<Firing>,
+    pub(super) seen: &'a [u8],
+    pub(super) seen_next_seq: u64,
+    pub(super) waiting: Vec<WaitingRecord>,
+    pub(super) followers: Vec<(EventId, Vec<EventId>)>,
+    pub(super) next_position: u64,
+    pub(super) lateness: Vec<(u64, OwnedEvent)>,
+    pub(super) lateness_arrivals: u64,
+    pub(super) watermark: Option<Instant>,
+}
