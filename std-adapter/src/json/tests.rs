@@ -331,5 +331,8 @@ fn numeric_timestamps_from_the_year_10000_on_are_refused() {
     let text = r#"{"id": "618afaf8-5f42-5864-bd54-1cee78c23214", "event": "x",
         "occurred": 253402300799999, "resource": {"prefect.resource.id": "r"}}"#;
     let event = parse_event_str(text, Instant::from_secs(1_767_225_600)).unwrap();
-    assert_eq!(event.occurred, Instant::from_micros(253_402_300_799_999_000));
+    assert_eq!(
+        event.occurred,
+        Instant::from_micros(253_402_300_799_999_000)
+    );
 }
