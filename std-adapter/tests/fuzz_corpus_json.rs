@@ -79,3 +79,53 @@ fn numeric_timestamps_past_9999_are_refused() {
     let event = parse_event_str(text, checks::NOW).expect("9999-12-31T23:59:59.999Z");
     assert!(event.occurred < checks::YEAR_10000);
 }
+
+/// Found by the `trigger_json` fuzz target (corpus file
+/// `regression-within-beyond-float-precision`): Prefect's JSON carries `within` as a
+/// float number of seconds, so a `within` past 2^53 µs (285 years) with a fraction
+/// does not survive serialize-and-parse exactly — in Prefect either. The check accepts
+/// that beyond `EXACT_WITHIN` if the JSON is a fixed point after one round.
+#[test]
+fn within_beyond_float_precision_moves_once_then_is_a_fixed_point() {
+    use overdue_core::trigger::Trigger;
+    use overdue_std::json::parse_trigger_str;
+    let within = |t: &Trigger| match t {
+        Trigger::Event(e) => e.within.as_micros(),
+        _ => unreachable!("an event trigger"),
+    };
+    let parsed =
+        parse_trigger_str(r#"{"posture": "Reactive", "within": "1 day, 555555500:01:3.05"}"#)
+            .expect("a valid trigger");
+    assert_eq!(within(&parsed), 1_999_999_886_463_050_000);
+    let printed = serde_json::to_string(&parsed).expect("serializes");
+    let back = parse_trigger_str(&printed).expect("parses back");
+    assert_eq!(
+        within(&back),
+        1_999_999_886_463_050_049,
+        "the float's rounding"
+    );
+    assert_eq!(serde_json::to_string(&back).expect("serializes"), printed);
+    assert!(checks::check_trigger_json(
+        std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../fuzz/corpus/trigger_json/regression-within-beyond-float-precision")
+        )
+        .expect("the corpus file")
+        .as_slice()
+    ));
+}
+
+proptest::proptest! {
+    /// What `EXACT_WITHIN` claims: up to it, every `within` survives Prefect's JSON.
+    #[test]
+    fn within_up_to_exact_within_round_trips(micros in 0..=checks::EXACT_WITHIN.as_micros()) {
+        use overdue_core::trigger::{EventTrigger, Trigger};
+        use overdue_std::json::parse_trigger_str;
+        let trigger = Trigger::Event(EventTrigger {
+            within: overdue_core::Duration::from_micros(micros),
+            ..EventTrigger::reactive(&["x"])
+        });
+        let printed = serde_json::to_string(&trigger).expect("serializes");
+        proptest::prop_assert_eq!(parse_trigger_str(&printed).expect("parses back"), trigger);
+    }
+}
