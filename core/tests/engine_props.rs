@@ -541,17 +541,15 @@ fn without_lateness_delivery_order_matters_and_with_it_it_does_not() {
     );
 }
 
-/// Findings in the engine, kept as regression tests that fail until they are fixed
-/// (run them with `--ignored`).
-mod known_issues {
+/// Findings in the engine, kept as regression tests.
+mod findings {
     use super::*;
 
     /// Found by `extreme_instants_and_windows_never_panic`: the seen-id cache stores
-    /// `now + dedup_window`, which saturates to `Instant::MAX`, and an id is seen while
-    /// `now < expiry`, so at a wall clock of exactly `Instant::MAX` nothing is ever a
-    /// duplicate and a re-delivered event is evaluated (and fires) again.
+    /// `now + dedup_window`, which saturates to `Instant::MAX`, and an id was seen only
+    /// while `now < expiry`, so at a wall clock of exactly `Instant::MAX` nothing was a
+    /// duplicate. A saturated expiry now never expires.
     #[test]
-    #[ignore = "engine bug (reported): de-duplication fails at a wall clock of Instant::MAX"]
     fn redelivery_at_the_last_instant_is_a_duplicate() {
         let t = timeline(&[
             Op::AddTrigger {

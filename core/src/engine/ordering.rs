@@ -33,10 +33,17 @@ pub(crate) struct SeenCache {
     next_seq: u64,
 }
 
+/// Whether an id expiring at `exp` is still seen at `now`. An expiry that saturated at
+/// `Instant::MAX` lies beyond representable time: it never expires (otherwise nothing
+/// would be a duplicate at the last instant).
+fn live(exp: Instant, now: Instant) -> bool {
+    now < exp || exp == Instant::MAX
+}
+
 impl SeenCache {
     /// Whether `id` was seen and has not expired at `now`.
     pub(crate) fn contains(&self, id: &EventId, now: Instant) -> bool {
-        self.by_id.get(id).is_some_and(|&(_, exp)| now < exp)
+        self.by_id.get(id).is_some_and(|&(_, exp)| live(exp, now))
     }
 
     /// Drops stale entries at the front; the front is then live (or the ring empty).
@@ -58,7 +65,7 @@ impl SeenCache {
         loop {
             self.skip_stale();
             match self.order.front() {
-                Some(&(_, id, exp)) if now >= exp => {
+                Some(&(_, id, exp)) if !live(exp, now) => {
                     self.order.pop_front();
                     self.by_id.remove(&id);
                 }
@@ -366,6 +373,20 @@ mod tests {
         assert!(c.contains(&id(1), Instant::from_secs(100)));
         assert!(c.contains(&id(1), Instant::from_secs(100 + 1799)));
         assert!(!c.contains(&id(1), Instant::from_secs(100 + 1800)));
+    }
+
+    #[test]
+    fn an_expiry_saturated_at_the_last_instant_never_expires() {
+        let mut c = SeenCache::default();
+        let ttl = Duration::from_mins(30);
+        c.insert(id(1), Instant::MAX - Duration::from_secs(1), ttl, 10);
+        assert!(c.contains(&id(1), Instant::MAX));
+        c.insert(id(2), Instant::MAX, ttl, 10);
+        assert!(
+            c.contains(&id(1), Instant::MAX),
+            "not dropped by expiry either"
+        );
+        assert!(c.contains(&id(2), Instant::MAX));
     }
 
     #[test]
