@@ -113,8 +113,7 @@ fn within_micros(json_within: &str) -> u64 {
 /// prints `micros as f64 / 1e6`, which rounds twice past 2^53 µs and then differs from
 /// Prefect in the last digit for about a quarter of such values.
 #[test]
-#[ignore = "core bug (reported): within past 2^53 µs does not print as Python's total_seconds()"]
-fn known_issue_within_prints_as_pythons_total_seconds() {
+fn within_prints_as_pythons_total_seconds() {
     use overdue_core::trigger::{EventTrigger, Trigger};
     let micros = within_micros(r#""1 day, 277777750:01:3.05""#);
     assert_eq!(micros, 999_999_986_463_050_000);
@@ -135,8 +134,7 @@ fn known_issue_within_prints_as_pythons_total_seconds() {
 /// neighbouring float `999999986463.05` (serde_json's default float parser is not
 /// always correctly rounded; its `float_roundtrip` feature is).
 #[test]
-#[ignore = "std/core bug (reported): within numbers are not read as correctly rounded floats"]
-fn known_issue_within_numbers_are_read_correctly_rounded() {
+fn within_numbers_are_read_as_correctly_rounded_floats() {
     // float('999999986463.0499') == 999999986463.0499267578125: 49926.757… µs → 49927
     assert_eq!(within_micros("999999986463.0499"), 999_999_986_463_049_927);
     assert_eq!(within_micros("999999986463.05"), 999_999_986_463_050_049);

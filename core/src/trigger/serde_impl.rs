@@ -132,9 +132,38 @@ impl<'de> Visitor<'de> for SpecVisitor {
     }
 }
 
-/// `within` as Prefect serializes a timedelta (`ser_json_timedelta="float"`).
+/// `within` as Prefect serializes a timedelta (`ser_json_timedelta="float"`):
+/// Python's `total_seconds()`, the microseconds divided by 10^6 and correctly rounded
+/// once. (`micros as f64 / 1e6` rounds twice and differs past 2^53 µs.) The exact
+/// decimal is written out and parsed, which `core`'s float parser rounds correctly.
 fn seconds(d: Duration) -> f64 {
-    d.as_micros() as f64 / 1_000_000.0
+    struct Buf {
+        bytes: [u8; 32],
+        len: usize,
+    }
+    impl core::fmt::Write for Buf {
+        fn write_str(&mut self, s: &str) -> core::fmt::Result {
+            let end = self.len + s.len();
+            let dest = self.bytes.get_mut(self.len..end).ok_or(core::fmt::Error)?;
+            dest.copy_from_slice(s.as_bytes());
+            self.len = end;
+            Ok(())
+        }
+    }
+    let micros = d.as_micros();
+    let mut buf = Buf {
+        bytes: [0; 32],
+        len: 0,
+    };
+    // u64::MAX µs is 20 + 1 + 6 characters: always fits
+    let written = core::fmt::write(
+        &mut buf,
+        format_args!("{}.{:06}", micros / 1_000_000, micros % 1_000_000),
+    );
+    match (written, core::str::from_utf8(&buf.bytes[..buf.len])) {
+        (Ok(()), Ok(text)) => text.parse().unwrap_or(micros as f64 / 1_000_000.0),
+        _ => micros as f64 / 1_000_000.0,
+    }
 }
 
 fn prefect_trigger<S: Serializer>(t: &Trigger, s: S) -> Result<S::Ok, S::Error> {
