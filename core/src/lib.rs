@@ -6,6 +6,25 @@
 //!
 //! The core never reads a clock and never does I/O: time and events go in as
 //! arguments, firings and "when to call me next" come out.
+//!
+//! # The run loop
+//!
+//! Everything goes through [`engine::Engine`] (an example that compiles is in the
+//! [`engine`] module docs):
+//!
+//! 1. `add_trigger(id, trigger)` for each Prefect trigger ([`trigger::Trigger`], parsed
+//!    from Prefect's JSON with serde); invalid triggers are a typed error.
+//! 2. For every event, in arrival order: `handle_event(&event, now)` with `now` the wall
+//!    clock ([`Event`] is a borrowed view; nothing is allocated for it).
+//! 3. After every `handle_*` call, drain `poll_action()` until it returns `None`: each
+//!    [`engine::Firing`] is one automation to act on.
+//! 4. Read `poll_timeout()`: sleep until that instant (or until the next event), then
+//!    call `handle_timeout(now)`. Extra calls are harmless; a `now` older than the last
+//!    one is treated as the last one.
+//!
+//! Time is [`Instant`]/[`Duration`] in microseconds since the Unix epoch. Without the
+//! `alloc` feature the crate offers the timing wheel ([`wheel`]) with fixed capacity,
+//! the matchers and the event view.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
