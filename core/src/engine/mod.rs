@@ -33,7 +33,7 @@
 //!
 //! # Implementation
 //!
-//! State is Prefect's, kept in memory: one [`Bucket`](keys::Bucket) per (trigger,
+//! State is Prefect's, kept in memory: one `Bucket` per (trigger,
 //! for_each key) with start, end, count and last event; for proactive triggers with
 //! `after`, the key's held `expect` events (3.9); the seen-id cache and the waitlist of
 //! followers. Every key has at most one timer, filed in the timing wheel at the
