@@ -17,37 +17,8 @@ use overdue_std::json::load_automations;
 use overdue_std::sink::{fn_sink, FiringRecord};
 use tokio::sync::mpsc;
 
-/// 2026-01-01T00:00:00Z.
-const EPOCH: Instant = Instant::from_secs(1_767_225_600);
-
-const ZOMBIE: &str = r#"{
-  "name": "Crash zombie flows",
-  "trigger": {
-    "type": "event",
-    "match": {"prefect.resource.id": "prefect.flow-run.*"},
-    "after": ["prefect.flow-run.heartbeat"],
-    "expect": ["prefect.flow-run.*"],
-    "for_each": ["prefect.resource.id"],
-    "posture": "Proactive",
-    "threshold": 1,
-    "within": 90
-  },
-  "actions": [{"type": "change-flow-run-state", "state": "CRASHED"}]
-}"#;
-
-const FAILED: &str = r#"{
-  "name": "Notify on failure",
-  "trigger": {
-    "type": "event",
-    "match": {"prefect.resource.id": "prefect.flow-run.*"},
-    "expect": ["prefect.flow-run.Failed"],
-    "for_each": ["prefect.resource.id"],
-    "posture": "Reactive",
-    "threshold": 1,
-    "within": 0
-  },
-  "actions": []
-}"#;
+mod common;
+use common::{EPOCH, FAILED, ZOMBIE};
 
 /// A scratch directory for state files; removed on drop.
 struct Scratch(PathBuf);
