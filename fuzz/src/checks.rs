@@ -173,10 +173,8 @@ pub fn check_trigger_json(bytes: &[u8]) -> bool {
         );
     } else {
         // Beyond the float's precision `within` may move by about a float's unit in
-        // the last place (Prefect's too). KNOWN ISSUES (reported; ignored tests in
-        // std-adapter/tests/fuzz_corpus_json.rs): overdue prints `µs as f64 / 1e6`
-        // (rounded twice, unlike Python's `total_seconds()`) and reads numbers with
-        // serde_json's default, not always correctly rounded, float parser.
+        // the last place, as it does in Prefect (regression files `regression-within-*`:
+        // printing is Python's `total_seconds()`, reading a correctly rounded float).
         let (a, b) = (withins(&trigger), withins(&back));
         let same_shape = a.len() == b.len() && {
             let mut t = back.clone();
