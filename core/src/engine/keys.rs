@@ -6,12 +6,16 @@ use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::hash::{BuildHasher, Hash, Hasher};
-use hashbrown::{HashMap, HashTable};
+use hashbrown::HashMap;
 
 use crate::event::EventId;
 use crate::hash::FxBuildHasher as FixedState;
 use crate::time::Instant;
 use crate::wheel::Handle;
+
+mod index;
+
+use index::KeyIndex;
 
 /// The event a bucket remembers as its `last_event` (the proactive firing's event).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -141,7 +145,7 @@ pub(crate) fn decode_key(mut bytes: &[u8]) -> Vec<String> {
 pub(crate) struct KeyTable {
     slots: Vec<Option<KeyState>>,
     free: Vec<u32>,
-    index: HashTable<u32>,
+    index: KeyIndex,
     hasher: FixedState,
     /// Held `expect` events of the keys that have any.
     held: HashMap<u32, Vec<Held>, FixedState>,
@@ -163,13 +167,12 @@ impl KeyTable {
     pub(crate) fn find(&self, trigger: u32, key: &[u8]) -> Option<u32> {
         let hash = hash_of(&self.hasher, trigger, key);
         let slots = &self.slots;
-        self.index
-            .find(hash, |&i| {
-                slots[i as usize]
-                    .as_ref()
-                    .is_some_and(|s| s.trigger_flags & TRIGGER_MASK == trigger && &*s.key == key)
-            })
-            .copied()
+        self.index.find(hash, |i| {
+            slots
+                .get(i as usize)
+                .and_then(Option::as_ref)
+                .is_some_and(|s| s.trigger_flags & TRIGGER_MASK == trigger && &*s.key == key)
+        })
     }
 
     /// The slot of (trigger, key), created empty if absent; `true` if created.
@@ -197,12 +200,7 @@ impl KeyTable {
             }
         };
         let hash = hash_of(&self.hasher, trigger, key);
-        let slots = &self.slots;
-        let hasher = &self.hasher;
-        self.index.insert_unique(hash, idx, |&i| {
-            let s = slots[i as usize].as_ref().expect("indexed slot is live");
-            hash_of(hasher, s.trigger_flags & TRIGGER_MASK, &s.key)
-        });
+        self.index.insert_unique(hash, idx);
         (idx, true)
     }
 
@@ -396,9 +394,7 @@ impl KeyTable {
         let state = self.slots.get_mut(k as usize)?.take()?;
         let trigger = state.trigger_flags & TRIGGER_MASK;
         let hash = hash_of(&self.hasher, trigger, &state.key);
-        if let Ok(entry) = self.index.find_entry(hash, |&j| j == k) {
-            entry.remove();
-        }
+        self.index.remove(hash, k);
         self.held.remove(&k);
         self.last_occurred.remove(&k);
         self.overdue_at.remove(&k);
@@ -421,11 +417,7 @@ impl KeyTable {
     pub(crate) fn with_vacant_slots(slots: usize, live: usize) -> KeyTable {
         let mut table = KeyTable::default();
         table.slots.resize_with(slots, || None);
-        let (slots, hasher) = (&table.slots, &table.hasher);
-        table.index.reserve(live, |&i| {
-            let s = slots[i as usize].as_ref().expect("indexed slot is live");
-            hash_of(hasher, s.trigger_flags & TRIGGER_MASK, &s.key)
-        });
+        table.index.reserve(live);
         table
     }
 
@@ -448,12 +440,7 @@ impl KeyTable {
             handle: Handle::from_parts(0, 0),
         });
         let hash = hash_of(&self.hasher, trigger, key);
-        let slots = &self.slots;
-        let hasher = &self.hasher;
-        self.index.insert_unique(hash, k, |&i| {
-            let s = slots[i as usize].as_ref().expect("indexed slot is live");
-            hash_of(hasher, s.trigger_flags & TRIGGER_MASK, &s.key)
-        });
+        self.index.insert_unique(hash, k);
         true
     }
 
