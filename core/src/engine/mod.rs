@@ -111,12 +111,14 @@
 //! refused with [`RestoreError::UnsupportedVersion`].
 
 mod composite;
+mod config;
 mod eval;
 mod keys;
 mod lateness;
 mod ordering;
 mod pyset;
 mod snapshot;
+mod types;
 
 use alloc::collections::{BTreeSet, VecDeque};
 use alloc::string::String;
@@ -124,7 +126,6 @@ use alloc::vec::Vec;
 use core::fmt;
 use hashbrown::HashMap;
 
-use crate::error::TriggerError;
 use crate::event::{Event, EventId, RESOURCE_ID};
 use crate::hash::FxBuildHasher as FixedState;
 use crate::matcher::{CompiledEventTrigger, Router};
@@ -132,6 +133,9 @@ use crate::time::{Duration, Instant};
 use crate::trigger::{Posture, Require, Trigger};
 use crate::wheel::GrowableWheel as Wheel;
 
+pub use config::{
+    EngineConfig, Entry, EventsClock, PeriodicOrder, ProactiveMode, TriggerId, WallClock,
+};
 use keys::KeyTable;
 pub use lateness::LatePolicy;
 use ordering::{CausalOrdering, SeenCache};
@@ -139,283 +143,7 @@ pub use snapshot::{
     RestoreError, RestoreReport, SnapshotError, SNAPSHOT_HEADER_LEN, SNAPSHOT_MAGIC,
     SNAPSHOT_VERSION,
 };
-
-/// The caller's identifier of a loaded trigger (one automation's trigger tree).
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
-pub struct TriggerId(pub u32);
-
-/// How events enter the engine.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Entry {
-    /// Prefect's consumer: drops `prefect.log.write` events and events whose id was
-    /// seen within the de-duplication window (production behaviour).
-    #[default]
-    Consumer,
-    /// `triggers.reactive_evaluation` called directly, as most Prefect unit tests
-    /// do: no de-duplication, log events are evaluated too.
-    Direct,
-}
-
-/// When proactive triggers are evaluated at a tick.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum ProactiveMode {
-    /// Every proactive trigger is evaluated at every tick (Prefect's unit tests).
-    /// With ticks at the instants [`Engine::poll_timeout`] asks for, this is the
-    /// exact mode: a window is judged the moment it ends.
-    #[default]
-    All,
-    /// Prefect's production scheduler (`evaluate_proactive_triggers`): a trigger is
-    /// skipped until its `next_proactive_runs` instant, and evaluated as of the wall
-    /// clock. Emulated for conformance; see the module docs for its cost.
-    Scheduled,
-}
-
-/// Whether Prefect's events-clock offset applies to proactive evaluation and sweeps.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum EventsClock {
-    /// The clock is reset before every tick: evaluation happens exactly as of the
-    /// tick (Prefect's tests; overdue's default).
-    #[default]
-    Reset,
-    /// Prefect's production behaviour: `as_of = tick + (latest event time - wall time
-    /// it was seen)`, so evaluation lags behind a backlog.
-    Live,
-}
-
-/// When Prefect's periodic work (held-event sweep, lost followers, expired-bucket
-/// sweep) runs within a tick, relative to proactive evaluation.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum PeriodicOrder {
-    /// After proactive evaluation.
-    #[default]
-    After,
-    /// Before proactive evaluation.
-    Before,
-    /// Never (buckets are never swept, lost followers never released).
-    Never,
-}
-
-/// How the engine treats a wall clock that goes backwards.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum WallClock {
-    /// A `now` older than the last one is treated as the last one (overdue's rule:
-    /// time never goes back).
-    #[default]
-    Monotonic,
-    /// Every `now` is taken as given, as Prefect's code takes its clock (for replaying
-    /// Prefect's behaviour exactly; firings then carry the moved-back instant).
-    AsGiven,
-}
-
-/// Engine configuration; [`Default`] gives Prefect 3.9.1's constants.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct EngineConfig {
-    /// How events enter (de-duplication or not).
-    pub entry: Entry,
-    /// When proactive triggers are evaluated at a tick.
-    pub proactive: ProactiveMode,
-    /// Whether the events-clock offset applies.
-    pub events_clock: EventsClock,
-    /// Where periodic work runs in a tick.
-    pub periodic: PeriodicOrder,
-    /// Whether `now` may go backwards.
-    pub wall_clock: WallClock,
-    /// `PRECEDING_EVENT_LOOKBACK` (15 min): how far before its event the first bucket of
-    /// a trigger without `after` starts.
-    pub lookback: Duration,
-    /// How long a follower waits for its leader (15 min), measured from its
-    /// `received`; also the age past which an event does not wait at all.
-    pub follower_timeout: Duration,
-    /// Maximum depth of followers processed in a chain (20).
-    pub max_follower_depth: u32,
-    /// How long a seen event id de-duplicates (30 min of wall clock).
-    pub dedup_window: Duration,
-    /// How many seen ids are remembered (10,000).
-    pub dedup_capacity: usize,
-    /// `PREFECT_EVENTS_EXPIRED_BUCKET_BUFFER` (60 s): buckets that ended this long
-    /// before a periodic evaluation are deleted.
-    pub sweep_buffer: Duration,
-    /// How long held `expect` events are kept after being held (30 min).
-    pub held_retention: Duration,
-    /// Tick resolution of the timing wheel (firing is exact regardless).
-    pub wheel_tick: Duration,
-    /// Allowed lateness `L`: with `Some(L)` events are buffered and released in event
-    /// time order once the watermark (`tick - L`) passes them, so firings no longer
-    /// depend on arrival order (see [`handle_tick`](Engine::handle_tick)). `None`
-    /// (default) evaluates each event on arrival, exactly as Prefect does.
-    pub allowed_lateness: Option<Duration>,
-    /// What to do with an event older than the watermark (with allowed lateness).
-    pub late_policy: LatePolicy,
-    /// How many events the lateness buffer holds before `handle_event` refuses more.
-    pub lateness_capacity: usize,
-}
-
-impl Default for EngineConfig {
-    fn default() -> Self {
-        EngineConfig {
-            entry: Entry::Consumer,
-            proactive: ProactiveMode::All,
-            events_clock: EventsClock::Reset,
-            periodic: PeriodicOrder::After,
-            wall_clock: WallClock::Monotonic,
-            lookback: Duration::from_mins(15),
-            follower_timeout: Duration::from_mins(15),
-            max_follower_depth: 20,
-            dedup_window: Duration::from_mins(30),
-            dedup_capacity: 10_000,
-            sweep_buffer: Duration::from_secs(60),
-            held_retention: Duration::from_mins(30),
-            wheel_tick: Duration::from_millis(1),
-            allowed_lateness: None,
-            late_policy: LatePolicy::Drop,
-            lateness_capacity: 1_000_000,
-        }
-    }
-}
-
-/// Where a firing came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum FiringKind {
-    /// Proactive evaluation at a tick (an expected event did not arrive in time).
-    Proactive,
-    /// Event processing (including lost followers released by a tick).
-    Reactive,
-}
-
-/// A trigger fired: what Prefect hands to `act`.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Firing {
-    /// The loaded trigger (automation) this firing belongs to.
-    pub trigger: TriggerId,
-    /// Position of the firing trigger among its parent composite's children, for a
-    /// child firing inside [`Firing::children`]; `None` for the top-level firing.
-    pub child: Option<u32>,
-    /// `triggering_labels`: each `for_each` label (sorted) with this key's value
-    /// (`""` when missing); empty for composite triggers.
-    pub labels: Vec<(String, String)>,
-    /// The triggering event (for proactive firings: the bucket's last event).
-    pub event: Option<EventId>,
-    /// The wall-clock instant of the firing.
-    pub at: Instant,
-    /// Proactive evaluation or event processing.
-    pub kind: FiringKind,
-    /// For composite triggers: the child firings that made it fire.
-    pub children: Vec<Firing>,
-}
-
-/// What happened to an event handed to [`Engine::handle_event`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EventOutcome {
-    /// Evaluated against the interested triggers.
-    Processed,
-    /// Dropped: its id was seen within the de-duplication window.
-    Duplicate,
-    /// Dropped: a `prefect.log.write` event (consumer entry).
-    LogEvent,
-    /// Held until the event it `follows` is seen (or for the follower timeout).
-    WaitingForLeader,
-    /// Buffered until the watermark passes it (allowed lateness).
-    Buffered,
-    /// Dropped: it arrived after the watermark passed its `occurred`
-    /// ([`LatePolicy::Drop`]).
-    Late,
-}
-
-/// Counters the caller can read with [`Engine::stats`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Stats {
-    /// Events handed to `handle_event` and accepted.
-    pub events: u64,
-    /// Events dropped as duplicates.
-    pub duplicates: u64,
-    /// `prefect.log.write` events dropped.
-    pub log_events: u64,
-    /// Events that had to wait for their leader.
-    pub followers_held: u64,
-    /// Followers released by the follower timeout.
-    pub lost_followers: u64,
-    /// Followers not processed because a chain exceeded the maximum depth.
-    pub depth_exceeded: u64,
-    /// Top-level firings produced.
-    pub firings: u64,
-    /// Late events dropped ([`LatePolicy::Drop`]).
-    pub late_dropped: u64,
-    /// Late events evaluated on arrival ([`LatePolicy::Process`]).
-    pub late_processed: u64,
-}
-
-/// Why [`Engine::add_trigger`] refused a trigger.
-#[derive(Clone, Debug, PartialEq)]
-pub enum AddTriggerError {
-    /// A trigger with this id is loaded already.
-    DuplicateId(TriggerId),
-    /// The trigger is invalid (the error says which field and why).
-    Invalid(TriggerError),
-    /// Loading it would exceed the engine's limit of trigger nodes (2^24).
-    TooManyTriggers,
-}
-
-impl fmt::Display for AddTriggerError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            AddTriggerError::DuplicateId(id) => {
-                write!(
-                    f,
-                    "a trigger with id {} is already loaded; remove it first",
-                    id.0
-                )
-            }
-            AddTriggerError::Invalid(e) => write!(f, "invalid trigger: {e}"),
-            AddTriggerError::TooManyTriggers => write!(
-                f,
-                "too many triggers: an engine holds at most {} trigger nodes",
-                keys::MAX_TRIGGER_NODES
-            ),
-        }
-    }
-}
-
-impl core::error::Error for AddTriggerError {
-    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
-        match self {
-            AddTriggerError::Invalid(e) => Some(e),
-            _ => None,
-        }
-    }
-}
-
-impl From<TriggerError> for AddTriggerError {
-    fn from(e: TriggerError) -> Self {
-        AddTriggerError::Invalid(e)
-    }
-}
-
-/// Why [`Engine::handle_event`] refused an event (nothing about it was kept).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HandleEventError {
-    /// The primary resource has no (or an empty) `prefect.resource.id` label.
-    MissingResourceId,
-    /// The allowed-lateness buffer is full (`lateness_capacity`): call
-    /// `handle_timeout` to release events, or raise the capacity.
-    BufferFull,
-}
-
-impl fmt::Display for HandleEventError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            HandleEventError::MissingResourceId => f.write_str(
-                "the event's resource has no `prefect.resource.id` label (Prefect requires a non-empty one)",
-            ),
-            HandleEventError::BufferFull => f.write_str(
-                "the allowed-lateness buffer is full: advance time with handle_timeout to release events, or raise lateness_capacity",
-            ),
-        }
-    }
-}
-
-impl core::error::Error for HandleEventError {}
+pub use types::{AddTriggerError, EventOutcome, Firing, FiringKind, HandleEventError, Stats};
 
 /// What a composite trigger needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

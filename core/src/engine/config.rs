@@ -1,0 +1,140 @@
+//! The engine's configuration: [`EngineConfig`] and the choices it is made of, with
+//! Prefect 3.9.1's values as defaults.
+
+use super::lateness::LatePolicy;
+use crate::time::Duration;
+
+/// The caller's identifier of a loaded trigger (one automation's trigger tree).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub struct TriggerId(pub u32);
+
+/// How events enter the engine.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Entry {
+    /// Prefect's consumer: drops `prefect.log.write` events and events whose id was
+    /// seen within the de-duplication window (production behaviour).
+    #[default]
+    Consumer,
+    /// `triggers.reactive_evaluation` called directly, as most Prefect unit tests
+    /// do: no de-duplication, log events are evaluated too.
+    Direct,
+}
+
+/// When proactive triggers are evaluated at a tick.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ProactiveMode {
+    /// Every proactive trigger is evaluated at every tick (Prefect's unit tests).
+    /// With ticks at the instants [`Engine::poll_timeout`](super::Engine::poll_timeout) asks for, this is the
+    /// exact mode: a window is judged the moment it ends.
+    #[default]
+    All,
+    /// Prefect's production scheduler (`evaluate_proactive_triggers`): a trigger is
+    /// skipped until its `next_proactive_runs` instant, and evaluated as of the wall
+    /// clock. Emulated for conformance; see the module docs for its cost.
+    Scheduled,
+}
+
+/// Whether Prefect's events-clock offset applies to proactive evaluation and sweeps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EventsClock {
+    /// The clock is reset before every tick: evaluation happens exactly as of the
+    /// tick (Prefect's tests; overdue's default).
+    #[default]
+    Reset,
+    /// Prefect's production behaviour: `as_of = tick + (latest event time - wall time
+    /// it was seen)`, so evaluation lags behind a backlog.
+    Live,
+}
+
+/// When Prefect's periodic work (held-event sweep, lost followers, expired-bucket
+/// sweep) runs within a tick, relative to proactive evaluation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PeriodicOrder {
+    /// After proactive evaluation.
+    #[default]
+    After,
+    /// Before proactive evaluation.
+    Before,
+    /// Never (buckets are never swept, lost followers never released).
+    Never,
+}
+
+/// How the engine treats a wall clock that goes backwards.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WallClock {
+    /// A `now` older than the last one is treated as the last one (overdue's rule:
+    /// time never goes back).
+    #[default]
+    Monotonic,
+    /// Every `now` is taken as given, as Prefect's code takes its clock (for replaying
+    /// Prefect's behaviour exactly; firings then carry the moved-back instant).
+    AsGiven,
+}
+
+/// Engine configuration; [`Default`] gives Prefect 3.9.1's constants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// How events enter (de-duplication or not).
+    pub entry: Entry,
+    /// When proactive triggers are evaluated at a tick.
+    pub proactive: ProactiveMode,
+    /// Whether the events-clock offset applies.
+    pub events_clock: EventsClock,
+    /// Where periodic work runs in a tick.
+    pub periodic: PeriodicOrder,
+    /// Whether `now` may go backwards.
+    pub wall_clock: WallClock,
+    /// `PRECEDING_EVENT_LOOKBACK` (15 min): how far before its event the first bucket of
+    /// a trigger without `after` starts.
+    pub lookback: Duration,
+    /// How long a follower waits for its leader (15 min), measured from its
+    /// `received`; also the age past which an event does not wait at all.
+    pub follower_timeout: Duration,
+    /// Maximum depth of followers processed in a chain (20).
+    pub max_follower_depth: u32,
+    /// How long a seen event id de-duplicates (30 min of wall clock).
+    pub dedup_window: Duration,
+    /// How many seen ids are remembered (10,000).
+    pub dedup_capacity: usize,
+    /// `PREFECT_EVENTS_EXPIRED_BUCKET_BUFFER` (60 s): buckets that ended this long
+    /// before a periodic evaluation are deleted.
+    pub sweep_buffer: Duration,
+    /// How long held `expect` events are kept after being held (30 min).
+    pub held_retention: Duration,
+    /// Tick resolution of the timing wheel (firing is exact regardless).
+    pub wheel_tick: Duration,
+    /// Allowed lateness `L`: with `Some(L)` events are buffered and released in event
+    /// time order once the watermark (`tick - L`) passes them, so firings no longer
+    /// depend on arrival order (see [`handle_tick`](super::Engine::handle_tick)). `None`
+    /// (default) evaluates each event on arrival, exactly as Prefect does.
+    pub allowed_lateness: Option<Duration>,
+    /// What to do with an event older than the watermark (with allowed lateness).
+    pub late_policy: LatePolicy,
+    /// How many events the lateness buffer holds before `handle_event` refuses more.
+    pub lateness_capacity: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            entry: Entry::Consumer,
+            proactive: ProactiveMode::All,
+            events_clock: EventsClock::Reset,
+            periodic: PeriodicOrder::After,
+            wall_clock: WallClock::Monotonic,
+            lookback: Duration::from_mins(15),
+            follower_timeout: Duration::from_mins(15),
+            max_follower_depth: 20,
+            dedup_window: Duration::from_mins(30),
+            dedup_capacity: 10_000,
+            sweep_buffer: Duration::from_secs(60),
+            held_retention: Duration::from_mins(30),
+            wheel_tick: Duration::from_millis(1),
+            allowed_lateness: None,
+            late_policy: LatePolicy::Drop,
+            lateness_capacity: 1_000_000,
+        }
+    }
+}

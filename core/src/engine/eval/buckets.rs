@@ -1,0 +1,272 @@
+//! Bucket operations (`ensure_bucket`, `start_new_bucket`, held expect events),
+//! `evaluate` and firing: the part of `triggers.py` that changes one bucket.
+
+use alloc::vec::Vec;
+
+use super::super::keys::{Bucket, Held, LastEvent};
+use super::super::{Engine, Firing, FiringKind, Node, NodeKind};
+use super::Triggering;
+use crate::event::EventId;
+use crate::time::Instant;
+use crate::trigger::Posture;
+
+impl Engine {
+    // ---------------------------------------------------------------- bucket operations
+
+    /// Counts a key created for trigger `t` (the per-trigger key count).
+    pub(crate) fn note_key_created(&mut self, t: u32, created: bool) {
+        if created {
+            if let Some(Node {
+                kind: NodeKind::Event(ev),
+                ..
+            }) = &mut self.nodes[t as usize]
+            {
+                ev.keys += 1;
+            }
+        }
+    }
+
+    /// `ensure_bucket`: the key's bucket, created `[start, end)` with `initial` (plus
+    /// held events in the window) if there is none; an existing bucket, even an
+    /// expired one, is returned unchanged (3.9 keeps its `last_event` too).
+    pub(crate) fn ensure_bucket(
+        &mut self,
+        t: u32,
+        key: &[u8],
+        start: Instant,
+        end: Instant,
+        last_event: Option<LastEvent>,
+        initial: i64,
+    ) -> u32 {
+        let (k, created) = self.keys.find_or_insert(t, key);
+        self.note_key_created(t, created);
+        if !self.keys.has_bucket(k) {
+            self.set_bucket(t, k, start, end, initial, last_event);
+        }
+        k
+    }
+
+    /// `start_new_bucket`: replaces the key's bucket (`count` plus held events that
+    /// occurred in `[start, end)`).
+    pub(crate) fn set_bucket(
+        &mut self,
+        t: u32,
+        k: u32,
+        start: Instant,
+        end: Instant,
+        count: i64,
+        last_event: Option<LastEvent>,
+    ) {
+        let p = self.params(t);
+        if !self.keys.contains(k) {
+            return;
+        }
+        let held = if p.holds {
+            self.keys
+                .held(k)
+                .iter()
+                .filter(|h| h.occurred >= start && h.occurred < end)
+                .count() as i64
+        } else {
+            0
+        };
+        let count = count.saturating_add(held);
+        self.keys.set_bucket(
+            k,
+            Some(Bucket {
+                start,
+                end,
+                count,
+                last_event,
+            }),
+        );
+        if p.proactive() && count >= p.threshold {
+            self.queue_satisfied(t, k);
+        }
+    }
+
+    /// Queues a satisfied proactive bucket for deletion at the next tick
+    /// (`remove_buckets_exceeding_threshold`).
+    pub(crate) fn queue_satisfied(&mut self, t: u32, k: u32) {
+        if !self.keys.contains(k) || self.keys.satisfied_queued(k) {
+            return;
+        }
+        self.keys.set_satisfied_queued(k, true);
+        if let Some(Node {
+            kind: NodeKind::Event(ev),
+            ..
+        }) = &mut self.nodes[t as usize]
+        {
+            ev.satisfied.push(k);
+        }
+    }
+
+    pub(crate) fn remove_bucket(&mut self, k: u32) {
+        self.keys.set_bucket(k, None);
+    }
+
+    /// `hold_expect_event`: false when the event is held already for this key (it was
+    /// counted then, so it is not evaluated again); otherwise holds it, trims the
+    /// key's held events as Prefect does, and returns true.
+    pub(crate) fn hold_expect_event(&mut self, t: u32, k: u32, ev: &Triggering) -> bool {
+        let p = self.params(t);
+        let wall = self.wall;
+        let retention = self.config.held_retention;
+        if !self.keys.contains(k) || self.keys.held(k).iter().any(|h| h.id == ev.id) {
+            return false;
+        }
+        let held = self.keys.held_mut(k);
+        held.push(Held {
+            occurred: ev.occurred,
+            id: ev.id,
+            held_at: wall,
+        });
+        // Drop events older than the horizon behind the newest held event.
+        let newest = held.iter().map(|h| h.occurred).max().unwrap_or(ev.occurred);
+        let horizon = if p.within > retention {
+            p.within
+        } else {
+            retention
+        };
+        let cutoff = newest.saturating_sub(horizon);
+        held.retain(|h| h.occurred >= cutoff);
+        // Per epoch-aligned slot `within` wide, keep only the first and last
+        // `threshold` events (by occurred, then id). SQLite's LIMIT: a negative
+        // threshold keeps everything, zero keeps nothing.
+        if p.threshold >= 0 && !p.within.is_zero() {
+            let width = p.within.as_micros();
+            let slot_start = (ev.occurred.as_micros() / width) * width;
+            let slot_end = slot_start.saturating_add(width);
+            let mut in_slot: Vec<(Instant, EventId)> = held
+                .iter()
+                .filter(|h| {
+                    h.occurred.as_micros() >= slot_start && h.occurred.as_micros() < slot_end
+                })
+                .map(|h| (h.occurred, h.id))
+                .collect();
+            let keep_n = usize::try_from(p.threshold).unwrap_or(usize::MAX);
+            if in_slot.len() > keep_n.saturating_mul(2) || keep_n == 0 {
+                in_slot.sort();
+                let n = in_slot.len();
+                let doomed: Vec<(Instant, EventId)> = in_slot
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i >= keep_n && *i + keep_n < n)
+                    .map(|(_, e)| *e)
+                    .collect();
+                held.retain(|h| !doomed.contains(&(h.occurred, h.id)));
+            }
+        }
+        self.keys.tidy_held(k);
+        true
+    }
+
+    /// `evaluate(session, trigger, bucket, now, triggering_event)`.
+    pub(crate) fn evaluate(&mut self, t: u32, k: u32, now: Instant, ev: Option<Triggering>) {
+        let p = self.params(t);
+        let Some(mut b) = self.keys.bucket(k) else {
+            return;
+        };
+        let mut count: i64 = if ev.is_some() { 1 } else { 0 };
+        if now < b.start {
+            return;
+        }
+        let previous_last_event = b.last_event;
+        if count > 0 && (p.immediate || (b.start <= now && now < b.end)) {
+            b.count = b.count.saturating_add(count);
+            if let Some(e) = &ev {
+                b.last_event = Some(e.as_last_event());
+            }
+            count = 0;
+            self.keys.set_bucket(k, Some(b));
+            if p.proactive() && b.count >= p.threshold {
+                self.queue_satisfied(t, k);
+            }
+        }
+        let ready = p.posture == Posture::Reactive || b.end <= now;
+        let meets = p.meets_threshold(b.count);
+        if ready && meets {
+            let event = ev.map(|e| e.id).or(b.last_event.map(|l| l.id));
+            self.fire_bucket(t, k, event);
+            self.remove_bucket(k);
+        } else if now < b.end {
+            if let Some(e) = ev {
+                if p.proactive() && !meets && e.starts_after && e.expects {
+                    self.remove_bucket(k);
+                    let mut last = e.as_last_event();
+                    if let Some(prev) = previous_last_event {
+                        if prev.expect_only && prev.occurred >= e.occurred {
+                            last = prev;
+                        }
+                    }
+                    let end = e.occurred.saturating_add(p.within);
+                    self.set_bucket(t, k, e.occurred, end, 0, Some(last));
+                }
+            }
+            return;
+        }
+        if p.has_after {
+            self.remove_bucket(k);
+            return;
+        }
+        if p.within.is_zero() {
+            return;
+        }
+        let start = b.end.max(now);
+        let end = start.saturating_add(p.within);
+        // (`end <= start` only when time saturates at `Instant::MAX`: the window is
+        // empty and evaluating again could never count the event.)
+        if p.posture == Posture::Reactive && count > 0 && start < end {
+            self.set_bucket(t, k, start, end, 0, None);
+            self.evaluate(t, k, now, ev);
+        } else {
+            self.set_bucket(t, k, start, end, count, None);
+        }
+    }
+
+    /// Fires trigger `t` for key `k`.
+    pub(crate) fn fire_bucket(&mut self, t: u32, k: u32, event: Option<EventId>) {
+        let labels = match &self.nodes[t as usize] {
+            Some(Node {
+                kind: NodeKind::Event(ev),
+                ..
+            }) => ev
+                .compiled
+                .for_each()
+                .iter()
+                .cloned()
+                .zip(super::super::keys::decode_key(self.keys.key(k)))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let Some(node) = &self.nodes[t as usize] else {
+            return;
+        };
+        let firing = Firing {
+            trigger: node.root,
+            child: node.parent.map(|_| node.child_index),
+            labels,
+            event,
+            at: self.wall,
+            kind: if self.in_proactive {
+                FiringKind::Proactive
+            } else {
+                FiringKind::Reactive
+            },
+            children: Vec::new(),
+        };
+        self.dispatch(t, firing);
+    }
+
+    /// `fire`: to the caller for a top-level trigger, to the parent composite otherwise.
+    pub(crate) fn dispatch(&mut self, node: u32, firing: Firing) {
+        let parent = self.nodes[node as usize].as_ref().and_then(|n| n.parent);
+        match parent {
+            None => {
+                self.stats.firings += 1;
+                self.actions.push_back(firing);
+            }
+            Some(p) => self.evaluate_composite(p, node, firing),
+        }
+    }
+}

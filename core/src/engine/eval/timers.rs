@@ -1,0 +1,343 @@
+//! Key timers on the wheel (the earliest instant anything is due for a key without an
+//! event) and the tick: proactive evaluation, periodic work.
+
+use alloc::vec::Vec;
+
+use super::super::keys::Timer;
+use super::super::{Engine, Node, NodeKind, ProactiveMode};
+use crate::time::{Duration, Instant};
+use crate::trigger::Posture;
+use crate::wheel::{InsertError, ResetError};
+
+impl Engine {
+    // ---------------------------------------------------------------- timers
+
+    /// The earliest instant anything is due for key `k` without an event.
+    pub(crate) fn key_due(&self, k: u32) -> Option<Instant> {
+        let trigger = self.keys.trigger(k)?;
+        let mut due: Option<Instant> = None;
+        if let Some(b) = self.keys.bucket(k) {
+            let proactive = match &self.nodes[trigger as usize] {
+                Some(Node {
+                    kind: NodeKind::Event(ev),
+                    ..
+                }) => ev.compiled.posture() == Posture::Proactive,
+                _ => false,
+            };
+            let d = if proactive {
+                b.end
+            } else {
+                b.end.saturating_add(self.config.sweep_buffer)
+            };
+            due = Some(d);
+        }
+        if let Some(oldest) = self.keys.held(k).iter().map(|h| h.held_at).min() {
+            // swept once `held_at < now - retention`
+            let d = oldest
+                .saturating_add(self.config.held_retention)
+                .saturating_add(Duration::from_micros(1));
+            due = Some(due.map_or(d, |x| x.min(d)));
+        }
+        due
+    }
+
+    /// Removes the key's timer (wherever it is).
+    pub(crate) fn cancel_timer(&mut self, k: u32) {
+        match self.keys.timer(k) {
+            Timer::Wheel(h) => {
+                self.wheel.cancel(h);
+            }
+            Timer::Overdue(at) => {
+                self.overdue.remove(&(at, k));
+            }
+            Timer::None | Timer::Batch => {}
+        }
+        self.keys.set_timer(k, Timer::None);
+    }
+
+    /// Files key `k`'s timer at its due instant (or drops the key when nothing about
+    /// it remains). Keys taken out for a tick are re-filed at the end of the tick.
+    pub(crate) fn after_change(&mut self, k: u32) {
+        if !self.keys.contains(k) {
+            return;
+        }
+        let current = self.keys.timer(k);
+        if current == Timer::Batch {
+            return;
+        }
+        let empty = !self.keys.has_bucket(k)
+            && self.keys.held(k).is_empty()
+            && !self.keys.satisfied_queued(k);
+        if empty {
+            self.drop_key(k);
+            return;
+        }
+        let due = self.key_due(k);
+        match (current, due) {
+            (Timer::Wheel(h), Some(d)) => match self.wheel.reset(h, d) {
+                Ok(()) => {}
+                Err(ResetError::Elapsed(_)) => self.file_overdue(k, d),
+                Err(ResetError::Stale) => self.file(k, d),
+            },
+            (Timer::Overdue(at), Some(d)) if at == d => {}
+            (_, Some(d)) => {
+                self.cancel_timer(k);
+                self.file(k, d);
+            }
+            (_, None) => self.cancel_timer(k),
+        }
+    }
+
+    pub(crate) fn file(&mut self, k: u32, due: Instant) {
+        match self.wheel.insert(due, k) {
+            Ok(h) => self.keys.set_timer(k, Timer::Wheel(h)),
+            Err(InsertError::Elapsed(_)) => self.file_overdue(k, due),
+            Err(InsertError::Full(_)) => self.file_overdue(k, due),
+        }
+    }
+
+    pub(crate) fn file_overdue(&mut self, k: u32, due: Instant) {
+        self.overdue.insert((due, k));
+        self.keys.set_timer(k, Timer::Overdue(due));
+    }
+
+    /// Forgets a key with no bucket and no held events.
+    pub(crate) fn drop_key(&mut self, k: u32) {
+        self.cancel_timer(k);
+        if let Some(trigger) = self.keys.remove(k) {
+            if let Some(Node {
+                kind: NodeKind::Event(ev),
+                ..
+            }) = &mut self.nodes[trigger as usize]
+            {
+                ev.keys = ev.keys.saturating_sub(1);
+            }
+        }
+    }
+
+    /// Takes every key whose timer is at or before `threshold` into the batch.
+    pub(crate) fn collect(&mut self, threshold: Instant) {
+        while let Some(expired) = self.wheel.poll(threshold) {
+            let k = expired.payload;
+            if self.keys.contains(k) {
+                self.keys.set_timer(k, Timer::Batch);
+                self.batch.push(k);
+            }
+        }
+        while let Some(&(at, k)) = self.overdue.iter().next() {
+            if at > threshold {
+                break;
+            }
+            self.overdue.remove(&(at, k));
+            if self.keys.contains(k) {
+                self.keys.set_timer(k, Timer::Batch);
+                self.batch.push(k);
+            }
+        }
+    }
+
+    /// Re-files every key taken out for the tick.
+    pub(crate) fn refile_batch(&mut self) {
+        let batch = core::mem::take(&mut self.batch);
+        for &k in &batch {
+            if self.keys.timer(k) == Timer::Batch {
+                self.keys.set_timer(k, Timer::None);
+            }
+            self.after_change(k);
+        }
+        let mut batch = batch;
+        batch.clear();
+        self.batch = batch;
+    }
+
+    // ---------------------------------------------------------------- ticks
+
+    /// Proactive evaluation of every due proactive trigger (`proactive_evaluation`
+    /// for each, in load order, or `evaluate_proactive_triggers` when scheduled).
+    pub(crate) fn proactive_phase(&mut self, as_of: Instant) {
+        let (base, scheduled) = match self.config.proactive {
+            ProactiveMode::All => (as_of, false),
+            ProactiveMode::Scheduled => (self.wall, true),
+        };
+        let a = self.with_offset(base);
+        self.collect(a);
+        // due keys: proactive buckets with end <= a, by (trigger order, start, key)
+        let mut due: Vec<(u64, Instant, u32, u32)> = Vec::new();
+        for &k in &self.batch {
+            let (Some(trigger), Some(b)) = (self.keys.trigger(k), self.keys.bucket(k)) else {
+                continue;
+            };
+            if b.end > a {
+                continue;
+            }
+            if let Some(Node {
+                kind: NodeKind::Event(ev),
+                order,
+                ..
+            }) = &self.nodes[trigger as usize]
+            {
+                if ev.compiled.posture() == Posture::Proactive {
+                    due.push((*order, b.start, k, trigger));
+                }
+            }
+        }
+        // By the key's values, not its slot: slot numbers depend on the history of the
+        // key table (reuse order), which a restored snapshot does not reproduce.
+        let keys = &self.keys;
+        due.sort_unstable_by(|x, y| {
+            (x.0, x.1)
+                .cmp(&(y.0, y.1))
+                .then_with(|| keys.key(x.2).cmp(keys.key(y.2)))
+        });
+        let triggers = self.proactive.clone();
+        self.in_proactive = true;
+        let mut cursor = 0;
+        for &t in &triggers {
+            let order = match &self.nodes[t as usize] {
+                Some(n) => n.order,
+                None => continue,
+            };
+            // this trigger's due keys
+            let first = cursor;
+            while cursor < due.len() && due[cursor].0 == order {
+                cursor += 1;
+            }
+            if scheduled {
+                let next = match &self.nodes[t as usize] {
+                    Some(Node {
+                        kind: NodeKind::Event(ev),
+                        ..
+                    }) => ev.next_run.unwrap_or(self.wall),
+                    _ => continue,
+                };
+                if next > self.wall {
+                    continue;
+                }
+            }
+            self.proactive_evaluation(t, a, &due[first..cursor]);
+            if scheduled {
+                let run_again = self.run_again_at(t, a);
+                if let Some(Node {
+                    kind: NodeKind::Event(ev),
+                    ..
+                }) = &mut self.nodes[t as usize]
+                {
+                    ev.next_run = Some(run_again);
+                }
+            }
+        }
+        self.in_proactive = false;
+    }
+
+    /// `proactive_evaluation(trigger, as_of)` for one trigger, given its due keys.
+    pub(crate) fn proactive_evaluation(
+        &mut self,
+        t: u32,
+        a: Instant,
+        due: &[(u64, Instant, u32, u32)],
+    ) {
+        let p = self.params(t);
+        let global = match &self.nodes[t as usize] {
+            Some(Node {
+                kind: NodeKind::Event(ev),
+                ..
+            }) => ev.compiled.for_each().is_empty(),
+            _ => return,
+        };
+        if global {
+            let k = self.ensure_bucket(t, &[], a, a.saturating_add(p.within), None, 0);
+            self.after_change(k);
+        }
+        // remove_buckets_exceeding_threshold
+        let satisfied = match &mut self.nodes[t as usize] {
+            Some(Node {
+                kind: NodeKind::Event(ev),
+                ..
+            }) => core::mem::take(&mut ev.satisfied),
+            _ => Vec::new(),
+        };
+        for k in satisfied {
+            if self.keys.trigger(k) != Some(t) {
+                continue;
+            }
+            self.keys.set_satisfied_queued(k, false);
+            if self.keys.bucket(k).is_some_and(|b| b.count >= p.threshold) {
+                self.keys.set_bucket(k, None);
+            }
+            self.after_change(k);
+        }
+        for &(_, start, k, trigger) in due {
+            let still = trigger == t
+                && self
+                    .keys
+                    .bucket(k)
+                    .is_some_and(|b| b.start == start && b.end <= a);
+            if still {
+                self.evaluate(t, k, a, None);
+                self.after_change(k);
+            }
+        }
+    }
+
+    /// `run_again_at` of `proactive_evaluation`: the earliest bucket end of the
+    /// trigger after `a`, at most `a + within`. Scans the key table (scheduled mode).
+    pub(crate) fn run_again_at(&self, t: u32, a: Instant) -> Instant {
+        let p = self.params(t);
+        let mut run_again = a.saturating_add(p.within);
+        if let Some(Node {
+            kind: NodeKind::Event(ev),
+            ..
+        }) = &self.nodes[t as usize]
+        {
+            if ev.keys == 0 {
+                return run_again;
+            }
+        }
+        for (k, trigger) in self.keys.iter() {
+            if trigger != t {
+                continue;
+            }
+            if let Some(b) = self.keys.bucket(k) {
+                if a < b.end && b.end < run_again {
+                    run_again = b.end;
+                }
+            }
+        }
+        run_again
+    }
+
+    /// `periodic_evaluation(now)`: held-event sweep, lost followers, expired buckets.
+    pub(crate) fn periodic(&mut self, now: Instant) {
+        let as_of = self.with_offset(now);
+        // sweep_held_events(now)
+        self.collect(now.max(as_of));
+        let retention = self.config.held_retention;
+        let batch = self.batch.clone();
+        for &k in &batch {
+            if self.keys.held(k).is_empty() || self.keys.bucket(k).is_some_and(|b| b.end > now) {
+                continue;
+            }
+            let cutoff = now.saturating_sub(retention);
+            self.keys.held_mut(k).retain(|h| h.held_at >= cutoff);
+            self.keys.tidy_held(k);
+        }
+        // lost followers, evaluated in occurred order
+        let cutoff = self.wall.saturating_sub(self.config.follower_timeout);
+        let lost = self.ordering.take_lost(cutoff);
+        let was_proactive = core::mem::replace(&mut self.in_proactive, false);
+        for follower in lost {
+            self.stats.lost_followers += 1;
+            let _ = self.reactive_evaluation(&follower.view(), 0);
+        }
+        self.in_proactive = was_proactive;
+        // sweep_closed_buckets(as_of - buffer)
+        let older_than = as_of.saturating_sub(self.config.sweep_buffer);
+        self.collect(as_of);
+        let batch = self.batch.clone();
+        for &k in &batch {
+            if self.keys.bucket(k).is_some_and(|b| b.end <= older_than) {
+                self.keys.set_bucket(k, None);
+            }
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! What goes in and out of the engine besides events: [`Firing`], [`EventOutcome`],
+//! [`Stats`] and the errors of `add_trigger` and `handle_event`.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+use super::TriggerId;
+use crate::error::TriggerError;
+use crate::event::EventId;
+use crate::time::Instant;
+
+/// Where a firing came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum FiringKind {
+    /// Proactive evaluation at a tick (an expected event did not arrive in time).
+    Proactive,
+    /// Event processing (including lost followers released by a tick).
+    Reactive,
+}
+
+/// A trigger fired: what Prefect hands to `act`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Firing {
+    /// The loaded trigger (automation) this firing belongs to.
+    pub trigger: TriggerId,
+    /// Position of the firing trigger among its parent composite's children, for a
+    /// child firing inside [`Firing::children`]; `None` for the top-level firing.
+    pub child: Option<u32>,
+    /// `triggering_labels`: each `for_each` label (sorted) with this key's value
+    /// (`""` when missing); empty for composite triggers.
+    pub labels: Vec<(String, String)>,
+    /// The triggering event (for proactive firings: the bucket's last event).
+    pub event: Option<EventId>,
+    /// The wall-clock instant of the firing.
+    pub at: Instant,
+    /// Proactive evaluation or event processing.
+    pub kind: FiringKind,
+    /// For composite triggers: the child firings that made it fire.
+    pub children: Vec<Firing>,
+}
+
+/// What happened to an event handed to [`Engine::handle_event`](super::Engine::handle_event).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventOutcome {
+    /// Evaluated against the interested triggers.
+    Processed,
+    /// Dropped: its id was seen within the de-duplication window.
+    Duplicate,
+    /// Dropped: a `prefect.log.write` event (consumer entry).
+    LogEvent,
+    /// Held until the event it `follows` is seen (or for the follower timeout).
+    WaitingForLeader,
+    /// Buffered until the watermark passes it (allowed lateness).
+    Buffered,
+    /// Dropped: it arrived after the watermark passed its `occurred`
+    /// ([`LatePolicy::Drop`](super::LatePolicy::Drop)).
+    Late,
+}
+
+/// Counters the caller can read with [`Engine::stats`](super::Engine::stats).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Stats {
+    /// Events handed to `handle_event` and accepted.
+    pub events: u64,
+    /// Events dropped as duplicates.
+    pub duplicates: u64,
+    /// `prefect.log.write` events dropped.
+    pub log_events: u64,
+    /// Events that had to wait for their leader.
+    pub followers_held: u64,
+    /// Followers released by the follower timeout.
+    pub lost_followers: u64,
+    /// Followers not processed because a chain exceeded the maximum depth.
+    pub depth_exceeded: u64,
+    /// Top-level firings produced.
+    pub firings: u64,
+    /// Late events dropped ([`LatePolicy::Drop`](super::LatePolicy::Drop)).
+    pub late_dropped: u64,
+    /// Late events evaluated on arrival ([`LatePolicy::Process`](super::LatePolicy::Process)).
+    pub late_processed: u64,
+}
+
+/// Why [`Engine::add_trigger`](super::Engine::add_trigger) refused a trigger.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AddTriggerError {
+    /// A trigger with this id is loaded already.
+    DuplicateId(TriggerId),
+    /// The trigger is invalid (the error says which field and why).
+    Invalid(TriggerError),
+    /// Loading it would exceed the engine's limit of trigger nodes (2^24).
+    TooManyTriggers,
+}
+
+impl fmt::Display for AddTriggerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AddTriggerError::DuplicateId(id) => {
+                write!(
+                    f,
+                    "a trigger with id {} is already loaded; remove it first",
+                    id.0
+                )
+            }
+            AddTriggerError::Invalid(e) => write!(f, "invalid trigger: {e}"),
+            AddTriggerError::TooManyTriggers => write!(
+                f,
+                "too many triggers: an engine holds at most {} trigger nodes",
+                super::keys::MAX_TRIGGER_NODES
+            ),
+        }
+    }
+}
+
+impl core::error::Error for AddTriggerError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            AddTriggerError::Invalid(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<TriggerError> for AddTriggerError {
+    fn from(e: TriggerError) -> Self {
+        AddTriggerError::Invalid(e)
+    }
+}
+
+/// Why [`Engine::handle_event`](super::Engine::handle_event) refused an event (nothing about it was kept).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HandleEventError {
+    /// The primary resource has no (or an empty) `prefect.resource.id` label.
+    MissingResourceId,
+    /// The allowed-lateness buffer is full (`lateness_capacity`): call
+    /// `handle_timeout` to release events, or raise the capacity.
+    BufferFull,
+}
+
+impl fmt::Display for HandleEventError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HandleEventError::MissingResourceId => f.write_str(
+                "the event's resource has no `prefect.resource.id` label (Prefect requires a non-empty one)",
+            ),
+            HandleEventError::BufferFull => f.write_str(
+                "the allowed-lateness buffer is full: advance time with handle_timeout to release events, or raise lateness_capacity",
+            ),
+        }
+    }
+}
+
+impl core::error::Error for HandleEventError {}
