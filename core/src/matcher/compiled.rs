@@ -8,13 +8,26 @@ use crate::event::{Event, Labels};
 use crate::time::Duration;
 use crate::trigger::{EventTrigger, Posture, ResourceSpec};
 
-/// One pattern of a resource spec, with the fast path for literals decided up front.
+/// How a [`LabelPattern`] is matched, decided once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PatternKind {
+    /// No wildcard: equality.
+    Literal,
+    /// Only one `*`, at the end (`prefect.flow-run.*`): `starts_with` the text before
+    /// it (fnmatch's `*` matches any run of characters, the empty one included).
+    Prefix,
+    /// Anything else: [`fnmatch`].
+    Glob,
+}
+
+/// One pattern of a resource spec, with the fast paths for literals and prefixes
+/// decided up front.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct LabelPattern {
-    /// The pattern without its `!`.
+    /// The pattern without its `!` (for [`PatternKind::Prefix`], without its `*` too).
     text: String,
     negated: bool,
-    literal: bool,
+    kind: PatternKind,
 }
 
 impl LabelPattern {
@@ -23,10 +36,15 @@ impl LabelPattern {
             Some(rest) => (true, rest),
             None => (false, pattern),
         };
+        let (text, kind) = match text.strip_suffix('*') {
+            _ if !has_wildcards(text) => (text, PatternKind::Literal),
+            Some(prefix) if !has_wildcards(prefix) => (prefix, PatternKind::Prefix),
+            _ => (text, PatternKind::Glob),
+        };
         LabelPattern {
             text: String::from(text),
             negated,
-            literal: !has_wildcards(text),
+            kind,
         }
     }
 
@@ -36,10 +54,10 @@ impl LabelPattern {
         let Some(value) = value else {
             return false;
         };
-        let hit = if self.literal {
-            self.text == value
-        } else {
-            fnmatch(&self.text, value)
+        let hit = match self.kind {
+            PatternKind::Literal => self.text == value,
+            PatternKind::Prefix => value.starts_with(self.text.as_str()),
+            PatternKind::Glob => fnmatch(&self.text, value),
         };
         hit != self.negated
     }

@@ -126,6 +126,59 @@ mod compiled {
     use alloc::string::String;
     use alloc::vec::Vec;
 
+    #[test]
+    fn compiled_patterns_agree_with_label_matches() {
+        // literals, trailing-`*` prefixes (the fast path) and everything else
+        let patterns = [
+            "",
+            "*",
+            "**",
+            "a",
+            "a*",
+            "a**",
+            "a*b",
+            "a?*",
+            "a[b]*",
+            "a[*",
+            "!a*",
+            "!*",
+            "!a",
+            "prefect.flow-run.*",
+            "é*",
+            "*a",
+        ];
+        let values = [
+            "",
+            "a",
+            "ab",
+            "a*",
+            "a[b]x",
+            "a[",
+            "b",
+            "prefect.flow-run.",
+            "prefect.flow-run.x",
+            "prefect.flow-run",
+            "é",
+            "éa",
+            "ba",
+        ];
+        for pattern in patterns {
+            let spec = CompiledSpec::compile(&ResourceSpec::from_pairs(&[("l", &[pattern])]));
+            for value in values {
+                let resource = [("l", value)];
+                assert_eq!(
+                    spec.matches(Labels::Pairs(&resource)),
+                    label_matches(pattern, Some(value)),
+                    "{pattern:?} against {value:?}"
+                );
+            }
+            assert!(
+                !spec.matches(Labels::Pairs(&[])),
+                "{pattern:?}: a missing label"
+            );
+        }
+    }
+
     fn ev<'a>(
         name: &'a str,
         resource: &'a [(&'a str, &'a str)],
