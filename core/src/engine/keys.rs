@@ -395,9 +395,16 @@ impl KeyTable {
         let trigger = state.trigger_flags & TRIGGER_MASK;
         let hash = hash_of(&self.hasher, trigger, &state.key);
         self.index.remove(hash, k);
-        self.held.remove(&k);
-        self.last_occurred.remove(&k);
-        self.overdue_at.remove(&k);
+        // (the side tables are usually empty: skip hashing then)
+        if state.has(HAS_HELD) {
+            self.held.remove(&k);
+        }
+        if state.has(LAST_EXPECT_ONLY) {
+            self.last_occurred.remove(&k);
+        }
+        if state.has(TIMER_OVERDUE) {
+            self.overdue_at.remove(&k);
+        }
         self.free.push(k);
         Some(trigger)
     }
