@@ -32,7 +32,7 @@ pub enum ProactiveMode {
     All,
     /// Prefect's production scheduler (`evaluate_proactive_triggers`): a trigger is
     /// skipped until its `next_proactive_runs` instant, and evaluated as of the wall
-    /// clock. Emulated for conformance; see the module docs for its cost.
+    /// clock. Emulated for conformance; it keeps an ordered index of bucket ends (module docs).
     Scheduled,
 }
 

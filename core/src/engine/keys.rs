@@ -3,6 +3,7 @@
 //! a slab and found through a hash table of (trigger, key bytes).
 
 use alloc::boxed::Box;
+use alloc::collections::BTreeSet;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::hash::{BuildHasher, Hash, Hasher};
@@ -153,6 +154,10 @@ pub(crate) struct KeyTable {
     last_occurred: HashMap<u32, Instant, FixedState>,
     /// Instant of each overdue timer.
     overdue_at: HashMap<u32, Instant, FixedState>,
+    /// `(trigger, bucket end, slot)` of every bucket, when enabled
+    /// ([`track_ends`](Self::track_ends)): the scheduled proactive mode asks for a
+    /// trigger's earliest bucket end after an instant.
+    ends: Option<BTreeSet<(u32, Instant, u32)>>,
 }
 
 fn hash_of(hasher: &FixedState, trigger: u32, key: &[u8]) -> u64 {
@@ -264,6 +269,16 @@ impl KeyTable {
     /// never read (see [`LastEvent::expect_only`]).
     pub(crate) fn set_bucket(&mut self, k: u32, bucket: Option<Bucket>) {
         let mut expect_only_at = None;
+        let state = self.slots.get(k as usize).and_then(Option::as_ref);
+        if let (Some(ends), Some(s)) = (&mut self.ends, state) {
+            let t = s.trigger_flags & TRIGGER_MASK;
+            if s.has(HAS_BUCKET) {
+                ends.remove(&(t, s.end, k));
+            }
+            if let Some(b) = &bucket {
+                ends.insert((t, b.end, k));
+            }
+        }
         if let Some(s) = self.state_mut(k) {
             match bucket {
                 None => {
@@ -395,6 +410,9 @@ impl KeyTable {
         let trigger = state.trigger_flags & TRIGGER_MASK;
         let hash = hash_of(&self.hasher, trigger, &state.key);
         self.index.remove(hash, k);
+        if let (Some(ends), true) = (&mut self.ends, state.has(HAS_BUCKET)) {
+            ends.remove(&(trigger, state.end, k));
+        }
         // (the side tables are usually empty: skip hashing then)
         if state.has(HAS_HELD) {
             self.held.remove(&k);
@@ -407,6 +425,24 @@ impl KeyTable {
         }
         self.free.push(k);
         Some(trigger)
+    }
+
+    /// Keeps an ordered index of bucket ends from now on (the table must have no
+    /// buckets yet), for [`next_end_after`](Self::next_end_after).
+    pub(crate) fn track_ends(&mut self) {
+        debug_assert!(self.slots.iter().flatten().all(|s| !s.has(HAS_BUCKET)));
+        self.ends = Some(BTreeSet::new());
+    }
+
+    /// The earliest bucket end of `trigger`'s keys strictly after `after` (`None`
+    /// also when the table does not track ends).
+    pub(crate) fn next_end_after(&self, trigger: u32, after: Instant) -> Option<Instant> {
+        let from = after.checked_add(crate::time::Duration::from_micros(1))?;
+        self.ends
+            .as_ref()?
+            .range((trigger, from, 0)..=(trigger, Instant::MAX, u32::MAX))
+            .next()
+            .map(|&(_, end, _)| end)
     }
 
     /// Number of live keys.

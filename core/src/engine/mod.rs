@@ -54,9 +54,10 @@
 //! (the events-clock offset moves proactive evaluation behind the wall clock, or
 //! Prefect's scheduling skips a trigger) waits in a small ordered "overdue" set.
 //!
-//! The one exception is [`ProactiveMode::Scheduled`], an emulation of Prefect's
-//! production scheduler kept for conformance: computing its `next_proactive_runs`
-//! scans the evaluated trigger's keys.
+//! [`ProactiveMode::Scheduled`], an emulation of Prefect's production scheduler kept
+//! for conformance, needs each trigger's earliest bucket end after the evaluation
+//! instant (`next_proactive_runs`): in that mode the key table keeps an ordered index
+//! of bucket ends, O(log keys) per bucket change and per query.
 //!
 //! Within one tick, the due windows of one trigger are judged in order of window
 //! start, then key values (never by internal slot numbers, which a restored snapshot
@@ -254,6 +255,10 @@ impl fmt::Debug for Engine {
 impl Engine {
     /// An engine with no triggers.
     pub fn new(config: EngineConfig) -> Engine {
+        let mut keys = KeyTable::default();
+        if config.proactive == ProactiveMode::Scheduled {
+            keys.track_ends();
+        }
         Engine {
             config,
             nodes: Vec::new(),
@@ -263,7 +268,7 @@ impl Engine {
             fingerprints: HashMap::with_hasher(FixedState),
             proactive: Vec::new(),
             router: Router::default(),
-            keys: KeyTable::default(),
+            keys,
             wheel: Wheel::new(config.wheel_tick, Instant::ZERO),
             overdue: BTreeSet::new(),
             batch: Vec::new(),

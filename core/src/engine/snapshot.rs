@@ -17,7 +17,9 @@ use hashbrown::HashMap;
 use super::keys::KeyTable;
 use super::lateness::LatenessBuffer;
 use super::ordering::{CausalOrdering, OrderingRecord, SeenCache};
-use super::{AddTriggerError, Engine, EngineConfig, Node, NodeKind, Stats, TriggerId};
+use super::{
+    AddTriggerError, Engine, EngineConfig, Node, NodeKind, ProactiveMode, Stats, TriggerId,
+};
 use crate::hash::FxBuildHasher;
 use crate::trigger::Trigger;
 use crate::wheel::GrowableWheel;
@@ -496,6 +498,9 @@ impl Engine {
         let corrupt = RestoreError::Corrupt;
         // keys
         let mut keys = KeyTable::with_vacant_slots(slot_count, saved.keys.len());
+        if self.config.proactive == ProactiveMode::Scheduled {
+            keys.track_ends();
+        }
         let mut free = saved.free_slots;
         for k in saved.keys {
             let Some(node) = new_node(moved, k.node) else {

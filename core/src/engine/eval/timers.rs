@@ -280,30 +280,33 @@ impl Engine {
     }
 
     /// `run_again_at` of `proactive_evaluation`: the earliest bucket end of the
-    /// trigger after `a`, at most `a + within`. Scans the key table (scheduled mode).
+    /// trigger after `a`, at most `a + within` (O(log keys): the key table keeps an
+    /// ordered index of bucket ends in the scheduled mode).
     pub(crate) fn run_again_at(&self, t: u32, a: Instant) -> Instant {
         let p = self.params(t);
-        let mut run_again = a.saturating_add(p.within);
-        if let Some(Node {
-            kind: NodeKind::Event(ev),
-            ..
-        }) = &self.nodes[t as usize]
-        {
-            if ev.keys == 0 {
-                return run_again;
-            }
+        let run_again = a.saturating_add(p.within);
+        let next = self.keys.next_end_after(t, a);
+        debug_assert_eq!(
+            next,
+            self.scan_next_end_after(t, a),
+            "the index of bucket ends"
+        );
+        match next {
+            Some(end) if end < run_again => end,
+            _ => run_again,
         }
-        for (k, trigger) in self.keys.iter() {
-            if trigger != t {
-                continue;
-            }
-            if let Some(b) = self.keys.bucket(k) {
-                if a < b.end && b.end < run_again {
-                    run_again = b.end;
-                }
-            }
-        }
-        run_again
+    }
+
+    /// [`KeyTable::next_end_after`](super::super::keys::KeyTable::next_end_after) by a
+    /// scan of every key: what the index must agree with (checked in debug builds).
+    #[cfg(debug_assertions)]
+    fn scan_next_end_after(&self, t: u32, a: Instant) -> Option<Instant> {
+        self.keys
+            .iter()
+            .filter(|&(_, trigger)| trigger == t)
+            .filter_map(|(k, _)| self.keys.bucket(k).map(|b| b.end))
+            .filter(|&end| end > a)
+            .min()
     }
 
     /// `periodic_evaluation(now)`: held-event sweep, lost followers, expired buckets.
