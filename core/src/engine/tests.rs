@@ -3,7 +3,8 @@
 
 use super::*;
 use crate::engine::LatePolicy;
-use crate::event::{Labels, Related};
+use crate::event::{EventId, Labels, Related};
+use crate::trigger::{Posture, Trigger};
 use alloc::vec;
 
 const ZOMBIE: &str = r#"{"type": "event", "match": {"prefect.resource.id": "prefect.flow-run.*"},
