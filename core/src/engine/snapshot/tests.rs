@@ -1,12 +1,13 @@
 //! Snapshot unit tests: the header and its errors, hostile payloads, and what a
 //! restore keeps and drops.
 
-use super::codec::{push_varint, take_varint};
+use super::codec::{decode_seen, push_varint, take_varint};
 use super::*;
-use crate::engine::Firing;
+use crate::engine::{EngineConfig, Firing};
 use crate::event::{Event, EventId, Labels, Related, RESOURCE_ID};
 use crate::time::Duration;
 use crate::time::Instant;
+use crate::trigger::Trigger;
 use alloc::string::String;
 use alloc::vec;
 
