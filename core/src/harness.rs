@@ -15,6 +15,10 @@
 //! the end) and encode back ([`encode_ops`]), so a fuzzer needs no `arbitrary` and a
 //! hand-built timeline can be written to the seed corpus. [`check_engine_ops`] is the
 //! whole `engine_ops` fuzz target; the corpus replay test calls the same function.
+//!
+//! [`check_snapshot_bytes`] is the whole `snapshot_bytes` fuzz target: arbitrary bytes,
+//! as given and framed as a payload ([`frame_payload`]), into [`Engine::restore`],
+//! and every engine it restores driven on, saved and restored again.
 
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -22,7 +26,7 @@ use alloc::{format, vec};
 
 use crate::engine::{
     Engine, EngineConfig, Entry, EventOutcome, Firing, FiringKind, HandleEventError, LatePolicy,
-    Stats, TriggerId,
+    RestoreError, Stats, TriggerId, SNAPSHOT_HEADER_LEN, SNAPSHOT_MAGIC,
 };
 use crate::event::{EventId, OwnedEvent, RESOURCE_ID};
 use crate::time::{Duration, Instant};
@@ -792,5 +796,230 @@ pub fn check_engine_ops(bytes: &[u8]) {
         .and_then(|_| check_clock(lateness, &timeline));
     if let Err(problem) = result {
         panic!("{problem}\nops: {ops:?}");
+    }
+}
+
+// ------------------------------------------------------------------ the snapshot_bytes target
+
+/// The triggers a `snapshot_bytes` input is restored with: every [`TriggerKind`] of
+/// the menu with its default `within`, under ids 1 to 5 in menu order (what
+/// [`snapshot_trigger_ops`] loads, so snapshots of such runs keep all their state).
+pub fn snapshot_triggers() -> Vec<(TriggerId, Trigger)> {
+    TRIGGER_KINDS
+        .iter()
+        .zip(1..)
+        .map(|(&kind, id)| (TriggerId(id), menu_trigger(kind, Within::Default)))
+        .collect()
+}
+
+/// The ops that load [`snapshot_triggers`] (ids 1 to 5 in a fresh timeline).
+pub fn snapshot_trigger_ops() -> Vec<Op> {
+    TRIGGER_KINDS
+        .iter()
+        .map(|&kind| Op::AddTrigger {
+            kind,
+            within: Within::Default,
+        })
+        .collect()
+}
+
+/// The configuration the `snapshot_bytes` seeds are written with and the first
+/// restore of every input uses: consumer entry, allowed lateness 30 s, late events
+/// dropped.
+pub fn snapshot_config() -> EngineConfig {
+    EngineConfig {
+        allowed_lateness: Some(Duration::from_secs(30)),
+        ..EngineConfig::default()
+    }
+}
+
+/// The second restore of every input: no allowed lateness (buffered events are
+/// evaluated at once), direct entry, and a different trigger set: id 1 as in
+/// [`snapshot_triggers`] (kept), id 2 with another `within` (changed), ids 3 to 5 left
+/// out (removed), id 9 new (added).
+fn changed_setup() -> (EngineConfig, Vec<(TriggerId, Trigger)>) {
+    let config = EngineConfig {
+        entry: Entry::Direct,
+        ..EngineConfig::default()
+    };
+    let triggers = vec![
+        (
+            TriggerId(1),
+            menu_trigger(TriggerKind::Zombie, Within::Default),
+        ),
+        (
+            TriggerId(2),
+            menu_trigger(TriggerKind::Reactive, Within::Secs(61)),
+        ),
+        (
+            TriggerId(9),
+            menu_trigger(TriggerKind::Sequence, Within::Default),
+        ),
+    ];
+    (config, triggers)
+}
+
+/// `payload` behind a valid snapshot header (magic, version, length and CRC-32,
+/// written by the same code as [`Engine::snapshot`]'s), so that arbitrary payloads
+/// get past the checksum to the decoding and layout checks.
+///
+/// # Panics
+///
+/// If `payload` is longer than `u32::MAX` bytes.
+pub fn frame_payload(payload: &[u8]) -> Vec<u8> {
+    Engine::frame_snapshot_payload(payload)
+}
+
+/// Drives a fresh engine through `timeline` as [`run_timeline`] does and returns
+/// [`Engine::snapshot_to_vec`] taken after each action whose index is in `cuts`,
+/// before that action's firings are drained (so they travel in the snapshot).
+pub fn snapshots_at(config: EngineConfig, timeline: &Timeline, cuts: &[usize]) -> Vec<Vec<u8>> {
+    let mut engine = Engine::new(config);
+    let mut clock = BASE;
+    let mut out = Vec::new();
+    for (i, action) in timeline.actions.iter().enumerate() {
+        match action {
+            Action::AddTrigger(id, trigger) => {
+                let _ = engine.add_trigger(*id, trigger.clone());
+            }
+            Action::Deliver(event) => {
+                let _ = engine.handle_event(&event.view(), clock);
+            }
+            Action::Tick(now) => {
+                clock = *now;
+                engine.handle_timeout(clock);
+            }
+        }
+        if cuts.contains(&i) {
+            out.push(engine.snapshot_to_vec());
+        }
+        while engine.poll_action().is_some() {}
+        let _ = engine.poll_timeout();
+    }
+    out
+}
+
+/// A few steps on a restored engine: two events (one `follows` the first fresh event
+/// of the harness's timelines), a tick two minutes on, the firings drained, a tick at
+/// the instant `poll_timeout` then asks for.
+fn drive(engine: &mut Engine) {
+    let now = engine.now();
+    let event = |n: u32, resource: usize, name: usize, occurred: Instant, follows| OwnedEvent {
+        id: event_id(n),
+        event: EVENT_NAMES[name].to_string(),
+        occurred,
+        received: now,
+        resource: vec![(RESOURCE_ID.to_string(), RESOURCES[resource].to_string())],
+        related: Vec::new(),
+        follows,
+    };
+    let events = [
+        event(1 << 20, 0, 0, now, None),
+        event(
+            (1 << 20) + 1,
+            1,
+            3,
+            now.saturating_sub(Duration::from_secs(5)),
+            Some(event_id(0)),
+        ),
+    ];
+    for e in &events {
+        let _ = engine.handle_event(&e.view(), now);
+    }
+    engine.handle_timeout(now.saturating_add(Duration::from_secs(120)));
+    while engine.poll_action().is_some() {}
+    if let Some(due) = engine.poll_timeout() {
+        engine.handle_timeout(due);
+        while engine.poll_action().is_some() {}
+    }
+    let _ = engine.poll_timeout();
+}
+
+/// Restores `bytes` with `config` and `triggers`. A refusal must be a
+/// [`RestoreError`] other than `InvalidTrigger` (the triggers are valid and distinct);
+/// a restored engine must have loaded every trigger, and after [`drive`] its snapshot
+/// must restore again, keep every trigger and save the same bytes.
+fn check_restore(
+    config: EngineConfig,
+    triggers: &[(TriggerId, Trigger)],
+    bytes: &[u8],
+) -> Result<(), String> {
+    let (mut engine, report) = match Engine::restore(config, triggers.to_vec(), bytes) {
+        Ok(restored) => restored,
+        Err(e @ RestoreError::InvalidTrigger(..)) => {
+            return Err(format!("valid triggers refused: {e}"));
+        }
+        Err(e) => {
+            // the message is part of the error's contract
+            let _ = e.to_string();
+            return Ok(());
+        }
+    };
+    if engine.trigger_count() != triggers.len()
+        || report.kept.len() + report.changed.len() + report.added.len() != triggers.len()
+    {
+        return Err(format!(
+            "restored {} of {} triggers: {report:?}",
+            engine.trigger_count(),
+            triggers.len()
+        ));
+    }
+    drive(&mut engine);
+    let first = engine.snapshot_to_vec();
+    let (again, report) = Engine::restore(config, triggers.to_vec(), &first)
+        .map_err(|e| format!("the snapshot of a restored and driven engine is refused: {e}"))?;
+    if report.kept.len() != triggers.len() {
+        return Err(format!(
+            "a restored and driven engine's snapshot does not keep every trigger: {report:?}"
+        ));
+    }
+    if again.snapshot_to_vec() != first {
+        return Err(String::from(
+            "a restored and driven engine's snapshot restores to different bytes",
+        ));
+    }
+    Ok(())
+}
+
+/// The `snapshot_bytes` fuzz target: arbitrary bytes into [`Engine::restore`].
+///
+/// The bytes are restored twice as given: with [`snapshot_config`] and
+/// [`snapshot_triggers`], then with no allowed lateness, direct entry and a trigger set
+/// that keeps, changes, removes and adds triggers. Because random bytes almost never
+/// match the header's checksum, the same two restores then run on the input as a
+/// payload framed with a valid header ([`frame_payload`]); an input that starts with
+/// [`SNAPSHOT_MAGIC`] is taken as a snapshot whose header is replaced, so mutations of
+/// real snapshots reach the payload checks.
+///
+/// Each restore must either refuse with a [`RestoreError`] (never `InvalidTrigger`: the
+/// triggers are valid) or give an engine with every trigger loaded that, driven a few
+/// steps (events, ticks, firings drained, `poll_timeout`), saves a snapshot that
+/// restores again, keeps every trigger and saves the same bytes. Panics with a
+/// description on a violation; any other panic is a finding too.
+pub fn check_snapshot_bytes(bytes: &[u8]) {
+    let payload = match bytes.get(..SNAPSHOT_HEADER_LEN) {
+        Some(header) if header.starts_with(&SNAPSHOT_MAGIC) => &bytes[SNAPSHOT_HEADER_LEN..],
+        _ => bytes,
+    };
+    let framed = frame_payload(payload);
+    let (other_config, other_triggers) = changed_setup();
+    let setups = [
+        (snapshot_config(), snapshot_triggers()),
+        (other_config, other_triggers),
+    ];
+    let inputs: &[(&str, &[u8])] = if framed == bytes {
+        &[("as given", bytes)]
+    } else {
+        &[("as given", bytes), ("framed", &framed)]
+    };
+    for (how, input) in inputs {
+        for (config, triggers) in &setups {
+            if let Err(problem) = check_restore(*config, triggers, input) {
+                panic!(
+                    "{problem}\ninput {how} ({} bytes), config {config:?}",
+                    input.len()
+                );
+            }
+        }
     }
 }

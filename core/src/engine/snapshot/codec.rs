@@ -165,3 +165,23 @@ pub(super) fn decode_seen(bytes: &[u8]) -> Option<Vec<(u64, EventId, Instant)>> 
     }
     Some(out)
 }
+
+// ------------------------------------------------------------------ framing (harness)
+
+#[cfg(feature = "harness")]
+impl crate::engine::Engine {
+    /// `payload` behind a valid snapshot header (magic, this build's version, length,
+    /// CRC-32), exactly as [`snapshot`](Self::snapshot) frames its own payloads: lets
+    /// the fuzz harness reach the payload decoding and layout checks with arbitrary
+    /// payloads.
+    ///
+    /// # Panics
+    ///
+    /// If `payload` is longer than `u32::MAX` bytes.
+    pub(crate) fn frame_snapshot_payload(payload: &[u8]) -> Vec<u8> {
+        let mut bytes = alloc::vec![0u8; super::SNAPSHOT_HEADER_LEN];
+        super::write_header(&mut bytes, payload);
+        bytes.extend_from_slice(payload);
+        bytes
+    }
+}
