@@ -177,6 +177,8 @@ conformance! {
     own_expired_unswept_bucket_reused,
     own_follows_chain_deeper_than_max_depth,
     own_follows_chain_of_followers,
+    own_follows_equal_occurred_after_a_lost_follower,
+    own_follows_equal_occurred_set_order,
     own_follows_leader_arrives_later,
     own_follows_lost_follower_released_by_tick,
     own_follows_old_follower_and_twice_delivered,

@@ -78,7 +78,7 @@
 //! | bytes | content |
 //! |---|---|
 //! | 0..4 | magic `OVDS` ([`SNAPSHOT_MAGIC`]) |
-//! | 4..6 | format version, `u16` little-endian ([`SNAPSHOT_VERSION`] = 1) |
+//! | 4..6 | format version, `u16` little-endian ([`SNAPSHOT_VERSION`] = 2) |
 //! | 6..10 | payload length `n`, `u32` little-endian |
 //! | 10..14 | CRC-32 (IEEE, as zlib) of the payload, `u32` little-endian |
 //! | 14..14+n | the payload, [postcard](https://postcard.jamesmunns.com/wire-format) |
@@ -100,7 +100,9 @@
 //!    sequence-number step as a varint, 16 id bytes, expiry step in microseconds as a
 //!    zigzag varint) and the next sequence number;
 //! 6. the waiting followers (waitlist position, `received`, event), each leader's
-//!    list of followers and the next position;
+//!    set of follower ids as its CPython table layout (size; occupied slots with
+//!    their id, or none for a deleted entry: the order followers with equal
+//!    `occurred` are released in depends on it) and the next position;
 //! 7. the allowed-lateness buffer (arrival number, event, in release order), the
 //!    arrival counter and the watermark.
 //!

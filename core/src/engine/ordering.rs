@@ -5,6 +5,7 @@ use alloc::collections::{BTreeSet, VecDeque};
 use alloc::vec::Vec;
 use hashbrown::HashMap;
 
+use super::pyset::{py_hash_uuid, PySet};
 use crate::event::{EventId, OwnedEvent};
 use crate::hash::FxBuildHasher as FixedState;
 use crate::time::{Duration, Instant};
@@ -149,12 +150,21 @@ impl SeenCache {
 /// the event.
 pub(crate) type WaitingRecord = (u64, Instant, OwnedEvent);
 
+/// A leader's set of follower ids as a snapshot records it: the CPython table's
+/// size and its occupied slots (position, id or `None` for a deleted entry).
+pub(crate) type FollowerSetRecord = (u32, Vec<(u32, Option<EventId>)>);
+
+/// CPython's `hash()` of an event id (a UUID).
+fn id_hash(id: &EventId) -> u64 {
+    py_hash_uuid(id.0)
+}
+
 /// The waitlist as a snapshot records it.
 pub(crate) struct OrderingRecord {
     /// Waiting followers by waitlist position.
     pub(crate) waiting: Vec<WaitingRecord>,
-    /// Each leader's followers (by id, in list order), leaders sorted.
-    pub(crate) followers: Vec<(EventId, Vec<EventId>)>,
+    /// Each leader's follower-id set as its CPython table layout, leaders sorted.
+    pub(crate) followers: Vec<(EventId, FollowerSetRecord)>,
     /// The position the next new follower gets.
     pub(crate) next_position: u64,
 }
@@ -173,8 +183,10 @@ struct Waiting {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct CausalOrdering {
     waiting: HashMap<EventId, Waiting, FixedState>,
-    /// leader → followers.
-    followers: HashMap<EventId, Vec<EventId>, FixedState>,
+    /// leader → its followers' ids, as the CPython `set` Prefect keeps: when several
+    /// followers of one leader share `occurred`, Prefect processes them in the
+    /// iteration order of a copy of this set.
+    followers: HashMap<EventId, PySet<EventId>, FixedState>,
     /// (received, position) of every waiting follower, for lost-follower release.
     by_received: BTreeSet<(Instant, u64, EventId)>,
     next_position: u64,
@@ -231,9 +243,19 @@ impl CausalOrdering {
                 position,
             },
         );
-        let list = self.followers.entry(leader).or_default();
-        if !list.contains(&id) {
-            list.push(id);
+        self.followers
+            .entry(leader)
+            .or_default()
+            .add(id_hash(&id), id);
+    }
+
+    /// `_followers[leader].discard(id)`, dropping the leader's set once empty.
+    fn discard_follower(&mut self, leader: &EventId, id: &EventId) {
+        if let Some(set) = self.followers.get_mut(leader) {
+            set.discard(id_hash(id), *id);
+            if set.len() == 0 {
+                self.followers.remove(leader);
+            }
         }
     }
 
@@ -242,30 +264,24 @@ impl CausalOrdering {
         if let Some(w) = self.waiting.remove(id) {
             self.by_received.remove(&(w.received, w.position, *id));
         }
-        if let Some(list) = self.followers.get_mut(leader) {
-            list.retain(|f| f != id);
-            if list.is_empty() {
-                self.followers.remove(leader);
-            }
-        }
+        self.discard_follower(leader, id);
     }
 
-    /// The followers waiting on `leader`, sorted by `occurred` (stable over the
-    /// waitlist order), cloned: they stay on the waitlist until processed.
+    /// The followers waiting on `leader` (`get_followers`): a copy of the leader's
+    /// id set iterated in CPython's order, then sorted stably by `occurred`; cloned,
+    /// they stay on the waitlist until processed.
     pub(crate) fn followers_of(&self, leader: &EventId) -> Vec<OwnedEvent> {
         let Some(ids) = self.followers.get(leader) else {
             return Vec::new();
         };
-        let mut out: Vec<(u64, OwnedEvent)> = ids
+        let mut out: Vec<OwnedEvent> = ids
+            .copy()
             .iter()
-            .filter_map(|id| self.waiting.get(id))
-            .map(|w| (w.position, w.event.clone()))
+            .filter_map(|id| self.waiting.get(&id))
+            .map(|w| w.event.clone())
             .collect();
-        // Python iterates a set of ids here; sort by waitlist position first so the
-        // order is deterministic, then stably by `occurred` as Prefect does.
-        out.sort_by_key(|(pos, _)| *pos);
-        out.sort_by_key(|(_, e)| e.occurred);
-        out.into_iter().map(|(_, e)| e).collect()
+        out.sort_by_key(|e| e.occurred);
+        out
     }
 
     /// Removes and returns every follower received at or before `cutoff`, sorted by
@@ -279,12 +295,7 @@ impl CausalOrdering {
             self.by_received.remove(&(received, position, id));
             if let Some(w) = self.waiting.remove(&id) {
                 if let Some(leader) = w.event.follows {
-                    if let Some(list) = self.followers.get_mut(&leader) {
-                        list.retain(|f| *f != id);
-                        if list.is_empty() {
-                            self.followers.remove(&leader);
-                        }
-                    }
+                    self.discard_follower(&leader, &id);
                 }
                 lost.push((w.position, w.event));
             }
@@ -313,10 +324,10 @@ impl CausalOrdering {
             .map(|w| (w.position, w.received, w.event.clone()))
             .collect();
         waiting.sort_by_key(|(position, _, e)| (*position, e.id));
-        let mut followers: Vec<(EventId, Vec<EventId>)> = self
+        let mut followers: Vec<(EventId, FollowerSetRecord)> = self
             .followers
             .iter()
-            .map(|(leader, ids)| (*leader, ids.clone()))
+            .map(|(leader, ids)| (*leader, ids.layout()))
             .collect();
         followers.sort_unstable_by_key(|(leader, _)| *leader);
         OrderingRecord {
@@ -327,7 +338,8 @@ impl CausalOrdering {
     }
 
     /// The waitlist [`export`](Self::export) describes; `None` if a follower or a
-    /// leader appears twice or a position is not below `next_position`.
+    /// leader appears twice, a position is not below `next_position`, or a follower
+    /// set's layout is not one CPython could have made.
     pub(crate) fn import(record: OrderingRecord) -> Option<Self> {
         let mut out = CausalOrdering {
             next_position: record.next_position,
@@ -348,8 +360,9 @@ impl CausalOrdering {
                 return None;
             }
         }
-        for (leader, ids) in record.followers {
-            if out.followers.insert(leader, ids).is_some() {
+        for (leader, (size, slots)) in record.followers {
+            let set = PySet::from_layout(size, &slots, id_hash)?;
+            if out.followers.insert(leader, set).is_some() {
                 return None;
             }
         }
@@ -414,6 +427,82 @@ mod tests {
             related: Vec::new(),
             follows: Some(id(leader)),
         }
+    }
+
+    fn uuid_follower(uuid: &str, occurred: u64) -> OwnedEvent {
+        let mut e = follower(0, 9, occurred, 1);
+        e.id = EventId::parse(uuid).expect("a uuid");
+        e
+    }
+
+    /// uuid5 ids of `g26`, `follower-42`, `f49`, `117`, `77` (the replay's mapping);
+    /// the expected orders are CPython 3.11's `list(s)` and `list(s.copy())` of a set
+    /// built by adding them in that order.
+    const TIED: [&str; 5] = [
+        "7b560d65-78d8-5b30-a1d1-b46db224b225",
+        "8865d82c-8f49-54e4-88b6-b56c5aa55d05",
+        "01722ce5-87e5-53f8-bb3a-a0f188ce1553",
+        "a72c101f-fc4c-5f7d-b218-a9c63ad609b6",
+        "d08a8408-eddb-5605-8aa7-79ea5741cf55",
+    ];
+
+    #[test]
+    fn followers_with_equal_occurred_come_in_the_order_of_a_copy_of_pythons_set() {
+        let mut o = CausalOrdering::default();
+        for uuid in TIED {
+            o.record_follower(uuid_follower(uuid, 100));
+        }
+        let order: Vec<EventId> = o.followers_of(&id(9)).iter().map(|e| e.id).collect();
+        let expected: Vec<EventId> = [4, 0, 2, 1, 3]
+            .iter()
+            .map(|&i| EventId::parse(TIED[i]).expect("a uuid"))
+            .collect();
+        assert_eq!(
+            order, expected,
+            "list(s.copy()): 77, g26, f49, follower-42, 117"
+        );
+        // an earlier `occurred` still comes first
+        let early = "00000000-0000-4000-8000-000000000001";
+        o.record_follower(uuid_follower(early, 50));
+        assert_eq!(
+            o.followers_of(&id(9))[0].id,
+            EventId::parse(early).expect("a uuid")
+        );
+
+        // the layout (deleted entries included) survives export and import
+        o.forget_follower(&EventId::parse(TIED[0]).expect("a uuid"), &id(9));
+        let before: Vec<EventId> = o.followers_of(&id(9)).iter().map(|e| e.id).collect();
+        let restored = CausalOrdering::import(o.export()).expect("a valid record");
+        let after: Vec<EventId> = restored.followers_of(&id(9)).iter().map(|e| e.id).collect();
+        assert_eq!(before, after);
+        assert_eq!(after.len(), 5);
+    }
+
+    #[test]
+    fn impossible_follower_set_layouts_are_refused() {
+        let mut o = CausalOrdering::default();
+        o.record_follower(uuid_follower(TIED[0], 100));
+        let good = o.export();
+        let with = |size: u32, slots: Vec<(u32, Option<EventId>)>| {
+            let mut r = o.export();
+            r.followers[0].1 = (size, slots);
+            CausalOrdering::import(r)
+        };
+        let one = Some(EventId::parse(TIED[0]).expect("a uuid"));
+        assert!(CausalOrdering::import(good).is_some());
+        assert!(with(12, vec![(0, one)]).is_none(), "not a power of two");
+        assert!(with(4, vec![(0, one)]).is_none(), "below CPython's minimum");
+        assert!(
+            with(1 << 30, vec![(0, one)]).is_none(),
+            "far larger than its entries"
+        );
+        assert!(with(8, vec![(8, one)]).is_none(), "position out of range");
+        assert!(
+            with(8, vec![(3, one), (3, None)]).is_none(),
+            "position repeated"
+        );
+        let full: Vec<_> = (0..5).map(|i| (i, None)).collect();
+        assert!(with(8, full).is_none(), "no empty slot left");
     }
 
     #[test]

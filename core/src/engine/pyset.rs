@@ -27,123 +27,255 @@ pub(crate) fn py_hash_uuid(uuid: [u8; 16]) -> u64 {
     (u128::from_be_bytes(uuid) % P) as u64
 }
 
-/// A CPython set of `(hash, item)` entries (no deletions are needed here).
-#[derive(Clone, Debug)]
-pub(crate) struct PySet {
-    table: Vec<Option<(u64, u32)>>,
-    fill: usize,
+/// One slot of a [`PySet`] table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Slot<T> {
+    /// Never used (`key == NULL`).
+    Empty,
+    /// Deleted (`key == dummy`): probing goes on past it; `add` reuses the last one
+    /// it passed.
+    Dummy,
+    /// An entry with its hash.
+    Active(u64, T),
 }
 
-impl Default for PySet {
+/// A CPython set of `(hash, item)` entries: `add`, `discard`, `update` from a set,
+/// `copy`, iteration in slot order.
+#[derive(Clone, Debug)]
+pub(crate) struct PySet<T = u32> {
+    table: Vec<Slot<T>>,
+    /// Active + dummy slots.
+    fill: usize,
+    /// Active slots.
+    used: usize,
+}
+
+impl<T: Copy + PartialEq> Default for PySet<T> {
     fn default() -> Self {
         PySet {
-            table: vec![None; MIN_SIZE],
+            table: vec![Slot::Empty; MIN_SIZE],
             fill: 0,
+            used: 0,
         }
     }
 }
 
-impl PySet {
+impl<T: Copy + PartialEq> PySet<T> {
     fn mask(&self) -> usize {
         self.table.len() - 1
     }
 
-    /// `set_insert_clean`: places an entry known to be absent, without resizing.
-    fn insert_clean(table: &mut [Option<(u64, u32)>], hash: u64, item: u32) {
-        let mask = table.len() - 1;
+    /// The probe sequence from `hash`: `(first slot, linear probes)` of each round.
+    fn rounds(hash: u64, mask: usize) -> impl Iterator<Item = core::ops::RangeInclusive<usize>> {
         let mut perturb = hash as usize;
         let mut i = hash as usize & mask;
-        loop {
-            if table[i].is_none() {
-                table[i] = Some((hash, item));
-                return;
+        let mut first = true;
+        core::iter::from_fn(move || {
+            if !first {
+                perturb >>= PERTURB_SHIFT;
+                i = (i.wrapping_mul(5).wrapping_add(1).wrapping_add(perturb)) & mask;
             }
-            if i + LINEAR_PROBES <= mask {
-                for j in 1..=LINEAR_PROBES {
-                    if table[i + j].is_none() {
-                        table[i + j] = Some((hash, item));
-                        return;
-                    }
-                }
-            }
-            perturb >>= PERTURB_SHIFT;
-            i = (i.wrapping_mul(5).wrapping_add(1).wrapping_add(perturb)) & mask;
-        }
-    }
-
-    /// `set_table_resize(minused)`.
-    fn resize(&mut self, minused: usize) {
-        let mut size = MIN_SIZE;
-        while size <= minused {
-            size <<= 1;
-        }
-        let old = core::mem::replace(&mut self.table, vec![None; size]);
-        for (hash, item) in old.into_iter().flatten() {
-            Self::insert_clean(&mut self.table, hash, item);
-        }
-    }
-
-    /// `set_add_entry`.
-    pub(crate) fn add(&mut self, hash: u64, item: u32) {
-        let mask = self.mask();
-        let mut i = hash as usize & mask;
-        let mut perturb = hash as usize;
-        loop {
+            first = false;
             let probes = if i + LINEAR_PROBES <= mask {
                 LINEAR_PROBES
             } else {
                 0
             };
-            for j in 0..=probes {
-                match self.table[i + j] {
-                    None => {
-                        self.table[i + j] = Some((hash, item));
-                        self.fill += 1;
-                        if self.fill * 5 >= mask * 3 {
-                            let used = self.fill;
-                            self.resize(if used > 50_000 { used * 2 } else { used * 4 });
-                        }
-                        return;
-                    }
-                    Some((h, it)) if h == hash && it == item => return,
-                    Some(_) => {}
+            Some(i..=i + probes)
+        })
+    }
+
+    /// `set_insert_clean`: places an entry known to be absent in a table without
+    /// dummies, without resizing.
+    fn insert_clean(table: &mut [Slot<T>], hash: u64, item: T) {
+        let mask = table.len() - 1;
+        for round in Self::rounds(hash, mask) {
+            for j in round {
+                if table[j] == Slot::Empty {
+                    table[j] = Slot::Active(hash, item);
+                    return;
                 }
             }
-            perturb >>= PERTURB_SHIFT;
-            i = (i.wrapping_mul(5).wrapping_add(1).wrapping_add(perturb)) & mask;
         }
+    }
+
+    /// `set_table_resize(minused)`: a table of the smallest power of two above
+    /// `minused` (at least 8), entries re-inserted in slot order, dummies dropped.
+    fn resize(&mut self, minused: usize) {
+        let mut size = MIN_SIZE;
+        while size <= minused {
+            size <<= 1;
+        }
+        let old = core::mem::replace(&mut self.table, vec![Slot::Empty; size]);
+        for slot in old {
+            if let Slot::Active(hash, item) = slot {
+                Self::insert_clean(&mut self.table, hash, item);
+            }
+        }
+        self.fill = self.used;
+    }
+
+    /// `set_add_entry`: an absent item goes into the **last** dummy slot passed while
+    /// probing (CPython overwrites `freeslot` at every dummy), else into the empty slot
+    /// that ends the probe (then the table may grow).
+    pub(crate) fn add(&mut self, hash: u64, item: T) {
+        let mask = self.mask();
+        let mut freeslot = None;
+        let mut unused = None;
+        'probe: for round in Self::rounds(hash, mask) {
+            for j in round {
+                match self.table[j] {
+                    Slot::Empty => {
+                        unused = Some(j);
+                        break 'probe;
+                    }
+                    Slot::Active(h, it) if h == hash && it == item => return,
+                    Slot::Active(..) => {}
+                    Slot::Dummy => freeslot = Some(j),
+                }
+            }
+        }
+        self.used += 1;
+        if let Some(j) = freeslot {
+            self.table[j] = Slot::Active(hash, item);
+            return;
+        }
+        let Some(j) = unused else { return };
+        self.table[j] = Slot::Active(hash, item);
+        self.fill += 1;
+        if self.fill * 5 >= mask * 3 {
+            let used = self.used;
+            self.resize(if used > 50_000 { used * 2 } else { used * 4 });
+        }
+    }
+
+    /// `set_discard_entry`: the item's slot becomes a dummy; false if absent.
+    pub(crate) fn discard(&mut self, hash: u64, item: T) -> bool {
+        let mask = self.mask();
+        for round in Self::rounds(hash, mask) {
+            for j in round {
+                match self.table[j] {
+                    Slot::Empty => return false,
+                    Slot::Active(h, it) if h == hash && it == item => {
+                        self.table[j] = Slot::Dummy;
+                        self.used -= 1;
+                        return true;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        false
     }
 
     /// `set.update(other)` for a set argument (`set_merge`).
-    pub(crate) fn update(&mut self, other: &PySet) {
-        if other.fill == 0 {
+    pub(crate) fn update(&mut self, other: &PySet<T>) {
+        if other.used == 0 {
             return;
         }
-        if (self.fill + other.fill) * 5 >= self.mask() * 3 {
-            self.resize((self.fill + other.fill) * 2);
+        if (self.fill + other.used) * 5 >= self.mask() * 3 {
+            self.resize((self.used + other.used) * 2);
         }
-        if self.fill == 0 && self.table.len() == other.table.len() {
+        if self.fill == 0 && self.table.len() == other.table.len() && other.fill == other.used {
             self.table.clone_from(&other.table);
             self.fill = other.fill;
+            self.used = other.used;
             return;
         }
         if self.fill == 0 {
-            for (hash, item) in other.table.iter().flatten() {
-                Self::insert_clean(&mut self.table, *hash, *item);
+            for slot in &other.table {
+                if let Slot::Active(hash, item) = *slot {
+                    Self::insert_clean(&mut self.table, hash, item);
+                }
             }
-            self.fill = other.fill;
+            self.fill = other.used;
+            self.used = other.used;
             return;
         }
-        for (hash, item) in other.table.iter().flatten() {
-            self.add(*hash, *item);
+        for slot in &other.table {
+            if let Slot::Active(hash, item) = *slot {
+                self.add(hash, item);
+            }
         }
     }
 
+    /// `set.copy()`: a new set `update`d from this one (its layout can differ).
+    pub(crate) fn copy(&self) -> PySet<T> {
+        let mut out = PySet::default();
+        out.update(self);
+        out
+    }
+
+    /// The table as `(size, occupied slots)`: each occupied slot's position with its
+    /// item, or `None` for a dummy. [`from_layout`](Self::from_layout) rebuilds it.
+    pub(crate) fn layout(&self) -> (u32, Vec<(u32, Option<T>)>) {
+        let slots = self
+            .table
+            .iter()
+            .enumerate()
+            .filter_map(|(i, slot)| match *slot {
+                Slot::Empty => None,
+                Slot::Dummy => Some((i as u32, None)),
+                Slot::Active(_, item) => Some((i as u32, Some(item))),
+            })
+            .collect();
+        (self.table.len() as u32, slots)
+    }
+
+    /// The set with exactly this [`layout`](Self::layout), `hash` giving each item's
+    /// hash; `None` unless the size is a power of two from 8 to 8 × the occupied
+    /// slots, positions strictly increase below it, and at least one slot in
+    /// 5/3 × the occupied ones stays empty (CPython's invariant `fill·5 < mask·3`,
+    /// which also keeps every probe finite).
+    pub(crate) fn from_layout(
+        size: u32,
+        slots: &[(u32, Option<T>)],
+        hash: impl Fn(&T) -> u64,
+    ) -> Option<PySet<T>> {
+        let size = size as usize;
+        let fill = slots.len();
+        if !size.is_power_of_two() || size < MIN_SIZE || size > fill.saturating_mul(8).max(MIN_SIZE)
+        {
+            return None;
+        }
+        if fill.saturating_mul(5) >= (size - 1).saturating_mul(3) {
+            return None;
+        }
+        let mut table = vec![Slot::Empty; size];
+        let mut used = 0;
+        let mut previous: Option<u32> = None;
+        for &(position, item) in slots {
+            if previous.is_some_and(|p| p >= position) || position as usize >= size {
+                return None;
+            }
+            previous = Some(position);
+            table[position as usize] = match item {
+                Some(item) => {
+                    used += 1;
+                    Slot::Active(hash(&item), item)
+                }
+                None => Slot::Dummy,
+            };
+        }
+        Some(PySet { table, fill, used })
+    }
+
+    /// Number of items.
+    pub(crate) fn len(&self) -> usize {
+        self.used
+    }
+
     /// Items in iteration order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = u32> + '_ {
-        self.table.iter().flatten().map(|&(_, item)| item)
+    pub(crate) fn iter(&self) -> impl Iterator<Item = T> + '_ {
+        self.table.iter().filter_map(|slot| match *slot {
+            Slot::Active(_, item) => Some(item),
+            _ => None,
+        })
     }
 }
+
+#[cfg(test)]
+mod cases;
 
 #[cfg(test)]
 mod tests {
@@ -179,6 +311,33 @@ mod tests {
         );
         let desc: Vec<u64> = (1..=10).rev().collect();
         assert_eq!(items(&built(&desc)), (1..=10).collect::<Vec<u32>>());
+    }
+
+    #[test]
+    fn adds_discards_and_copies_iterate_like_cpython() {
+        let mut copies_differ = 0;
+        for (n, (ops, expected, expected_copy)) in super::cases::SET_CASES.iter().enumerate() {
+            let mut s: PySet<u64> = PySet::default();
+            for &(op, x) in *ops {
+                let hash = x % ((1u64 << 61) - 1);
+                match op {
+                    0 => s.add(hash, x),
+                    _ => {
+                        s.discard(hash, x);
+                    }
+                }
+            }
+            assert_eq!(s.iter().collect::<Vec<_>>(), *expected, "case {n}: list(s)");
+            assert_eq!(s.len(), expected.len(), "case {n}: len(s)");
+            let copy = s.copy();
+            assert_eq!(
+                copy.iter().collect::<Vec<_>>(),
+                *expected_copy,
+                "case {n}: s.copy()"
+            );
+            copies_differ += usize::from(expected != expected_copy);
+        }
+        assert!(copies_differ > 5, "the cases exercise copies that reorder");
     }
 
     #[test]

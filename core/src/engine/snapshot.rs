@@ -28,7 +28,7 @@ use records::{KeysOut, LatenessOut, NodeOut, PayloadOut, RootRecord};
 /// The first four bytes of every snapshot.
 pub const SNAPSHOT_MAGIC: [u8; 4] = *b"OVDS";
 /// The snapshot format version this build writes and reads.
-pub const SNAPSHOT_VERSION: u16 = 1;
+pub const SNAPSHOT_VERSION: u16 = 2;
 /// Length of the snapshot header: magic (4), version (2), payload length (4), CRC-32
 /// of the payload (4), integers little-endian.
 pub const SNAPSHOT_HEADER_LEN: usize = 14;

@@ -462,6 +462,34 @@ scenario(
      ev("pend", FR + "Pending", 10, now=40)],
 )
 
+# Followers of one leader with equal `occurred` are released in the iteration order of
+# a copy of Prefect's set of follower UUIDs (CPython slot order), not in arrival order.
+TIED = ["g26", "follower-42", "f49", "117", "77"]
+scenario(
+    "own_follows_equal_occurred_set_order",
+    "five followers of one leader share `occurred`: get_followers iterates a copy of the "
+    "follower-id set (re-hashed into a 16-slot table, the original has 32), then sorts "
+    "stably by occurred, so they fire as 77, g26, f49, follower-42, 117: neither arrival "
+    "order nor the original set's order",
+    {"every": reactive([FR + "Completed"])},
+    [ev(i, FR + "Completed", 100, now=101 + n, follows="L1") for n, i in enumerate(TIED)]
+    + [ev("L1", FR + "Running", 90, now=110)],
+    options={"entry": "direct"},
+)
+
+scenario(
+    "own_follows_equal_occurred_after_a_lost_follower",
+    "six followers of one leader share `occurred`; the first one is released as lost by "
+    "the periodic evaluation 15 min after it was received (its slot in the follower-id "
+    "set becomes a deleted entry), then the leader arrives and the other five follow in "
+    "the order of a copy of the set",
+    {"every": reactive([FR + "Completed"])},
+    [ev("early", FR + "Completed", 100, now=1, follows="L1")]
+    + [ev(i, FR + "Completed", 100, now=800 + n, follows="L1") for n, i in enumerate(TIED)]
+    + [tick(900), tick(901), ev("L1", FR + "Running", 90, now=950)],
+    options={"entry": "direct"},
+)
+
 chain = [ev(f"c{i:02d}", FR + "Running" if i % 2 else FR + "Pending", i, now=100 + (25 - i),
             follows=f"c{i - 1:02d}") for i in range(25, 0, -1)]
 scenario(

@@ -299,7 +299,6 @@ impl Engine {
 
     /// [`KeyTable::next_end_after`](super::super::keys::KeyTable::next_end_after) by a
     /// scan of every key: what the index must agree with (checked in debug builds).
-    #[cfg(debug_assertions)]
     fn scan_next_end_after(&self, t: u32, a: Instant) -> Option<Instant> {
         self.keys
             .iter()

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::codec::Bytes;
 use crate::engine::keys::{Bucket, Held};
 use crate::engine::lateness::LatenessBuffer;
-use crate::engine::ordering::WaitingRecord;
+use crate::engine::ordering::{FollowerSetRecord, WaitingRecord};
 use crate::engine::{Engine, Firing, Stats, TriggerId};
 use crate::event::{EventId, OwnedEvent};
 use crate::time::Instant;
@@ -117,7 +117,7 @@ pub(super) struct PayloadOut<'a> {
     pub(super) seen: Bytes<Vec<u8>>,
     pub(super) seen_next_seq: u64,
     pub(super) waiting: Vec<WaitingRecord>,
-    pub(super) followers: Vec<(EventId, Vec<EventId>)>,
+    pub(super) followers: Vec<(EventId, FollowerSetRecord)>,
     pub(super) next_position: u64,
     pub(super) lateness: LatenessOut<'a>,
     pub(super) lateness_arrivals: u64,
@@ -140,7 +140,7 @@ pub(super) struct PayloadIn<'a> {
     pub(super) seen: &'a [u8],
     pub(super) seen_next_seq: u64,
     pub(super) waiting: Vec<WaitingRecord>,
-    pub(super) followers: Vec<(EventId, Vec<EventId>)>,
+    pub(super) followers: Vec<(EventId, FollowerSetRecord)>,
     pub(super) next_position: u64,
     pub(super) lateness: Vec<(u64, OwnedEvent)>,
     pub(super) lateness_arrivals: u64,

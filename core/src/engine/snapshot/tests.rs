@@ -161,8 +161,8 @@ fn header_errors_are_typed() {
     assert_eq!(err(b"OX"), RestoreError::BadMagic);
 
     let mut other_version = bytes.clone();
-    other_version[4..6].copy_from_slice(&2u16.to_le_bytes());
-    assert_eq!(err(&other_version), RestoreError::UnsupportedVersion(2));
+    other_version[4..6].copy_from_slice(&1u16.to_le_bytes());
+    assert_eq!(err(&other_version), RestoreError::UnsupportedVersion(1));
 
     let mut longer = bytes.clone();
     let len = (bytes.len() - SNAPSHOT_HEADER_LEN) as u32;
