@@ -172,6 +172,7 @@ conformance! {
     own_compound_two_children_same_tick,
     own_consumer_dedup_30_minutes,
     own_cooldown_per_key,
+    own_duplicate_trigger_id_last_automation_wins,
     own_events_clock_live_backlog,
     own_events_clock_live_late_event,
     own_expired_unswept_bucket_reused,

@@ -462,6 +462,17 @@ scenario(
      ev("pend", FR + "Pending", 10, now=40)],
 )
 
+scenario(
+    "own_duplicate_trigger_id_last_automation_wins",
+    "two automations whose triggers carry the same explicit id: Prefect's trigger cache "
+    "is keyed by trigger id, so the automation loaded later replaces the earlier one's "
+    "trigger, which never fires",
+    {"first": dict(reactive([FR + "Failed"]), id="00000000-0000-0000-0000-000000000001"),
+     "second": dict(reactive([FR + "*"]), id="00000000-0000-0000-0000-000000000001")},
+    [ev("e1", FR + "Failed", 0), ev("e2", FR + "Running", 1)],
+    options={"entry": "direct"},
+)
+
 # Followers of one leader with equal `occurred` are released in the iteration order of
 # a copy of Prefect's set of follower UUIDs (CPython slot order), not in arrival order.
 TIED = ["g26", "follower-42", "f49", "117", "77"]
