@@ -253,6 +253,61 @@ fn the_damaged_seeds_are_refused() {
     }
 }
 
+/// The key of run 0 in a real snapshot as saved: the byte string's length (19), then
+/// the key as the engine writes it (the value's length, 18, and the value).
+const RUN_0_KEY: &[u8] = b"\x13\x12prefect.flow-run.0";
+
+#[test]
+fn malformed_keys_are_corrupt() {
+    let (_, snapshot) = seeds()
+        .iter()
+        .find(|(name, _)| name.starts_with("zombie-fleet"))
+        .expect("a zombie fleet snapshot");
+    let payload = &snapshot[SNAPSHOT_HEADER_LEN..];
+    let at = payload
+        .windows(RUN_0_KEY.len())
+        .position(|w| w == RUN_0_KEY)
+        .expect("run 0 is tracked");
+    assert!(restore(&frame_payload(payload)).is_ok());
+    let malformed: [&[u8]; 5] = [
+        // a length of more than 64 bits (the fuzz finding: decoding it overflowed)
+        b"\x13\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01",
+        // a value longer than the key
+        b"\x13\x13prefect.flow-run.0",
+        // a length not in its shortest form
+        b"\x13\x91\x00refect.flow-run.0",
+        // a value that is not UTF-8
+        b"\x13\x12prefect.flow-run\xff0",
+        // two values for the trigger's one `for_each` label
+        b"\x13\x08prefect.\x09flow-run.",
+    ];
+    for key in malformed {
+        assert_eq!(key.len(), RUN_0_KEY.len());
+        let mut bad = payload.to_vec();
+        bad[at..at + key.len()].copy_from_slice(key);
+        assert_eq!(
+            restore(&frame_payload(&bad)).err(),
+            Some(RestoreError::Corrupt),
+            "{key:?}"
+        );
+        check(&frame_payload(&bad)).unwrap_or_else(|e| panic!("{key:?}: {e}"));
+    }
+}
+
+/// The fuzz finding, minimized: a saved key whose length field ran past 64 bits
+/// restored, and firing its window overflowed while decoding it. (The input's header
+/// is from format version 1; the framed payload still decodes under version 2.)
+#[test]
+fn regression_key_length_overflow() {
+    let bytes = std::fs::read(corpus_dir().join("regression-key-length-overflow"))
+        .expect("the committed regression input");
+    assert_eq!(
+        restore(&frame_payload(&bytes[SNAPSHOT_HEADER_LEN..])).err(),
+        Some(RestoreError::Corrupt)
+    );
+    check(&bytes).unwrap();
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 

@@ -130,6 +130,26 @@ pub(super) fn take_varint(input: &[u8], at: &mut usize) -> Option<u64> {
     }
 }
 
+/// How many values a saved key holds, or `None` unless it is exactly what the engine
+/// writes (`keys::push_key_value`): per value the shortest LEB128 length, then that
+/// many bytes of UTF-8. A restored key is decoded again when its trigger fires, so a
+/// malformed one is refused here.
+pub(super) fn key_value_count(key: &[u8]) -> Option<usize> {
+    let (mut at, mut count) = (0usize, 0usize);
+    while at < key.len() {
+        let start = at;
+        let len = usize::try_from(take_varint(key, &mut at)?).ok()?;
+        // a longer encoding than needed ends in a zero group
+        if at - start > 1 && key[at - 1] == 0 {
+            return None;
+        }
+        let end = at.checked_add(len)?;
+        core::str::from_utf8(key.get(at..end)?).ok()?;
+        (at, count) = (end, count + 1);
+    }
+    Some(count)
+}
+
 /// The de-duplication cache's entries as one byte string: per entry the sequence
 /// number's increase (varint), the 16 id bytes, and the expiry's change in
 /// microseconds (zigzag varint). About 19 bytes an id, written and read in one loop.

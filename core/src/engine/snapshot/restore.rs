@@ -11,7 +11,7 @@ use super::super::ordering::{CausalOrdering, OrderingRecord, SeenCache};
 use super::super::{
     AddTriggerError, Engine, EngineConfig, Node, NodeKind, ProactiveMode, Stats, TriggerId,
 };
-use super::codec::decode_seen;
+use super::codec::{decode_seen, key_value_count};
 use super::records::{NodeIn, PayloadIn};
 use super::{fingerprint, read_header, RestoreError, RestoreReport};
 use crate::hash::FxBuildHasher;
@@ -230,13 +230,18 @@ impl Engine {
                 free.push(k.slot);
                 continue;
             };
-            match self.nodes.get_mut(node as usize) {
-                Some(Some(Node {
-                    kind: NodeKind::Event(ev),
-                    ..
-                })) => ev.keys += 1,
-                _ => return Err(corrupt),
+            let Some(Some(Node {
+                kind: NodeKind::Event(ev),
+                ..
+            })) = self.nodes.get_mut(node as usize)
+            else {
+                return Err(corrupt);
+            };
+            // one well-formed value per `for_each` label, as the engine writes keys
+            if key_value_count(k.key) != Some(ev.compiled.for_each().len()) {
+                return Err(corrupt);
             }
+            ev.keys += 1;
             if !keys.place(k.slot, node, k.key) {
                 return Err(corrupt);
             }
