@@ -21,6 +21,13 @@ pub(crate) enum NotProcessed {
     MaxDepth,
     /// `EventBeingProcessed`: the same id is being processed up the stack.
     BeingProcessed,
+    /// The event was processed, but one of its released followers raised
+    /// `EventArrivedEarly` (it now follows a leader not seen yet). Prefect's follower
+    /// loop only catches `MaxDepthExceeded`, so the exception ends the loop (later
+    /// followers stay waiting) and skips `forget_follower` for this event and every
+    /// event up the chain (they stay on the waitlist and come back as lost
+    /// followers).
+    FollowerArrivedEarly,
 }
 
 /// One interested trigger for an event name.
@@ -168,9 +175,12 @@ impl Engine {
         self.ordering.stop_processing(&event.id);
 
         for follower in self.ordering.followers_of(&event.id) {
-            if self.reactive_evaluation(&follower.view(), depth + 1) == Err(NotProcessed::MaxDepth)
-            {
-                break;
+            match self.reactive_evaluation(&follower.view(), depth + 1) {
+                Err(NotProcessed::MaxDepth) => break,
+                Err(NotProcessed::ArrivedEarly | NotProcessed::FollowerArrivedEarly) => {
+                    return Err(NotProcessed::FollowerArrivedEarly);
+                }
+                Ok(()) | Err(NotProcessed::BeingProcessed) => {}
             }
         }
         if let Some(leader) = event.follows.filter(|l| *l != event.id) {

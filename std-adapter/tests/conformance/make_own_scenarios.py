@@ -473,6 +473,36 @@ scenario(
     options={"entry": "direct"},
 )
 
+scenario(
+    "own_follows_redelivered_follower_ends_the_leaders_loop",
+    "a waiting follower re-delivered with a different `follows` stays in its first "
+    "leader's follower set; when that leader arrives the follower (now following an "
+    "unseen event) raises EventArrivedEarly inside the leader's follower loop, which only "
+    "catches MaxDepthExceeded: the loop ends, and the other follower f2 is released only "
+    "as a lost follower 15 minutes later",
+    {"every": reactive([])},
+    [ev("f1", FR + "Completed", 10, now=100, follows="L1"),
+     ev("f2", FR + "Failed", 11, now=101, follows="L1"),
+     ev("f1", FR + "Completed", 10, now=102, follows="L2"),
+     ev("L1", FR + "Running", 5, now=103),
+     tick(1002)],
+    options={"entry": "direct"},
+)
+
+scenario(
+    "own_follows_redelivered_follower_keeps_its_leader_waiting",
+    "chain L0 <- M <- f1, f1 re-delivered following an unseen X: when L0 arrives M is "
+    "evaluated, then f1 raises EventArrivedEarly out of M's follower loop before M is "
+    "forgotten as a follower, so M stays on the waitlist and is evaluated a second time "
+    "(de-duplication does not apply to lost followers) at the tick 15 minutes later",
+    {"every": reactive([])},
+    [ev("M", FR + "Running", 10, now=100, follows="L0"),
+     ev("f1", FR + "Completed", 20, now=101, follows="M"),
+     ev("f1", FR + "Completed", 20, now=102, follows="X"),
+     ev("L0", FR + "Pending", 5, now=103),
+     tick(1003)],
+)
+
 # Followers of one leader with equal `occurred` are released in the iteration order of
 # a copy of Prefect's set of follower UUIDs (CPython slot order), not in arrival order.
 TIED = ["g26", "follower-42", "f49", "117", "77"]

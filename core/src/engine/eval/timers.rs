@@ -329,6 +329,9 @@ impl Engine {
         let was_proactive = core::mem::replace(&mut self.in_proactive, false);
         for follower in lost {
             self.stats.lost_followers += 1;
+            // (A follower of this one that now waits for an unseen leader would raise
+            // `EventArrivedEarly` out of Prefect's `periodic_evaluation` and abort it;
+            // here the remaining lost followers are still evaluated.)
             let _ = self.reactive_evaluation(&follower.view(), 0);
         }
         self.in_proactive = was_proactive;
