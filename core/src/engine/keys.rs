@@ -124,11 +124,12 @@ pub(crate) fn decode_key(mut bytes: &[u8]) -> Vec<String> {
     let mut out = Vec::new();
     while !bytes.is_empty() {
         let mut n = 0usize;
-        let mut shift = 0;
+        let mut shift: u32 = 0;
         while let Some((&b, rest)) = bytes.split_first() {
             bytes = rest;
-            n |= ((b & 0x7f) as usize) << shift;
-            shift += 7;
+            // (bits past the width of usize are dropped, never a shift overflow)
+            n |= ((b & 0x7f) as usize).checked_shl(shift).unwrap_or(0);
+            shift = shift.saturating_add(7);
             if b & 0x80 == 0 {
                 break;
             }
@@ -513,6 +514,15 @@ mod tests {
         let mut one_empty = Vec::new();
         push_key_value(&mut one_empty, "");
         assert_ne!(one_empty.as_slice(), &[] as &[u8]);
+    }
+
+    #[test]
+    fn decoding_an_overlong_length_never_overflows() {
+        // a length varint of 20 continuation bytes, then one value byte
+        let mut bytes = vec![0xff; 20];
+        bytes.extend([0x01, b'x']);
+        let values = decode_key(&bytes);
+        assert_eq!(values.len(), 1);
     }
 
     #[test]
