@@ -236,15 +236,6 @@ pub fn replay_with(
             crate::json::parse_trigger(&spec).map_err(|e| trigger_error(e.to_string()))?;
         let id =
             TriggerId(u32::try_from(index).map_err(|_| trigger_error("too many triggers".into()))?);
-        // Prefect's trigger cache is keyed by trigger id: an automation whose trigger
-        // carries the id of an earlier automation's trigger replaces that trigger,
-        // which is then never evaluated.
-        if let Some(explicit) = trigger.id() {
-            if let Some(at) = loaded.iter().position(|(_, t)| t.id() == Some(explicit)) {
-                let (replaced, _) = loaded.remove(at);
-                engine.remove_trigger(replaced);
-            }
-        }
         engine
             .add_trigger(id, trigger.clone())
             .map_err(|e| trigger_error(e.to_string()))?;

@@ -184,6 +184,8 @@ conformance! {
     own_diff_proactive_mixed_live,
     own_diff_random_options,
     own_diff_times_fractions_scheduled,
+    own_duplicate_child_ids_across_automations,
+    own_duplicate_child_ids_in_one_compound,
     own_duplicate_trigger_id_last_automation_wins,
     own_events_clock_live_backlog,
     own_events_clock_live_late_event,

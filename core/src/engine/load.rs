@@ -16,6 +16,13 @@ impl Engine {
     ///
     /// Nested compound and sequence triggers are supported to any depth. Triggers are
     /// evaluated in load order, as Prefect evaluates automations.
+    ///
+    /// Event triggers are known to Prefect by their own `id`: an event trigger (at any
+    /// depth) that carries the explicit `id` of an event trigger loaded before it — in
+    /// another tree or earlier in this one — replaces that one, which is never
+    /// evaluated again and loses its state, as in Prefect's trigger cache keyed by id.
+    /// Its tree stays loaded (a composite waiting for it then never completes). Give
+    /// every trigger its own id, or none, to avoid this.
     pub fn add_trigger(
         &mut self,
         id: TriggerId,
@@ -34,13 +41,62 @@ impl Engine {
             return Err(AddTriggerError::TooManyTriggers);
         }
         let first_new = self.next_order;
+        let shadowed_before = self.shadowed_count();
         let root = self.add_node(&trigger, id, None, 0);
         self.roots.insert(id, root);
         self.fingerprints
             .insert(id, snapshot::fingerprint(&trigger));
         self.route_cache.valid = false;
-        self.index_py(first_new);
+        if self.shadowed_count() == shadowed_before {
+            self.index_py(first_new);
+        } else {
+            self.py_index = Some(Vec::new());
+            self.index_py(0);
+        }
         Ok(())
+    }
+
+    /// How many loaded event triggers are shadowed by a later one with their id.
+    fn shadowed_count(&self) -> usize {
+        self.nodes
+            .iter()
+            .flatten()
+            .filter(|n| matches!(&n.kind, NodeKind::Event(ev) if ev.shadowed))
+            .count()
+    }
+
+    /// Takes event-trigger node `n` out of evaluation for good: out of the router and
+    /// the proactive list, its keys and their timers dropped.
+    fn shadow(&mut self, n: u32) {
+        let Some(Node {
+            kind: NodeKind::Event(ev),
+            ..
+        }) = &mut self.nodes[n as usize]
+        else {
+            return;
+        };
+        ev.shadowed = true;
+        ev.satisfied.clear();
+        ev.next_run = None;
+        ev.keys = 0;
+        self.router.remove(n, &ev.compiled);
+        self.proactive.retain(|&p| p != n);
+        self.drop_keys_of(&[n]);
+    }
+
+    /// Drops every key of the given trigger nodes, with its timer.
+    fn drop_keys_of(&mut self, nodes: &[u32]) {
+        let doomed_keys: Vec<u32> = self
+            .keys
+            .iter()
+            .filter(|(_, t)| nodes.contains(t))
+            .map(|(k, _)| k)
+            .collect();
+        for k in doomed_keys {
+            self.cancel_timer(k);
+            self.batch.retain(|&b| b != k);
+            self.keys.remove(k);
+        }
     }
 
     pub(crate) fn alloc_node(&mut self, node: Node) -> u32 {
@@ -80,6 +136,8 @@ impl Engine {
                             .as_deref()
                             .and_then(EventId::parse)
                             .map(|u| pyset::py_hash_uuid(u.0)),
+                        prefect_id: t.id.clone(),
+                        shadowed: false,
                     }),
                     parent,
                     child_index,
@@ -95,6 +153,11 @@ impl Engine {
                 }
                 if proactive {
                     self.proactive.push(idx);
+                }
+                if let Some(pid) = &t.id {
+                    if let Some(earlier) = self.by_prefect_id.insert(pid.clone(), idx) {
+                        self.shadow(earlier);
+                    }
                 }
                 idx
             }
@@ -177,20 +240,17 @@ impl Engine {
                 ..
             }) = &self.nodes[n as usize]
             {
-                self.router.remove(n, &ev.compiled);
+                if !ev.shadowed {
+                    self.router.remove(n, &ev.compiled);
+                }
+                if let Some(pid) = &ev.prefect_id {
+                    if self.by_prefect_id.get(pid) == Some(&n) {
+                        self.by_prefect_id.remove(pid);
+                    }
+                }
             }
         }
-        let doomed_keys: Vec<u32> = self
-            .keys
-            .iter()
-            .filter(|(_, t)| doomed.contains(t))
-            .map(|(k, _)| k)
-            .collect();
-        for k in doomed_keys {
-            self.cancel_timer(k);
-            self.batch.retain(|&b| b != k);
-            self.keys.remove(k);
-        }
+        self.drop_keys_of(&doomed);
         self.proactive.retain(|p| !doomed.contains(p));
         for n in doomed {
             self.nodes[n as usize] = None;
@@ -209,7 +269,10 @@ impl Engine {
             .iter()
             .enumerate()
             .filter_map(|(i, n)| match n {
-                Some(n) if n.order >= from_order && matches!(n.kind, NodeKind::Event(_)) => {
+                Some(n)
+                    if n.order >= from_order
+                        && matches!(&n.kind, NodeKind::Event(ev) if !ev.shadowed) =>
+                {
                     Some((n.order, i as u32))
                 }
                 _ => None,

@@ -180,6 +180,11 @@ pub(crate) struct EventNode {
     pub(crate) keys: usize,
     /// CPython's `hash()` of the trigger's UUID id, when it has one.
     pub(crate) py_hash: Option<u64>,
+    /// The trigger's explicit Prefect id, if the definition carried one.
+    pub(crate) prefect_id: Option<String>,
+    /// A later event trigger with the same Prefect id was loaded: this one is never
+    /// evaluated again (see [`Engine::add_trigger`]).
+    pub(crate) shadowed: bool,
 }
 
 /// A compound or sequence trigger and its stored child firings.
@@ -240,6 +245,9 @@ pub struct Engine {
     /// Prefect's `_triggers_by_expect` as CPython lays it out (pattern → set of trigger
     /// ids, in insertion order), or `None` when some trigger has no UUID id.
     py_index: Option<Vec<(String, pyset::PySet)>>,
+    /// Prefect id → the event-trigger node that owns it (Prefect's `triggers` cache is
+    /// keyed by trigger id).
+    by_prefect_id: HashMap<String, u32, FixedState>,
 }
 
 impl fmt::Debug for Engine {
@@ -287,6 +295,7 @@ impl Engine {
             route_cache: eval::RouteCache::default(),
             lateness: lateness::LatenessBuffer::default(),
             py_index: Some(Vec::new()),
+            by_prefect_id: HashMap::with_hasher(FixedState),
         }
     }
 

@@ -185,6 +185,63 @@ fn duplicate_trigger_ids_and_invalid_triggers_are_typed_errors() {
 }
 
 #[test]
+fn an_event_trigger_with_the_id_of_an_earlier_one_replaces_it() {
+    let on = |expect: &str| {
+        trigger(&format!(
+            r#"{{"type": "event", "id": "00000000-0000-0000-0000-000000000001",
+                "expect": ["{expect}"], "posture": "Reactive", "threshold": 1, "within": 0}}"#
+        ))
+    };
+    let mut e = Engine::new(EngineConfig::default());
+    e.add_trigger(TriggerId(1), on("prefect.flow-run.Failed"))
+        .unwrap();
+    // the same id nested in a compound: it replaces trigger 1's event trigger
+    let compound = trigger(
+        r#"{"type": "compound", "require": "any", "within": null, "triggers": [
+            {"type": "event", "id": "00000000-0000-0000-0000-000000000001",
+             "expect": ["prefect.flow-run.Crashed"], "posture": "Reactive", "threshold": 1}]}"#,
+    );
+    e.add_trigger(TriggerId(2), compound).unwrap();
+    assert_eq!(e.trigger_count(), 2, "both trees stay loaded");
+    let fired = |e: &mut Engine, n: u32, name: &'static str| {
+        e.handle_event(
+            &Ev::new(n, name, "prefect.flow-run.a", u64::from(n)).view(),
+            at(100),
+        )
+        .unwrap();
+        drain(e).iter().map(|f| f.trigger).collect::<Vec<_>>()
+    };
+    assert_eq!(fired(&mut e, 1, "prefect.flow-run.Failed"), []);
+    assert_eq!(fired(&mut e, 2, "prefect.flow-run.Crashed"), [TriggerId(2)]);
+    // the replaced trigger stays replaced, also after a snapshot
+    let bytes = e.snapshot_to_vec();
+    let triggers = vec![
+        (TriggerId(1), on("prefect.flow-run.Failed")),
+        (
+            TriggerId(2),
+            trigger(
+                r#"{"type": "compound", "require": "any", "within": null, "triggers": [
+            {"type": "event", "id": "00000000-0000-0000-0000-000000000001",
+             "expect": ["prefect.flow-run.Crashed"], "posture": "Reactive", "threshold": 1}]}"#,
+            ),
+        ),
+    ];
+    let (mut restored, _) = Engine::restore(EngineConfig::default(), triggers, &bytes).unwrap();
+    assert_eq!(fired(&mut restored, 3, "prefect.flow-run.Failed"), []);
+    assert_eq!(
+        fired(&mut restored, 4, "prefect.flow-run.Crashed"),
+        [TriggerId(2)]
+    );
+    // unloading the replacement does not bring the replaced one back (as in Prefect)
+    assert!(e.remove_trigger(TriggerId(2)));
+    assert_eq!(fired(&mut e, 5, "prefect.flow-run.Failed"), []);
+    // an id given again after that is a fresh trigger
+    e.add_trigger(TriggerId(3), on("prefect.flow-run.Failed"))
+        .unwrap();
+    assert_eq!(fired(&mut e, 6, "prefect.flow-run.Failed"), [TriggerId(3)]);
+}
+
+#[test]
 fn events_without_resource_id_are_refused_and_change_nothing() {
     let mut e = zombie_engine();
     let hb = Ev::new(1, "prefect.flow-run.heartbeat", "", 0);

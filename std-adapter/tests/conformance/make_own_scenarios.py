@@ -937,6 +937,27 @@ scenario(
     options={"entry": "direct"},
 )
 
+ONE = "00000000-0000-0000-0000-000000000001"
+scenario(
+    "own_duplicate_child_ids_in_one_compound",
+    "a compound whose two children carry the same explicit id: Prefect's trigger cache "
+    "keeps only the later child (the Running one), so require=all is never met",
+    {"c": compound("all", [reactive([FR + "Failed"], id=ONE), reactive([FR + "Running"], id=ONE)])},
+    [ev("e1", FR + "Failed", 0), ev("e2", FR + "Running", 1), ev("e3", FR + "Failed", 2)],
+    options={"entry": "direct"},
+)
+
+scenario(
+    "own_duplicate_child_ids_across_automations",
+    "children of two composite automations carry the same explicit id: the later "
+    "automation's child replaces the earlier one in Prefect's trigger cache, so the first "
+    "automation never fires; the second fires on its children as usual",
+    {"first": compound("any", [reactive([FR + "Failed"], id=ONE)]),
+     "second": compound("any", [reactive([FR + "Running"], id=ONE), reactive([FR + "Completed"])])},
+    [ev("e1", FR + "Failed", 0), ev("e2", FR + "Running", 1), ev("e3", FR + "Completed", 2)],
+    options={"entry": "direct"},
+)
+
 json.dump(sorted(SCENARIOS), sys.stdout)
 for name, doc in SCENARIOS.items():
     with open(os.path.join(OUT, name + ".json"), "w") as f:
