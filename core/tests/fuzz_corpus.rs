@@ -6,8 +6,7 @@
 //! them to the corpus, and `seeds_in_the_corpus_are_current` keeps the two in step.
 #![cfg(feature = "harness")]
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use overdue_core::engine::{Entry, LatePolicy};
 use overdue_core::harness::{
@@ -15,8 +14,10 @@ use overdue_core::harness::{
 };
 use overdue_core::Duration;
 
+mod common;
+
 fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/engine_ops")
+    common::corpus_dir("engine_ops")
 }
 
 fn config(lateness_secs: u64, policy: LatePolicy, entry: Entry) -> CaseConfig {
@@ -192,33 +193,12 @@ fn seeds() -> Vec<(&'static str, CaseConfig, Vec<Op>)> {
 
 /// Runs the fuzz target's check on one input; the panic message on failure.
 fn check(bytes: &[u8]) -> Result<(), String> {
-    catch_unwind(AssertUnwindSafe(|| check_engine_ops(bytes))).map_err(|panic| {
-        panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_default()
-    })
+    common::check_one(check_engine_ops, bytes)
 }
 
 #[test]
 fn engine_ops_corpus_replays_clean() {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(corpus_dir())
-        .expect("fuzz/corpus/engine_ops exists")
-        .map(|e| e.expect("a readable directory entry").path())
-        .collect();
-    files.sort();
-    assert!(files.len() >= seeds().len(), "the corpus lost its seeds");
-    let failed: Vec<String> = files
-        .iter()
-        .filter_map(|path| {
-            let bytes = std::fs::read(path).expect("a readable corpus file");
-            check(&bytes)
-                .err()
-                .map(|e| format!("{}: {e}", path.display()))
-        })
-        .collect();
-    assert!(failed.is_empty(), "failing inputs:\n{}", failed.join("\n"));
+    common::replay_corpus(&corpus_dir(), seeds().len(), check_engine_ops);
 }
 
 #[test]

@@ -12,7 +12,6 @@
 //! deterministic, so a change there means the engine's state or the format changed).
 #![cfg(feature = "harness")]
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -23,8 +22,10 @@ use overdue_core::harness::{
 };
 use proptest::prelude::*;
 
+mod common;
+
 fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/snapshot_bytes")
+    common::corpus_dir("snapshot_bytes")
 }
 
 fn engine_ops_dir() -> PathBuf {
@@ -131,33 +132,12 @@ fn restore(bytes: &[u8]) -> Result<Engine, RestoreError> {
 
 /// Runs the fuzz target's check on one input; the panic message on failure.
 fn check(bytes: &[u8]) -> Result<(), String> {
-    catch_unwind(AssertUnwindSafe(|| check_snapshot_bytes(bytes))).map_err(|panic| {
-        panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_default()
-    })
+    common::check_one(check_snapshot_bytes, bytes)
 }
 
 #[test]
 fn snapshot_bytes_corpus_replays_clean() {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(corpus_dir())
-        .expect("fuzz/corpus/snapshot_bytes exists")
-        .map(|e| e.expect("a readable directory entry").path())
-        .collect();
-    files.sort();
-    assert!(files.len() >= seeds().len(), "the corpus lost its seeds");
-    let failed: Vec<String> = files
-        .iter()
-        .filter_map(|path| {
-            let bytes = std::fs::read(path).expect("a readable corpus file");
-            check(&bytes)
-                .err()
-                .map(|e| format!("{}: {e}", path.display()))
-        })
-        .collect();
-    assert!(failed.is_empty(), "failing inputs:\n{}", failed.join("\n"));
+    common::replay_corpus(&corpus_dir(), seeds().len(), check_snapshot_bytes);
 }
 
 #[test]
