@@ -225,6 +225,30 @@ async fn serve_tcp(listener: TcpListener, tx: mpsc::Sender<Input>) {
     }
 }
 
+/// One warning per event trigger whose explicit `id` was already used by an event
+/// trigger loaded before it (in load order): the engine, like Prefect's trigger cache,
+/// lets the later one replace the earlier, which then never fires.
+pub fn replaced_trigger_ids(automations: &[Automation]) -> Vec<String> {
+    let mut owner: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+    let mut warnings = Vec::new();
+    for automation in automations.iter().filter(|a| a.enabled) {
+        for trigger in automation.trigger.event_triggers() {
+            let Some(id) = trigger.id.as_deref() else {
+                continue;
+            };
+            if let Some(earlier) = owner.insert(id, &automation.name) {
+                warnings.push(format!(
+                    "automation {:?}: its trigger id {id} is also used by automation {earlier:?}; \
+                     as in Prefect, the later trigger replaces the earlier one, which will \
+                     never fire (give every trigger its own id, or none)",
+                    automation.name
+                ));
+            }
+        }
+    }
+    warnings
+}
+
 /// Runs `overdue run` to completion and returns the process exit code: 0 after a
 /// graceful stop, 1 when reading or writing fails, 2 when no automation loads.
 pub fn main(options: RunOptions) -> ExitCode {
@@ -239,6 +263,9 @@ pub fn main(options: RunOptions) -> ExitCode {
     config.engine.allowed_lateness = options.allowed_lateness;
     config.state_path = options.state.clone();
     config.on_state = Some(Arc::new(report_state));
+    for warning in replaced_trigger_ids(&automations) {
+        eprintln!("overdue: {warning}");
+    }
     let mut driver = Driver::new(config);
     for automation in &automations {
         if let Err(e) = driver.add_automation(automation) {
@@ -342,6 +369,26 @@ async fn run(driver: Driver, source: EventSource) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repeated_trigger_ids_are_warned_about() {
+        let doc = r#"[
+            {"name": "a", "trigger": {"type": "event", "id": "00000000-0000-0000-0000-000000000001",
+             "expect": ["x"], "posture": "Reactive", "threshold": 1}, "actions": []},
+            {"name": "b", "trigger": {"type": "compound", "require": "any", "within": null,
+             "triggers": [{"type": "event", "id": "00000000-0000-0000-0000-000000000001",
+             "expect": ["y"], "posture": "Reactive", "threshold": 1}]}, "actions": []},
+            {"name": "c", "trigger": {"type": "event", "expect": ["z"], "posture": "Reactive",
+             "threshold": 1}, "actions": []}
+        ]"#;
+        let report = load_automations(doc).expect("a valid document");
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        let automations = report.automations;
+        let warnings = replaced_trigger_ids(&automations);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("automation \"b\"") && warnings[0].contains("\"a\""));
+        assert!(replaced_trigger_ids(&automations[..1]).is_empty());
+    }
 
     #[test]
     fn event_sources_parse() {
