@@ -18,7 +18,7 @@ use overdue_std::sink::{fn_sink, FiringRecord};
 use tokio::sync::mpsc;
 
 mod common;
-use common::{EPOCH, FAILED, ZOMBIE};
+use common::{event, event_id, run_id, EPOCH, FAILED, ZOMBIE};
 
 /// A scratch directory for state files; removed on drop.
 struct Scratch(PathBuf);
@@ -78,29 +78,6 @@ fn driver_with(automations: &[&str], tb: Timebase, state: Option<&Path>) -> (Dri
         }
     }
     (driver, notices)
-}
-
-fn event_id(n: u64) -> EventId {
-    let mut bytes = [0u8; 16];
-    bytes[8..].copy_from_slice(&n.to_be_bytes());
-    bytes[6] = 0x40;
-    EventId(bytes)
-}
-
-fn run_id(run: usize) -> String {
-    format!("prefect.flow-run.{run:08}-0000-4000-8000-000000000000")
-}
-
-fn event(n: u64, name: &str, run: usize, occurred: Instant) -> OwnedEvent {
-    OwnedEvent {
-        id: event_id(n),
-        event: name.to_owned(),
-        occurred,
-        received: occurred,
-        resource: vec![("prefect.resource.id".to_owned(), run_id(run))],
-        related: Vec::new(),
-        follows: None,
-    }
 }
 
 fn ms(ms: u64) -> StdDuration {

@@ -296,6 +296,13 @@ fn sigterm_with_input_still_open_judges_due_deadlines_and_exits_0() {
 
 #[test]
 fn no_valid_automation_and_invalid_options_exit_2() {
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
     let dir = Scratch::new("errors");
     let bad = dir.0.join("bad.json");
     std::fs::write(
@@ -303,42 +310,30 @@ fn no_valid_automation_and_invalid_options_exit_2() {
         r#"[{"name": "only", "trigger": {"within": -1}, "actions": []}]"#,
     )
     .unwrap();
-    let out = Command::new(BIN)
-        .args(["run", "--triggers", bad.to_str().unwrap()])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = run(&["run", "--triggers", bad.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("automation #0 (\"only\")"), "{err}");
     assert!(err.contains("no valid automation"), "{err}");
 
     let automations = dir.automations();
-    let out = Command::new(BIN)
-        .args([
-            "run",
-            "--triggers",
-            automations.to_str().unwrap(),
-            "--allowed-lateness",
-            "soon",
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = run(&[
+        "run",
+        "--triggers",
+        automations.to_str().unwrap(),
+        "--allowed-lateness",
+        "soon",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a number of seconds"));
 
-    let out = Command::new(BIN)
-        .args([
-            "run",
-            "--triggers",
-            automations.to_str().unwrap(),
-            "--allowed-lateness",
-            "5",
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = run(&[
+        "run",
+        "--triggers",
+        automations.to_str().unwrap(),
+        "--allowed-lateness",
+        "5",
+    ]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -346,16 +341,13 @@ fn no_valid_automation_and_invalid_options_exit_2() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let out = Command::new(BIN)
-        .args([
-            "run",
-            "--triggers",
-            automations.to_str().unwrap(),
-            "--events",
-            "udp://x",
-        ])
-        .output()
-        .unwrap();
+    let out = run(&[
+        "run",
+        "--triggers",
+        automations.to_str().unwrap(),
+        "--events",
+        "udp://x",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not an event source"));
 }

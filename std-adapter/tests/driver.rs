@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
 use overdue_core::engine::FiringKind;
-use overdue_core::{Duration, EventId, Instant, OwnedEvent};
+use overdue_core::{Duration, Instant, OwnedEvent};
 use overdue_std::driver::{Driver, DriverConfig, Input, ReceiverStream, Summary, Timebase};
 use overdue_std::json::load_automations;
 use overdue_std::sink::{fn_sink, ActionSink, ChannelSink, FiringRecord, SinkFuture};
@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant as TokioInstant;
 
 mod common;
-use common::{EPOCH, FAILED, ZOMBIE};
+use common::{event, event_id, run_id, EPOCH, FAILED, ZOMBIE};
 
 fn driver_with(automation: &str, timebase: Timebase, queue_capacity: usize) -> Driver {
     let mut driver = Driver::new(DriverConfig {
@@ -28,29 +28,6 @@ fn driver_with(automation: &str, timebase: Timebase, queue_capacity: usize) -> D
         driver.add_automation(a).expect("test automation loads");
     }
     driver
-}
-
-fn event_id(n: u64) -> EventId {
-    let mut bytes = [0u8; 16];
-    bytes[8..].copy_from_slice(&n.to_be_bytes());
-    bytes[6] = 0x40;
-    EventId(bytes)
-}
-
-fn run_id(run: usize) -> String {
-    format!("prefect.flow-run.{run:08}-0000-4000-8000-000000000000")
-}
-
-fn event(n: u64, name: &str, run: usize, occurred: Instant) -> OwnedEvent {
-    OwnedEvent {
-        id: event_id(n),
-        event: name.to_owned(),
-        occurred,
-        received: occurred,
-        resource: vec![("prefect.resource.id".to_owned(), run_id(run))],
-        related: Vec::new(),
-        follows: None,
-    }
 }
 
 fn secs(s: u64) -> StdDuration {

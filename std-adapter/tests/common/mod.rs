@@ -1,6 +1,6 @@
 //! Fixtures shared by the driver and checkpoint tests.
 
-use overdue_core::Instant;
+use overdue_core::{EventId, Instant, OwnedEvent};
 
 /// 2026-01-01T00:00:00Z.
 pub const EPOCH: Instant = Instant::from_secs(1_767_225_600);
@@ -35,3 +35,29 @@ pub const FAILED: &str = r#"{
   },
   "actions": []
 }"#;
+
+/// A version-4-shaped event id numbered `n`.
+pub fn event_id(n: u64) -> EventId {
+    let mut bytes = [0u8; 16];
+    bytes[8..].copy_from_slice(&n.to_be_bytes());
+    bytes[6] = 0x40;
+    EventId(bytes)
+}
+
+/// The `prefect.resource.id` of flow run number `run`.
+pub fn run_id(run: usize) -> String {
+    format!("prefect.flow-run.{run:08}-0000-4000-8000-000000000000")
+}
+
+/// Event `n` named `name` about flow run `run`, received when it occurred.
+pub fn event(n: u64, name: &str, run: usize, occurred: Instant) -> OwnedEvent {
+    OwnedEvent {
+        id: event_id(n),
+        event: name.to_owned(),
+        occurred,
+        received: occurred,
+        resource: vec![("prefect.resource.id".to_owned(), run_id(run))],
+        related: Vec::new(),
+        follows: None,
+    }
+}
