@@ -270,14 +270,15 @@ impl KeyTable {
     /// never read (see [`LastEvent::expect_only`]).
     pub(crate) fn set_bucket(&mut self, k: u32, bucket: Option<Bucket>) {
         let mut expect_only_at = None;
-        let state = self.slots.get(k as usize).and_then(Option::as_ref);
-        if let (Some(ends), Some(s)) = (&mut self.ends, state) {
-            let t = s.trigger_flags & TRIGGER_MASK;
-            if s.has(HAS_BUCKET) {
-                ends.remove(&(t, s.end, k));
-            }
-            if let Some(b) = &bucket {
-                ends.insert((t, b.end, k));
+        if let Some(ends) = &mut self.ends {
+            if let Some(s) = self.slots.get(k as usize).and_then(Option::as_ref) {
+                let t = s.trigger_flags & TRIGGER_MASK;
+                if s.has(HAS_BUCKET) {
+                    ends.remove(&(t, s.end, k));
+                }
+                if let Some(b) = &bucket {
+                    ends.insert((t, b.end, k));
+                }
             }
         }
         if let Some(s) = self.state_mut(k) {

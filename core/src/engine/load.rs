@@ -41,28 +41,19 @@ impl Engine {
             return Err(AddTriggerError::TooManyTriggers);
         }
         let first_new = self.next_order;
-        let shadowed_before = self.shadowed_count();
         let root = self.add_node(&trigger, id, None, 0);
         self.roots.insert(id, root);
         self.fingerprints
             .insert(id, snapshot::fingerprint(&trigger));
         self.route_cache.valid = false;
-        if self.shadowed_count() == shadowed_before {
-            self.index_py(first_new);
-        } else {
+        if core::mem::take(&mut self.py_index_stale) {
+            // a replaced trigger has to leave the index: rebuild it
             self.py_index = Some(Vec::new());
             self.index_py(0);
+        } else {
+            self.index_py(first_new);
         }
         Ok(())
-    }
-
-    /// How many loaded event triggers are shadowed by a later one with their id.
-    fn shadowed_count(&self) -> usize {
-        self.nodes
-            .iter()
-            .flatten()
-            .filter(|n| matches!(&n.kind, NodeKind::Event(ev) if ev.shadowed))
-            .count()
     }
 
     /// Takes event-trigger node `n` out of evaluation for good: out of the router and
@@ -76,6 +67,7 @@ impl Engine {
             return;
         };
         ev.shadowed = true;
+        self.py_index_stale = true;
         ev.satisfied.clear();
         ev.next_run = None;
         ev.keys = 0;

@@ -248,6 +248,9 @@ pub struct Engine {
     /// Prefect id → the event-trigger node that owns it (Prefect's `triggers` cache is
     /// keyed by trigger id).
     by_prefect_id: HashMap<String, u32, FixedState>,
+    /// A trigger loaded by the `add_trigger` in progress replaced another one, so the
+    /// CPython index must be rebuilt rather than extended.
+    py_index_stale: bool,
 }
 
 impl fmt::Debug for Engine {
@@ -296,6 +299,7 @@ impl Engine {
             lateness: lateness::LatenessBuffer::default(),
             py_index: Some(Vec::new()),
             by_prefect_id: HashMap::with_hasher(FixedState),
+            py_index_stale: false,
         }
     }
 
