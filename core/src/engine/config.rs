@@ -112,8 +112,146 @@ pub struct EngineConfig {
     pub allowed_lateness: Option<Duration>,
     /// What to do with an event older than the watermark (with allowed lateness).
     pub late_policy: LatePolicy,
-    /// How many events the lateness buffer holds before `handle_event` refuses more.
-    pub lateness_capacity: usize,
+    /// Upper bounds on what the engine keeps (unbounded by default, except the
+    /// allowed-lateness buffer): see [`Capacities`].
+    pub capacities: Capacities,
+}
+
+/// Upper bounds on the engine's state, each named by a [`Capacity`].
+///
+/// A bounded engine refuses, with [`HandleEventError::Full`](super::HandleEventError::Full)
+/// naming the capacity, an event whose evaluation could need more than is left,
+/// **before** changing anything; so whatever it accepted (an event it holds for its
+/// leader or buffers for allowed lateness included) is always evaluated in full later.
+/// For that, every held or buffered event keeps a reservation of one key, one held
+/// event and two firings per loaded event trigger until it is evaluated (and loading a
+/// trigger that would overdraw the reservations is refused). A tick that fills the
+/// pending firings stops before the next window it would judge: the rest waits until
+/// the caller has drained [`poll_action`](super::Engine::poll_action), and
+/// [`poll_timeout`](super::Engine::poll_timeout) then returns the current instant
+/// (call [`handle_timeout`](super::Engine::handle_timeout) again; evaluation resumes
+/// exactly where it stopped, as of the same instant).
+///
+/// The default is [`Capacities::UNBOUNDED`] with `buffered_events` = 1,000,000.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Capacities {
+    /// Trigger nodes (an event trigger is one node; a compound or sequence trigger is
+    /// one node plus its children's).
+    pub trigger_nodes: usize,
+    /// Tracked (trigger, key) states: open windows and keys with held events.
+    pub keys: usize,
+    /// Bytes of one key (the `for_each` label values, each prefixed with its length
+    /// as a varint).
+    pub key_bytes: usize,
+    /// `expect` events held by proactive triggers with `after`, over all keys.
+    pub held_events: usize,
+    /// Events waiting for the event they `follow`.
+    pub waiting_followers: usize,
+    /// Events in the allowed-lateness buffer.
+    pub buffered_events: usize,
+    /// Firings made and not yet taken with `poll_action`.
+    pub pending_firings: usize,
+}
+
+impl Capacities {
+    /// No bound at all.
+    pub const UNBOUNDED: Capacities = Capacities {
+        trigger_nodes: usize::MAX,
+        keys: usize::MAX,
+        key_bytes: usize::MAX,
+        held_events: usize::MAX,
+        waiting_followers: usize::MAX,
+        buffered_events: usize::MAX,
+        pending_firings: usize::MAX,
+    };
+
+    /// Whether any bound other than `buffered_events` and `trigger_nodes` is set (those
+    /// two are checked where they are filled; the others need an admission check).
+    pub(crate) fn checks_events(&self) -> bool {
+        let Capacities {
+            trigger_nodes: _,
+            keys,
+            key_bytes,
+            held_events,
+            waiting_followers,
+            buffered_events: _,
+            pending_firings,
+        } = *self;
+        [keys, key_bytes, held_events, waiting_followers, pending_firings]
+            .iter()
+            .any(|&c| c != usize::MAX)
+    }
+}
+
+impl Default for Capacities {
+    fn default() -> Self {
+        Capacities {
+            buffered_events: 1_000_000,
+            ..Capacities::UNBOUNDED
+        }
+    }
+}
+
+/// One of the [`Capacities`], as an error names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Capacity {
+    /// [`Capacities::trigger_nodes`].
+    TriggerNodes,
+    /// [`Capacities::keys`].
+    Keys,
+    /// [`Capacities::key_bytes`].
+    KeyBytes,
+    /// [`Capacities::held_events`].
+    HeldEvents,
+    /// [`Capacities::waiting_followers`].
+    WaitingFollowers,
+    /// [`Capacities::buffered_events`].
+    BufferedEvents,
+    /// [`Capacities::pending_firings`].
+    PendingFirings,
+}
+
+impl Capacity {
+    /// The field of [`Capacities`] that sets it.
+    pub const fn field(self) -> &'static str {
+        match self {
+            Capacity::TriggerNodes => "trigger_nodes",
+            Capacity::Keys => "keys",
+            Capacity::KeyBytes => "key_bytes",
+            Capacity::HeldEvents => "held_events",
+            Capacity::WaitingFollowers => "waiting_followers",
+            Capacity::BufferedEvents => "buffered_events",
+            Capacity::PendingFirings => "pending_firings",
+        }
+    }
+
+    /// What the caller can do about it.
+    pub const fn remedy(self) -> &'static str {
+        match self {
+            Capacity::TriggerNodes => "remove a trigger first",
+            Capacity::Keys | Capacity::HeldEvents => {
+                "advance time with handle_timeout so windows close and are swept"
+            }
+            Capacity::KeyBytes => "the event's for_each label values are too long for this engine",
+            Capacity::WaitingFollowers => {
+                "deliver the leaders, or advance time so lost followers are released"
+            }
+            Capacity::BufferedEvents => "advance time with handle_timeout to release events",
+            Capacity::PendingFirings => "take the pending firings with poll_action",
+        }
+    }
+}
+
+impl core::fmt::Display for Capacity {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "capacity `{}` is exhausted: {}, or raise Capacities::{}",
+            self.field(),
+            self.remedy(),
+            self.field()
+        )
+    }
 }
 
 impl Default for EngineConfig {
@@ -134,7 +272,7 @@ impl Default for EngineConfig {
             wheel_tick: Duration::from_millis(1),
             allowed_lateness: None,
             late_policy: LatePolicy::Drop,
-            lateness_capacity: 1_000_000,
+            capacities: Capacities::default(),
         }
     }
 }

@@ -151,6 +151,9 @@ pub(crate) struct KeyTable {
     hasher: FixedState,
     /// Held `expect` events of the keys that have any.
     held: HashMap<u32, Vec<Held>, FixedState>,
+    /// Number of held events over all keys (the entry being modified between
+    /// [`held_mut`](Self::held_mut) and [`tidy_held`](Self::tidy_held) not counted).
+    held_total: usize,
     /// `occurred` of the last event of keys whose last event is `expect`-only.
     last_occurred: HashMap<u32, Instant, FixedState>,
     /// Instant of each overdue timer.
@@ -332,17 +335,26 @@ impl KeyTable {
         if let Some(s) = self.state_mut(k) {
             s.set(HAS_HELD, true);
         }
-        self.held.entry(k).or_default()
+        let held = self.held.entry(k).or_default();
+        self.held_total -= held.len();
+        held
     }
 
-    /// Drops the held-events entry of key `k` if it is empty.
+    /// Counts key `k`'s held events again after [`held_mut`](Self::held_mut) and drops
+    /// its entry if it is empty.
     pub(crate) fn tidy_held(&mut self, k: u32) {
+        self.held_total += self.held.get(&k).map_or(0, Vec::len);
         if self.held.get(&k).is_some_and(Vec::is_empty) {
             self.held.remove(&k);
             if let Some(s) = self.state_mut(k) {
                 s.set(HAS_HELD, false);
             }
         }
+    }
+
+    /// Number of held events over all keys.
+    pub(crate) fn held_total(&self) -> usize {
+        self.held_total
     }
 
     /// Where key `k`'s timer is.
@@ -417,7 +429,9 @@ impl KeyTable {
         }
         // (the side tables are usually empty: skip hashing then)
         if state.has(HAS_HELD) {
-            self.held.remove(&k);
+            if let Some(held) = self.held.remove(&k) {
+                self.held_total -= held.len();
+            }
         }
         if state.has(LAST_EXPECT_ONLY) {
             self.last_occurred.remove(&k);

@@ -101,6 +101,12 @@ impl LatenessBuffer {
         self.pop_due(Instant::from_micros(u64::MAX))
     }
 
+    /// The earliest event if it occurred at or before `watermark`.
+    fn peek_due(&self, watermark: Instant) -> Option<&OwnedEvent> {
+        let (key, event) = self.events.iter().next()?;
+        (key.0 <= watermark).then_some(event)
+    }
+
     /// Takes the earliest event if it occurred at or before `watermark`.
     fn pop_due(&mut self, watermark: Instant) -> Option<OwnedEvent> {
         let (&key, _) = self.events.iter().next()?;
@@ -135,22 +141,26 @@ impl Engine {
                     EventOutcome::Late
                 }
                 LatePolicy::Process => {
+                    if let Err(c) = self.admit_now(event) {
+                        return Err(self.refuse(c));
+                    }
                     self.stats.late_processed += 1;
                     self.stats.events += 1;
                     self.evaluate_now(event)
                 }
             });
         }
-        if self.lateness.len() >= self.config.lateness_capacity {
-            return Err(HandleEventError::BufferFull);
+        if let Err(c) = self.admit_buffered(event) {
+            return Err(self.refuse(c));
         }
         self.lateness.push(event.to_owned_event());
         Ok(EventOutcome::Buffered)
     }
 
     /// Moves the watermark to `as_of - L` and releases what it passed, in canonical
-    /// order; returns the watermark, the instant evaluation then runs as of.
-    pub(crate) fn release_until(&mut self, as_of: Instant) -> Instant {
+    /// order; returns the watermark, the instant evaluation then runs as of, or `None`
+    /// if the pending firings ran out of room first (the rest stays buffered).
+    pub(crate) fn release_until(&mut self, as_of: Instant) -> Option<Instant> {
         let lateness = self.config.allowed_lateness.unwrap_or_default();
         let candidate = as_of.saturating_sub(lateness);
         let watermark = match self.lateness.watermark {
@@ -158,10 +168,17 @@ impl Engine {
             _ => candidate,
         };
         self.lateness.watermark = Some(watermark);
-        while let Some(event) = self.lateness.pop_due(watermark) {
+        while let Some(next) = self.lateness.peek_due(watermark) {
+            let need = self.firings_of_chain(&next.id, self.event_nodes);
+            if !self.room_for_firings(need) {
+                return None;
+            }
+            let Some(event) = self.lateness.pop_due(watermark) else {
+                break;
+            };
             self.stats.events += 1;
             let _ = self.evaluate_now(&event.view());
         }
-        watermark
+        Some(watermark)
     }
 }

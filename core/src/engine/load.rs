@@ -4,7 +4,7 @@
 use alloc::vec::Vec;
 
 use super::{
-    keys, pyset, snapshot, AddTriggerError, CompositeNode, CompositeRule, Engine, EventNode, Node,
+    capacity, keys, pyset, snapshot, AddTriggerError, CompositeNode, CompositeRule, Engine, EventNode, Node,
     NodeKind, TriggerId,
 };
 use crate::event::EventId;
@@ -40,6 +40,9 @@ impl Engine {
         if self.nodes.len() + fresh > keys::MAX_TRIGGER_NODES as usize {
             return Err(AddTriggerError::TooManyTriggers);
         }
+        let (events, holding, globals) = capacity::count_event_nodes(trigger.event_triggers());
+        self.admit_nodes(trigger.all_triggers().len(), events, holding, globals)
+            .map_err(AddTriggerError::Full)?;
         let first_new = self.next_order;
         let root = self.add_node(&trigger, id, None, 0);
         self.roots.insert(id, root);
@@ -53,6 +56,9 @@ impl Engine {
         } else {
             self.index_py(first_new);
         }
+        self.recount_nodes();
+        // a deferred tick resumes by position in the proactive list: start it over
+        self.resume = capacity::TickResume::Start;
         Ok(())
     }
 
@@ -250,6 +256,8 @@ impl Engine {
         }
         self.py_index = Some(Vec::new());
         self.index_py(0);
+        self.recount_nodes();
+        self.resume = capacity::TickResume::Start;
         true
     }
 

@@ -78,7 +78,7 @@
 //! | bytes | content |
 //! |---|---|
 //! | 0..4 | magic `OVDS` ([`SNAPSHOT_MAGIC`]) |
-//! | 4..6 | format version, `u16` little-endian ([`SNAPSHOT_VERSION`] = 2) |
+//! | 4..6 | format version, `u16` little-endian ([`SNAPSHOT_VERSION`] = 3) |
 //! | 6..10 | payload length `n`, `u32` little-endian |
 //! | 10..14 | CRC-32 (IEEE, as zlib) of the payload, `u32` little-endian |
 //! | 14..14+n | the payload, [postcard](https://postcard.jamesmunns.com/wire-format) |
@@ -95,7 +95,8 @@
 //!    string), bucket (start, end, count, last event), held `expect` events; then the
 //!    free slots in reuse order;
 //! 4. the timing wheel's time, the wall clock, the events clock (value, and when it
-//!    was updated), the [`Stats`] counters and the firings not yet polled;
+//!    was updated), the [`Stats`] counters, the firings not yet polled and where a
+//!    tick cut short by [`Capacities::pending_firings`] resumes;
 //! 5. the de-duplication cache in set order, packed into one byte string (per id:
 //!    sequence-number step as a varint, 16 id bytes, expiry step in microseconds as a
 //!    zigzag varint) and the next sequence number;
@@ -113,6 +114,7 @@
 //! core of the development machine, release build). Any change to this layout gets a new version number; other versions are
 //! refused with [`RestoreError::UnsupportedVersion`].
 
+mod capacity;
 mod composite;
 mod config;
 mod eval;
@@ -134,10 +136,12 @@ use crate::event::{Event, RESOURCE_ID};
 use crate::hash::FxBuildHasher as FixedState;
 use crate::matcher::{CompiledEventTrigger, Router};
 use crate::time::{Duration, Instant};
+use crate::trigger::Posture;
 use crate::wheel::GrowableWheel as Wheel;
 
 pub use config::{
-    EngineConfig, Entry, EventsClock, PeriodicOrder, ProactiveMode, TriggerId, WallClock,
+    Capacities, Capacity, EngineConfig, Entry, EventsClock, PeriodicOrder, ProactiveMode,
+    TriggerId, WallClock,
 };
 use keys::KeyTable;
 pub use lateness::LatePolicy;
@@ -251,6 +255,12 @@ pub struct Engine {
     /// A trigger loaded by the `add_trigger` in progress replaced another one, so the
     /// CPython index must be rebuilt rather than extended.
     py_index_stale: bool,
+    /// Live event-trigger nodes, and those that hold `expect` events (for the
+    /// reservations of [`Capacities`]).
+    event_nodes: usize,
+    holding_nodes: usize,
+    /// Where the next tick resumes (a tick ran out of room for firings).
+    resume: capacity::TickResume,
 }
 
 impl fmt::Debug for Engine {
@@ -300,6 +310,9 @@ impl Engine {
             py_index: Some(Vec::new()),
             by_prefect_id: HashMap::with_hasher(FixedState),
             py_index_stale: false,
+            event_nodes: 0,
+            holding_nodes: 0,
+            resume: capacity::TickResume::Start,
         }
     }
 
@@ -375,6 +388,9 @@ impl Engine {
         if self.config.allowed_lateness.is_some() {
             return self.buffer_event(event);
         }
+        if let Err(c) = self.admit_now(event) {
+            return Err(self.refuse(c));
+        }
         self.stats.events += 1;
         Ok(self.evaluate_now(event))
     }
@@ -420,19 +436,42 @@ impl Engine {
     /// and releases the buffered events it passed (in `occurred`, then id order, with
     /// the wall clock at `now`); evaluation then runs as of the watermark.
     pub fn handle_tick(&mut self, as_of: Instant, now: Instant) {
+        use capacity::TickResume;
         self.advance_wall(now);
+        let resume = core::mem::take(&mut self.resume);
         let as_of = if self.config.allowed_lateness.is_some() {
-            self.release_until(as_of)
+            match self.release_until(as_of) {
+                Some(watermark) => watermark,
+                None => return self.defer_tick(resume),
+            }
         } else {
             as_of
         };
-        if self.config.periodic == PeriodicOrder::Before {
-            self.periodic(as_of);
+        if self.config.periodic == PeriodicOrder::Before
+            && resume <= TickResume::PeriodicBefore
+            && !self.periodic(as_of)
+        {
+            return self.defer_tick(TickResume::PeriodicBefore);
         }
-        self.proactive_phase(as_of);
-        if self.config.periodic == PeriodicOrder::After {
-            self.periodic(as_of);
+        if resume != TickResume::PeriodicAfter {
+            let from = match resume {
+                TickResume::Proactive { position, begun } => (position, begun),
+                _ => (0, false),
+            };
+            if let Err(at) = self.proactive_phase(as_of, from) {
+                return self.defer_tick(at);
+            }
         }
+        if self.config.periodic == PeriodicOrder::After && !self.periodic(as_of) {
+            return self.defer_tick(TickResume::PeriodicAfter);
+        }
+        self.refile_batch();
+    }
+
+    /// Ends a tick that ran out of room for firings: the next tick resumes at `at`.
+    fn defer_tick(&mut self, at: capacity::TickResume) {
+        self.stats.deferred_ticks += 1;
+        self.resume = at;
         self.refile_batch();
     }
 
@@ -456,6 +495,9 @@ impl Engine {
         let mut consider = |t: Instant| {
             best = Some(best.map_or(t, |b: Instant| b.min(t)));
         };
+        if self.tick_deferred() {
+            consider(self.wall);
+        }
         if let Some(earliest) = self.lateness.earliest() {
             consider(earliest.saturating_add(lateness));
         }

@@ -285,8 +285,8 @@ impl CausalOrdering {
     }
 
     /// Removes and returns every follower received at or before `cutoff`, sorted by
-    /// `occurred` (`get_lost_followers`).
-    pub(crate) fn take_lost(&mut self, cutoff: Instant) -> Vec<OwnedEvent> {
+    /// `occurred` (`get_lost_followers`), each with its waitlist position.
+    pub(crate) fn take_lost(&mut self, cutoff: Instant) -> Vec<(u64, OwnedEvent)> {
         let mut lost: Vec<(u64, OwnedEvent)> = Vec::new();
         while let Some(&(received, position, id)) = self.by_received.iter().next() {
             if received > cutoff {
@@ -302,7 +302,65 @@ impl CausalOrdering {
         }
         lost.sort_by_key(|(pos, _)| *pos);
         lost.sort_by_key(|(_, e)| e.occurred);
-        lost.into_iter().map(|(_, e)| e).collect()
+        lost
+    }
+
+    /// Puts lost followers taken with [`take_lost`](Self::take_lost) and not evaluated
+    /// back on the waitlist, at their old positions (a tick that ran out of room for
+    /// firings; see `Capacities`).
+    pub(crate) fn put_back(&mut self, lost: impl IntoIterator<Item = (u64, OwnedEvent)>) {
+        for (position, event) in lost {
+            let (Some(leader), id, received) = (event.follows, event.id, event.received) else {
+                continue;
+            };
+            if self.waiting.contains_key(&id) {
+                // recorded again meanwhile: the newer copy stays
+                continue;
+            }
+            self.by_received.insert((received, position, id));
+            self.waiting.insert(
+                id,
+                Waiting {
+                    event,
+                    received,
+                    position,
+                },
+            );
+            self.followers
+                .entry(leader)
+                .or_default()
+                .add(id_hash(&id), id);
+        }
+    }
+
+    /// Whether an event with this id waits for its leader.
+    pub(crate) fn is_waiting(&self, id: &EventId) -> bool {
+        self.waiting.contains_key(id)
+    }
+
+    /// An upper bound on the number of waiting followers that processing the event
+    /// with this id releases: its followers, theirs, … down to `max_depth` levels.
+    pub(crate) fn chain_len(&self, id: &EventId, max_depth: u32) -> usize {
+        let mut count = 0usize;
+        let mut level: Vec<EventId> = alloc::vec![*id];
+        for _ in 0..max_depth {
+            let mut next = Vec::new();
+            for leader in &level {
+                if let Some(set) = self.followers.get(leader) {
+                    for f in set.iter() {
+                        if self.waiting.contains_key(&f) {
+                            count += 1;
+                            next.push(f);
+                        }
+                    }
+                }
+            }
+            if next.is_empty() || count >= self.waiting.len() {
+                break;
+            }
+            level = next;
+        }
+        count.min(self.waiting.len())
     }
 
     /// The earliest `received` among waiting followers.
@@ -517,11 +575,22 @@ mod tests {
         let lost: Vec<_> = o
             .take_lost(Instant::from_secs(6))
             .iter()
-            .map(|e| e.id)
+            .map(|(_, e)| e.id)
             .collect();
         assert_eq!(lost, [id(2), id(3)]);
         assert_eq!(o.len(), 1);
         assert!(o.followers_of(&id(9)).is_empty());
         assert!(o.take_lost(Instant::from_secs(6)).is_empty());
+        // put back where they were: the same order and lost again at the same cutoff
+        let before = o.len();
+        o.put_back([(0, follower(3, 9, 30, 5)), (1, follower(2, 9, 20, 6))]);
+        assert_eq!(o.len(), before + 2);
+        assert_eq!(o.chain_len(&id(9), 20), 2);
+        let again: Vec<_> = o
+            .take_lost(Instant::from_secs(6))
+            .iter()
+            .map(|(p, e)| (*p, e.id))
+            .collect();
+        assert_eq!(again, [(1, id(2)), (0, id(3))]);
     }
 }

@@ -28,7 +28,7 @@ use records::{KeysOut, LatenessOut, NodeOut, PayloadOut, RootRecord};
 /// The first four bytes of every snapshot.
 pub const SNAPSHOT_MAGIC: [u8; 4] = *b"OVDS";
 /// The snapshot format version this build writes and reads.
-pub const SNAPSHOT_VERSION: u16 = 2;
+pub const SNAPSHOT_VERSION: u16 = 3;
 /// Length of the snapshot header: magic (4), version (2), payload length (4), CRC-32
 /// of the payload (4), integers little-endian.
 pub const SNAPSHOT_HEADER_LEN: usize = 14;
@@ -70,6 +70,9 @@ pub enum RestoreError {
     Corrupt,
     /// A trigger handed to `restore` was refused (the error says why).
     InvalidTrigger(TriggerId, AddTriggerError),
+    /// The saved state does not fit the configuration's [`Capacities`](super::Capacities)
+    /// (the error names the first one it exceeds).
+    Full(super::Capacity),
 }
 
 impl fmt::Display for RestoreError {
@@ -92,6 +95,10 @@ impl fmt::Display for RestoreError {
                 f,
                 "trigger {} cannot be loaded: {e}; fix it or leave it out",
                 id.0
+            ),
+            RestoreError::Full(c) => write!(
+                f,
+                "the snapshot holds more than this engine's capacities allow: {c}"
             ),
         }
     }
@@ -186,6 +193,7 @@ impl Engine {
             events_clock_updated: self.events_clock_updated,
             stats: self.stats,
             actions: &self.actions,
+            resume: self.resume.code(),
             seen: Bytes(encode_seen(seen, self.seen.len())),
             seen_next_seq,
             waiting: waitlist.waiting,

@@ -329,7 +329,10 @@ fn lateness_engine(lateness_secs: u64, policy: LatePolicy, capacity: usize) -> E
     let config = EngineConfig {
         allowed_lateness: Some(Duration::from_secs(lateness_secs)),
         late_policy: policy,
-        lateness_capacity: capacity,
+        capacities: Capacities {
+            buffered_events: capacity,
+            ..Capacities::default()
+        },
         ..EngineConfig::default()
     };
     let mut e = Engine::new(config);
@@ -442,7 +445,7 @@ fn a_full_lateness_buffer_refuses_and_keeps_nothing_of_the_event() {
     e.handle_event(&hb(2, 2).view(), at(2)).unwrap();
     assert_eq!(
         e.handle_event(&hb(3, 3).view(), at(3)),
-        Err(HandleEventError::BufferFull)
+        Err(HandleEventError::Full(Capacity::BufferedEvents))
     );
     assert_eq!(e.buffered_events(), 2);
     // the refused event was not remembered as seen: it can be delivered again

@@ -5,7 +5,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
-use super::TriggerId;
+use super::{Capacity, TriggerId};
 use crate::error::TriggerError;
 use crate::event::EventId;
 use crate::time::Instant;
@@ -79,6 +79,12 @@ pub struct Stats {
     pub late_dropped: u64,
     /// Late events evaluated on arrival ([`LatePolicy::Process`](super::LatePolicy::Process)).
     pub late_processed: u64,
+    /// Events refused because a capacity was exhausted
+    /// ([`HandleEventError::Full`]).
+    pub refused_full: u64,
+    /// Ticks that stopped early because the pending firings reached their capacity
+    /// (the rest of the tick ran at a later `handle_*` call).
+    pub deferred_ticks: u64,
 }
 
 /// Why [`Engine::add_trigger`](super::Engine::add_trigger) refused a trigger.
@@ -90,6 +96,10 @@ pub enum AddTriggerError {
     Invalid(TriggerError),
     /// Loading it would exceed the engine's limit of trigger nodes (2^24).
     TooManyTriggers,
+    /// Loading it would exceed a capacity: [`Capacity::TriggerNodes`], or the key,
+    /// held-event or firing reservations of the events held or buffered now
+    /// (see [`Capacities`](super::Capacities)).
+    Full(Capacity),
 }
 
 impl fmt::Display for AddTriggerError {
@@ -108,6 +118,7 @@ impl fmt::Display for AddTriggerError {
                 "too many triggers: an engine holds at most {} trigger nodes",
                 super::keys::MAX_TRIGGER_NODES
             ),
+            AddTriggerError::Full(c) => write!(f, "cannot load the trigger: {c}"),
         }
     }
 }
@@ -132,9 +143,10 @@ impl From<TriggerError> for AddTriggerError {
 pub enum HandleEventError {
     /// The primary resource has no (or an empty) `prefect.resource.id` label.
     MissingResourceId,
-    /// The allowed-lateness buffer is full (`lateness_capacity`): call
-    /// `handle_timeout` to release events, or raise the capacity.
-    BufferFull,
+    /// Evaluating the event could need more than a capacity has left (the error
+    /// names which; [`Capacity::BufferedEvents`]: the allowed-lateness buffer is
+    /// full). Nothing was changed: handle it again once the capacity has room.
+    Full(Capacity),
 }
 
 impl fmt::Display for HandleEventError {
@@ -143,9 +155,7 @@ impl fmt::Display for HandleEventError {
             HandleEventError::MissingResourceId => f.write_str(
                 "the event's resource has no `prefect.resource.id` label (Prefect requires a non-empty one)",
             ),
-            HandleEventError::BufferFull => f.write_str(
-                "the allowed-lateness buffer is full: advance time with handle_timeout to release events, or raise lateness_capacity",
-            ),
+            HandleEventError::Full(c) => write!(f, "event refused, nothing changed: {c}"),
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use alloc::vec::Vec;
 
+use super::super::capacity::TickResume;
 use super::super::keys::Timer;
 use super::super::{Engine, Node, NodeKind, ProactiveMode};
 use crate::time::{Duration, Instant};
@@ -153,8 +154,15 @@ impl Engine {
     // ---------------------------------------------------------------- ticks
 
     /// Proactive evaluation of every due proactive trigger (`proactive_evaluation`
-    /// for each, in load order, or `evaluate_proactive_triggers` when scheduled).
-    pub(crate) fn proactive_phase(&mut self, as_of: Instant) {
+    /// for each, in load order, or `evaluate_proactive_triggers` when scheduled),
+    /// from the trigger at position `from.0` of the proactive list (`from.1`: its
+    /// prelude is done). `Err` says where to resume when the pending firings ran out
+    /// of room.
+    pub(crate) fn proactive_phase(
+        &mut self,
+        as_of: Instant,
+        from: (u32, bool),
+    ) -> Result<(), TickResume> {
         let (base, scheduled) = match self.config.proactive {
             ProactiveMode::All => (as_of, false),
             ProactiveMode::Scheduled => (self.wall, true),
@@ -192,7 +200,8 @@ impl Engine {
         let triggers = self.proactive.clone();
         self.in_proactive = true;
         let mut cursor = 0;
-        for &t in &triggers {
+        let mut outcome = Ok(());
+        for (position, &t) in triggers.iter().enumerate() {
             let order = match &self.nodes[t as usize] {
                 Some(n) => n.order,
                 None => continue,
@@ -202,6 +211,11 @@ impl Engine {
             while cursor < due.len() && due[cursor].0 == order {
                 cursor += 1;
             }
+            let position = u32::try_from(position).unwrap_or(u32::MAX);
+            if position < from.0 {
+                continue;
+            }
+            let begun = position == from.0 && from.1;
             if scheduled {
                 let next = match &self.nodes[t as usize] {
                     Some(Node {
@@ -214,7 +228,13 @@ impl Engine {
                     continue;
                 }
             }
-            self.proactive_evaluation(t, a, &due[first..cursor]);
+            if !self.proactive_evaluation(t, a, &due[first..cursor], begun) {
+                outcome = Err(TickResume::Proactive {
+                    position,
+                    begun: true,
+                });
+                break;
+            }
             if scheduled {
                 let run_again = self.run_again_at(t, a);
                 if let Some(Node {
@@ -227,23 +247,31 @@ impl Engine {
             }
         }
         self.in_proactive = false;
+        outcome
     }
 
-    /// `proactive_evaluation(trigger, as_of)` for one trigger, given its due keys.
+    /// `proactive_evaluation(trigger, as_of)` for one trigger, given its due keys
+    /// (`begun`: the global window and the satisfied buckets were seen to already).
+    /// False if the pending firings ran out of room before a due window (it and the
+    /// ones after it are judged when the tick resumes).
     pub(crate) fn proactive_evaluation(
         &mut self,
         t: u32,
         a: Instant,
         due: &[(u64, Instant, u32, u32)],
-    ) {
+        begun: bool,
+    ) -> bool {
         let p = self.params(t);
         let global = match &self.nodes[t as usize] {
             Some(Node {
                 kind: NodeKind::Event(ev),
                 ..
             }) => ev.compiled.for_each().is_empty(),
-            _ => return,
+            _ => return true,
         };
+        if begun {
+            return self.judge_due(t, a, due);
+        }
         if global {
             let k = self.ensure_bucket(t, &[], a, a.saturating_add(p.within), None, 0);
             self.after_change(k);
@@ -266,6 +294,12 @@ impl Engine {
             }
             self.after_change(k);
         }
+        self.judge_due(t, a, due)
+    }
+
+    /// Evaluates trigger `t`'s due windows that are still due, while the pending
+    /// firings have room for one more; false if they ran out of room first.
+    fn judge_due(&mut self, t: u32, a: Instant, due: &[(u64, Instant, u32, u32)]) -> bool {
         for &(_, start, k, trigger) in due {
             let still = trigger == t
                 && self
@@ -273,10 +307,14 @@ impl Engine {
                     .bucket(k)
                     .is_some_and(|b| b.start == start && b.end <= a);
             if still {
+                if !self.room_for_firings(1) {
+                    return false;
+                }
                 self.evaluate(t, k, a, None);
                 self.after_change(k);
             }
         }
+        true
     }
 
     /// `run_again_at` of `proactive_evaluation`: the earliest bucket end of the
@@ -309,7 +347,9 @@ impl Engine {
     }
 
     /// `periodic_evaluation(now)`: held-event sweep, lost followers, expired buckets.
-    pub(crate) fn periodic(&mut self, now: Instant) {
+    /// False if the pending firings ran out of room among the lost followers (the
+    /// rest are back on the waitlist and the expired-bucket sweep has not run).
+    pub(crate) fn periodic(&mut self, now: Instant) -> bool {
         let as_of = self.with_offset(now);
         // sweep_held_events(now)
         self.collect(now.max(as_of));
@@ -325,9 +365,16 @@ impl Engine {
         }
         // lost followers, evaluated in occurred order
         let cutoff = self.wall.saturating_sub(self.config.follower_timeout);
-        let lost = self.ordering.take_lost(cutoff);
+        let mut lost = self.ordering.take_lost(cutoff).into_iter();
         let was_proactive = core::mem::replace(&mut self.in_proactive, false);
-        for follower in lost {
+        let mut complete = true;
+        while let Some((position, follower)) = lost.next() {
+            if !self.room_for_firings(self.firings_of_chain(&follower.id, self.event_nodes)) {
+                let rest = core::iter::once((position, follower)).chain(lost);
+                self.ordering.put_back(rest);
+                complete = false;
+                break;
+            }
             self.stats.lost_followers += 1;
             // (A follower of this one that now waits for an unseen leader would raise
             // `EventArrivedEarly` out of Prefect's `periodic_evaluation` and abort it;
@@ -335,6 +382,9 @@ impl Engine {
             let _ = self.reactive_evaluation(&follower.view(), 0);
         }
         self.in_proactive = was_proactive;
+        if !complete {
+            return false;
+        }
         // sweep_closed_buckets(as_of - buffer)
         let older_than = as_of.saturating_sub(self.config.sweep_buffer);
         self.collect(as_of);
@@ -344,5 +394,6 @@ impl Engine {
                 self.keys.set_bucket(k, None);
             }
         }
+        true
     }
 }

@@ -5,6 +5,7 @@ use alloc::vec::Vec;
 
 use hashbrown::HashMap;
 
+use super::super::capacity::TickResume;
 use super::super::keys::KeyTable;
 use super::super::lateness::LatenessBuffer;
 use super::super::ordering::{CausalOrdering, OrderingRecord, SeenCache};
@@ -51,6 +52,8 @@ fn check_layout(p: &PayloadIn<'_>) -> Result<usize, RestoreError> {
         firings,
         late_dropped,
         late_processed,
+        refused_full,
+        deferred_ticks,
     } = p.stats;
     let counters = [
         events,
@@ -62,6 +65,8 @@ fn check_layout(p: &PayloadIn<'_>) -> Result<usize, RestoreError> {
         firings,
         late_dropped,
         late_processed,
+        refused_full,
+        deferred_ticks,
         p.seen_next_seq,
         p.next_position,
         p.lateness_arrivals,
@@ -206,7 +211,14 @@ impl Engine {
             load(&mut engine, id, trigger)?;
             report.added.push(id);
         }
+        let same_triggers =
+            report.changed.is_empty() && report.removed.is_empty() && report.added.is_empty();
         engine.restore_state(saved, slot_count, &moved)?;
+        if !same_triggers {
+            // a deferred tick resumes by position in the proactive list: start it over
+            engine.resume = TickResume::Start;
+        }
+        engine.check_capacities().map_err(RestoreError::Full)?;
         Ok((engine, report))
     }
 
@@ -248,6 +260,7 @@ impl Engine {
             keys.set_bucket(k.slot, k.bucket);
             if !k.held.is_empty() {
                 keys.held_mut(k.slot).extend_from_slice(&k.held);
+                keys.tidy_held(k.slot);
             }
         }
         keys.set_free(free);
@@ -314,6 +327,7 @@ impl Engine {
         self.events_clock_updated = saved.events_clock_updated;
         self.stats = saved.stats;
         self.actions = saved.actions;
+        self.resume = TickResume::from_code(saved.resume).ok_or(RestoreError::Corrupt)?;
         // timers, derived from the state, on a wheel whose time is the saved one
         let (tick, live) = (self.config.wheel_tick, self.keys.len());
         self.wheel = GrowableWheel::with_capacity(tick, saved.wheel_elapsed, live);

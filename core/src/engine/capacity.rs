@@ -1,0 +1,342 @@
+//! Capacity checks ([`Capacities`]): what an event, a trigger or a unit of a tick's
+//! work may need, checked before anything changes.
+//!
+//! Keys and held events are *state*: an accepted event must always find room for
+//! them, so every event the engine holds (waiting for its leader, or buffered for
+//! allowed lateness) reserves one key and one held event per loaded event trigger (a
+//! trigger's evaluation of one event creates at most one of each), and every
+//! proactive trigger without `for_each` and without a window reserves the key its
+//! tick will open. Firings are *output*, drained by the caller: a unit of work (an
+//! event with the followers it releases, a lost follower, one window judged at a
+//! tick) starts only if the pending firings have room for the most it can make — two
+//! per interested event trigger per event (a reactive trigger with `threshold <= 0`
+//! fires for the window it closes and again for the one the event opens) and one per
+//! window — or if none are pending, so a caller that drains always makes progress.
+
+use super::{Capacity, Engine, HandleEventError, Node, NodeKind, Posture};
+use crate::event::Event;
+
+/// Where a tick that ran out of room for firings resumes (phases in tick order).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum TickResume {
+    /// From the beginning (no tick was cut short).
+    #[default]
+    Start,
+    /// At the periodic work that runs before proactive evaluation.
+    PeriodicBefore,
+    /// At the proactive trigger with this position in the proactive list; `begun`:
+    /// its prelude (opening a global window, removing satisfied buckets) is done.
+    Proactive { position: u32, begun: bool },
+    /// At the periodic work that runs after proactive evaluation.
+    PeriodicAfter,
+}
+
+impl TickResume {
+    /// The code a snapshot stores: `0` start, `1` periodic before, `2 + 2·position +
+    /// begun` proactive, `u64::MAX` periodic after.
+    pub(crate) fn code(self) -> u64 {
+        match self {
+            TickResume::Start => 0,
+            TickResume::PeriodicBefore => 1,
+            TickResume::Proactive { position, begun } => {
+                2 + 2 * u64::from(position) + u64::from(begun)
+            }
+            TickResume::PeriodicAfter => u64::MAX,
+        }
+    }
+
+    /// The value [`code`](Self::code) gave, if it is one.
+    pub(crate) fn from_code(code: u64) -> Option<TickResume> {
+        Some(match code {
+            0 => TickResume::Start,
+            1 => TickResume::PeriodicBefore,
+            u64::MAX => TickResume::PeriodicAfter,
+            c => TickResume::Proactive {
+                position: u32::try_from((c - 2) / 2).ok()?,
+                begun: (c - 2) % 2 == 1,
+            },
+        })
+    }
+}
+
+/// What evaluating one event needs, from its interested triggers.
+#[derive(Clone, Copy, Debug, Default)]
+struct EventNeed {
+    /// Interested event triggers whose resources the event covers.
+    routes: usize,
+    /// Of those, the ones without a key for the event yet.
+    new_keys: usize,
+    /// Of those, the ones that hold `expect` events.
+    holding: usize,
+}
+
+impl Engine {
+    /// Counts a refusal and makes its error.
+    pub(crate) fn refuse(&mut self, c: Capacity) -> HandleEventError {
+        self.stats.refused_full += 1;
+        HandleEventError::Full(c)
+    }
+
+    /// Recounts the live event-trigger nodes (and those that hold `expect` events)
+    /// after triggers were loaded or removed.
+    pub(crate) fn recount_nodes(&mut self) {
+        let (mut events, mut holding) = (0, 0);
+        for node in self.nodes.iter().flatten() {
+            if let NodeKind::Event(ev) = &node.kind {
+                if !ev.shadowed {
+                    events += 1;
+                    let c = &ev.compiled;
+                    holding += usize::from(c.posture() == Posture::Proactive && c.has_after());
+                }
+            }
+        }
+        self.event_nodes = events;
+        self.holding_nodes = holding;
+    }
+
+    /// Proactive triggers without `for_each` whose next tick opens a window (a key).
+    fn unopened_globals(&self) -> usize {
+        self.proactive
+            .iter()
+            .filter(|&&p| {
+                matches!(
+                    &self.nodes[p as usize],
+                    Some(Node { kind: NodeKind::Event(ev), .. })
+                        if ev.compiled.for_each().is_empty() && ev.keys == 0
+                )
+            })
+            .count()
+    }
+
+    /// Keys and held events reserved for `pending` held or buffered events (and for
+    /// global windows), with `event_nodes` / `holding_nodes` loaded triggers.
+    fn reserved(&self, pending: usize, event_nodes: usize, holding_nodes: usize) -> (usize, usize) {
+        (
+            pending
+                .saturating_mul(event_nodes)
+                .saturating_add(self.unopened_globals()),
+            pending.saturating_mul(holding_nodes),
+        )
+    }
+
+    /// Events the engine holds or buffers (each keeps a reservation).
+    fn pending_events(&self) -> usize {
+        self.ordering.len() + self.lateness.len()
+    }
+
+    /// Whether the pending firings have room for `need` more (or none are pending).
+    pub(crate) fn room_for_firings(&self, need: usize) -> bool {
+        self.actions.is_empty()
+            || self.actions.len().saturating_add(need) <= self.config.capacities.pending_firings
+    }
+
+    /// The most firings evaluating the event with this id can make, with the
+    /// followers it releases.
+    pub(crate) fn firings_of_chain(&self, id: &crate::event::EventId, routes: usize) -> usize {
+        let followers = self.ordering.chain_len(id, self.config.max_follower_depth);
+        routes.saturating_mul(2).saturating_add(
+            followers
+                .saturating_mul(self.event_nodes)
+                .saturating_mul(2),
+        )
+    }
+
+    /// Whether `reactive_evaluation` would put this event on the waitlist now
+    /// (`wait_for_leader`: it follows another event, is not older than the follower
+    /// timeout, and its leader has not been seen).
+    pub(crate) fn waits_for_leader(&self, event: &Event<'_>) -> bool {
+        let Some(leader) = event.follows.filter(|l| *l != event.id) else {
+            return false;
+        };
+        let age = self.wall.saturating_duration_since(event.received);
+        let old = event.received <= self.wall && age >= self.config.follower_timeout;
+        !old && !self.seen.contains(&leader, self.wall)
+    }
+
+    /// The event's interested triggers: how many, how many lack a key, how many
+    /// hold events; refuses a key longer than [`Capacities::key_bytes`](super::Capacities).
+    fn event_need(&mut self, event: &Event<'_>) -> Result<EventNeed, Capacity> {
+        self.route(event.event);
+        let max_key = self.config.capacities.key_bytes;
+        let mut key = core::mem::take(&mut self.scratch_key);
+        let mut need = EventNeed::default();
+        let mut result = Ok(());
+        for r in &self.route_cache.routes {
+            let Some(Node {
+                kind: NodeKind::Event(ev),
+                ..
+            }) = &self.nodes[r.trigger as usize]
+            else {
+                continue;
+            };
+            let c = &ev.compiled;
+            if !c.covers_resources(event) {
+                continue;
+            }
+            key.clear();
+            for v in c.key_values(event) {
+                super::keys::push_key_value(&mut key, v);
+            }
+            if key.len() > max_key {
+                result = Err(Capacity::KeyBytes);
+                break;
+            }
+            need.routes += 1;
+            need.new_keys += usize::from(self.keys.find(r.trigger, &key).is_none());
+            need.holding += usize::from(c.posture() == Posture::Proactive && c.has_after());
+        }
+        self.scratch_key = key;
+        result.map(|()| need)
+    }
+
+    /// Whether the engine can take an event to evaluate now (or to hold for its
+    /// leader): the checks of [`Capacities`](super::Capacities), before anything
+    /// changes.
+    pub(crate) fn admit_now(&mut self, event: &Event<'_>) -> Result<(), Capacity> {
+        let caps = self.config.capacities;
+        if !caps.checks_events() {
+            return Ok(());
+        }
+        let need = self.event_need(event)?;
+        let (reserved_keys, reserved_held) =
+            self.reserved(self.pending_events(), self.event_nodes, self.holding_nodes);
+        let (keys, held) = if self.waits_for_leader(event) {
+            if self.ordering.is_waiting(&event.id) {
+                // a new copy replaces the waiting one and its reservation
+                return Ok(());
+            }
+            if self.ordering.len() >= caps.waiting_followers {
+                return Err(Capacity::WaitingFollowers);
+            }
+            (self.event_nodes, self.holding_nodes)
+        } else {
+            if !self.room_for_firings(self.firings_of_chain(&event.id, need.routes)) {
+                return Err(Capacity::PendingFirings);
+            }
+            (need.new_keys, need.holding)
+        };
+        let used_keys = self.keys.len().saturating_add(reserved_keys);
+        if used_keys.saturating_add(keys) > caps.keys {
+            return Err(Capacity::Keys);
+        }
+        let used_held = self.keys.held_total().saturating_add(reserved_held);
+        if used_held.saturating_add(held) > caps.held_events {
+            return Err(Capacity::HeldEvents);
+        }
+        Ok(())
+    }
+
+    /// Whether the engine can buffer one more event for allowed lateness.
+    pub(crate) fn admit_buffered(&mut self, event: &Event<'_>) -> Result<(), Capacity> {
+        let caps = self.config.capacities;
+        if self.lateness.len() >= caps.buffered_events {
+            return Err(Capacity::BufferedEvents);
+        }
+        if !caps.checks_events() {
+            return Ok(());
+        }
+        self.event_need(event)?;
+        let pending = self.pending_events() + 1;
+        let (keys, held) = self.reserved(pending, self.event_nodes, self.holding_nodes);
+        if self.keys.len().saturating_add(keys) > caps.keys {
+            return Err(Capacity::Keys);
+        }
+        if self.keys.held_total().saturating_add(held) > caps.held_events {
+            return Err(Capacity::HeldEvents);
+        }
+        Ok(())
+    }
+
+    /// Whether trigger nodes can be loaded: `nodes` more nodes, of which `events` event
+    /// triggers and `holding` holding ones, with the reservations they add.
+    pub(crate) fn admit_nodes(
+        &self,
+        nodes: usize,
+        events: usize,
+        holding: usize,
+        globals: usize,
+    ) -> Result<(), Capacity> {
+        let caps = self.config.capacities;
+        let live = self.nodes.len() - self.free_nodes.len();
+        if live.saturating_add(nodes) > caps.trigger_nodes {
+            return Err(Capacity::TriggerNodes);
+        }
+        let (keys, held) = self.reserved(
+            self.pending_events(),
+            self.event_nodes + events,
+            self.holding_nodes + holding,
+        );
+        let keys = keys.saturating_add(globals);
+        if self.keys.len().saturating_add(keys) > caps.keys {
+            return Err(Capacity::Keys);
+        }
+        if self.keys.held_total().saturating_add(held) > caps.held_events {
+            return Err(Capacity::HeldEvents);
+        }
+        Ok(())
+    }
+
+    /// The first capacity the engine's state exceeds (a restored snapshot must fit).
+    pub(crate) fn check_capacities(&self) -> Result<(), Capacity> {
+        let caps = self.config.capacities;
+        if self.trigger_nodes() > caps.trigger_nodes {
+            return Err(Capacity::TriggerNodes);
+        }
+        if self.lateness.len() > caps.buffered_events {
+            return Err(Capacity::BufferedEvents);
+        }
+        if self.ordering.len() > caps.waiting_followers {
+            return Err(Capacity::WaitingFollowers);
+        }
+        let (keys, held) =
+            self.reserved(self.pending_events(), self.event_nodes, self.holding_nodes);
+        if self.keys.len().saturating_add(keys) > caps.keys {
+            return Err(Capacity::Keys);
+        }
+        if self.keys.held_total().saturating_add(held) > caps.held_events {
+            return Err(Capacity::HeldEvents);
+        }
+        let too_long = |(k, _): (u32, u32)| self.keys.key(k).len() > caps.key_bytes;
+        if caps.key_bytes != usize::MAX && self.keys.iter().any(too_long) {
+            return Err(Capacity::KeyBytes);
+        }
+        Ok(())
+    }
+
+    /// The number of trigger nodes loaded (what [`Capacity::TriggerNodes`] bounds).
+    pub fn trigger_nodes(&self) -> usize {
+        self.nodes.len() - self.free_nodes.len()
+    }
+
+    /// Number of `expect` events held by proactive triggers with `after`.
+    pub fn held_events(&self) -> usize {
+        self.keys.held_total()
+    }
+
+    /// Number of firings made and not yet taken with [`poll_action`](Self::poll_action).
+    pub fn pending_firings(&self) -> usize {
+        self.actions.len()
+    }
+
+    /// Whether a tick stopped early because the pending firings were full: drain
+    /// [`poll_action`](Self::poll_action) and call
+    /// [`handle_timeout`](Self::handle_timeout) again to finish it.
+    pub fn tick_deferred(&self) -> bool {
+        self.resume != TickResume::Start
+    }
+}
+
+/// The event triggers of a tree about to be loaded: (event nodes, holding nodes,
+/// proactive ones without `for_each`).
+pub(crate) fn count_event_nodes<'a>(
+    all: impl Iterator<Item = &'a crate::trigger::EventTrigger>,
+) -> (usize, usize, usize) {
+    let mut out = (0, 0, 0);
+    for t in all {
+        out.0 += 1;
+        let proactive = t.posture == Posture::Proactive;
+        out.1 += usize::from(proactive && !t.after.is_empty());
+        out.2 += usize::from(proactive && t.for_each.is_empty());
+    }
+    out
+}
