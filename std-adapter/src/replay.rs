@@ -172,6 +172,12 @@ pub struct ReplayOptions {
     /// configuration). The output must not change: this checks that a snapshot
     /// carries the whole state. `None` (or `Some(0)`): never.
     pub snapshot_every: Option<usize>,
+    /// Run the engine with this capacity of pending firings
+    /// (`overdue_core::engine::Capacities::pending_firings`): a tick that fills it stops,
+    /// the replay drains the firings and calls the tick again until it is finished
+    /// (with `snapshot_every`, also saving and restoring the engine at each stop). The
+    /// output must not change. `None`: unbounded.
+    pub pending_firings: Option<usize>,
 }
 
 /// Parses and replays a scenario document; one oracle line per firing.
@@ -223,6 +229,9 @@ pub fn replay_with(
 ) -> Result<Vec<FiringLine>, ReplayError> {
     let mut config = engine_config(&scenario.options);
     config.allowed_lateness = options.allowed_lateness;
+    if let Some(n) = options.pending_firings {
+        config.capacities.pending_firings = n;
+    }
     let mut engine = Engine::new(config);
     let mut loaded: Vec<(TriggerId, Trigger)> = Vec::with_capacity(scenario.triggers.len());
     for (index, (name, spec)) in scenario.triggers.iter().enumerate() {
@@ -271,6 +280,19 @@ pub fn replay_with(
         let first = lines.len();
         while let Some(firing) = engine.poll_action() {
             lines.push(firing_line(scenario, index, clock, firing, &names));
+        }
+        // a tick cut short by the pending-firings capacity: finish it, as a driver would
+        while let Step::Tick { tick, .. } = step {
+            if !engine.tick_deferred() {
+                break;
+            }
+            if options.snapshot_every.is_some_and(|k| k > 0) {
+                engine = save_and_restore(engine, config, &loaded, index)?;
+            }
+            engine.handle_tick(tick.instant(), clock.instant());
+            while let Some(firing) = engine.poll_action() {
+                lines.push(firing_line(scenario, index, clock, firing, &names));
+            }
         }
         sort_step(scenario, &mut lines[first..]);
         if let Some(every) = options.snapshot_every.filter(|&k| k > 0) {

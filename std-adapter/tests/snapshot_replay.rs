@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 
 use overdue_std::replay::{replay_with, FiringLine, ReplayOptions};
-use overdue_std::scenario::Scenario;
+use overdue_std::scenario::{Scenario, Step};
 
 fn scenarios() -> Vec<(String, Scenario, Vec<String>)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/conformance");
@@ -117,6 +117,7 @@ fn with_allowed_lateness_restoring_changes_nothing() {
     let late = |snapshot_every| ReplayOptions {
         allowed_lateness: Some(overdue_core::Duration::from_secs(30)),
         snapshot_every,
+        ..ReplayOptions::default()
     };
     let failed = failures(&all, |name, scenario, _| {
         let plain = lines(scenario, &late(None), name);
@@ -126,6 +127,73 @@ fn with_allowed_lateness_restoring_changes_nothing() {
         let restored = lines(scenario, &late(Some(every)), name);
         (restored != plain)
             .then(|| format!("every {every}: {}", first_difference(&plain, &restored)))
+    });
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+}
+
+/// With room for one pending firing, every tick that fires more than once stops after
+/// each firing; the replay drains and calls the tick again (saving and restoring the
+/// engine at every stop too). The firings must be Prefect's all the same.
+#[test]
+fn ticks_cut_short_by_the_pending_firings_capacity_resume_exactly() {
+    let all = scenarios();
+    let one = |snapshot_every| ReplayOptions {
+        pending_firings: Some(1),
+        snapshot_every,
+        ..ReplayOptions::default()
+    };
+    // the cut is exercised: ticks that fire more than once stop after every firing
+    let cut_ticks: usize = all
+        .iter()
+        .map(|(_, scenario, expected)| {
+            let mut per_step = std::collections::BTreeMap::<usize, usize>::new();
+            for line in expected {
+                let value: serde_json::Value = serde_json::from_str(line).unwrap();
+                *per_step
+                    .entry(value["step"].as_u64().unwrap() as usize)
+                    .or_default() += 1;
+            }
+            per_step
+                .iter()
+                .filter(|&(&step, &n)| n > 1 && matches!(scenario.steps[step], Step::Tick { .. }))
+                .count()
+        })
+        .sum();
+    assert!(
+        cut_ticks >= 20,
+        "only {cut_ticks} ticks fire more than once"
+    );
+    let failed = failures(&all, |name, scenario, expected| {
+        let got = lines(scenario, &one(None), name);
+        if got != expected {
+            return Some(format!("cut: {}", first_difference(expected, &got)));
+        }
+        let every = if scenario.steps.len() > 1_000 { 100 } else { 1 };
+        let restored = lines(scenario, &one(Some(every)), name);
+        (restored != expected).then(|| {
+            format!(
+                "cut, restored every {every}: {}",
+                first_difference(expected, &restored)
+            )
+        })
+    });
+    assert!(
+        failed.is_empty(),
+        "{} of {} scenarios differ with --pending-firings 1:\n{}",
+        failed.len(),
+        all.len(),
+        failed.join("\n")
+    );
+    // and with allowed lateness, cut ticks give what uncut ones give
+    let late = |pending_firings| ReplayOptions {
+        allowed_lateness: Some(overdue_core::Duration::from_secs(30)),
+        pending_firings,
+        ..ReplayOptions::default()
+    };
+    let failed = failures(&all, |name, scenario, _| {
+        let plain = lines(scenario, &late(None), name);
+        let cut = lines(scenario, &late(Some(1)), name);
+        (cut != plain).then(|| first_difference(&plain, &cut))
     });
     assert!(failed.is_empty(), "{}", failed.join("\n"));
 }

@@ -15,6 +15,7 @@
 
 use super::{Capacity, Engine, HandleEventError, Node, NodeKind, Posture};
 use crate::event::Event;
+use crate::time::Instant;
 
 /// Where a tick that ran out of room for firings resumes (phases in tick order).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
@@ -22,39 +23,46 @@ pub(crate) enum TickResume {
     /// From the beginning (no tick was cut short).
     #[default]
     Start,
-    /// At the periodic work that runs before proactive evaluation.
-    PeriodicBefore,
+    /// From the beginning: the allowed-lateness release was cut short.
+    Release,
+    /// At the periodic work that runs before proactive evaluation, with the
+    /// evaluation instant it computed (the lost followers it released moved the
+    /// events clock since).
+    PeriodicBefore { as_of: Instant },
     /// At the proactive trigger with this position in the proactive list; `begun`:
     /// its prelude (opening a global window, removing satisfied buckets) is done.
     Proactive { position: u32, begun: bool },
-    /// At the periodic work that runs after proactive evaluation.
-    PeriodicAfter,
+    /// At the periodic work that runs after proactive evaluation (as for
+    /// `PeriodicBefore`).
+    PeriodicAfter { as_of: Instant },
 }
 
 impl TickResume {
-    /// The code a snapshot stores: `0` start, `1` periodic before, `2 + 2·position +
-    /// begun` proactive, `u64::MAX` periodic after.
-    pub(crate) fn code(self) -> u64 {
+    /// The record a snapshot stores: (phase 0–5, position, instant in µs).
+    pub(crate) fn record(self) -> (u8, u32, u64) {
         match self {
-            TickResume::Start => 0,
-            TickResume::PeriodicBefore => 1,
-            TickResume::Proactive { position, begun } => {
-                2 + 2 * u64::from(position) + u64::from(begun)
-            }
-            TickResume::PeriodicAfter => u64::MAX,
+            TickResume::Start => (0, 0, 0),
+            TickResume::Release => (5, 0, 0),
+            TickResume::PeriodicBefore { as_of } => (1, 0, as_of.as_micros()),
+            TickResume::Proactive { position, begun } => (2 + u8::from(begun), position, 0),
+            TickResume::PeriodicAfter { as_of } => (4, 0, as_of.as_micros()),
         }
     }
 
-    /// The value [`code`](Self::code) gave, if it is one.
-    pub(crate) fn from_code(code: u64) -> Option<TickResume> {
-        Some(match code {
-            0 => TickResume::Start,
-            1 => TickResume::PeriodicBefore,
-            u64::MAX => TickResume::PeriodicAfter,
-            c => TickResume::Proactive {
-                position: u32::try_from((c - 2) / 2).ok()?,
-                begun: (c - 2) % 2 == 1,
+    /// The value [`record`](Self::record) gave, if it is one.
+    pub(crate) fn from_record((phase, position, micros): (u8, u32, u64)) -> Option<TickResume> {
+        let as_of = Instant::from_micros(micros);
+        let plain = position == 0 && micros == 0;
+        Some(match phase {
+            0 if plain => TickResume::Start,
+            1 if position == 0 => TickResume::PeriodicBefore { as_of },
+            2 | 3 if micros == 0 => TickResume::Proactive {
+                position,
+                begun: phase == 3,
             },
+            4 if position == 0 => TickResume::PeriodicAfter { as_of },
+            5 if plain => TickResume::Release,
+            _ => return None,
         })
     }
 }
@@ -134,11 +142,9 @@ impl Engine {
     /// followers it releases.
     pub(crate) fn firings_of_chain(&self, id: &crate::event::EventId, routes: usize) -> usize {
         let followers = self.ordering.chain_len(id, self.config.max_follower_depth);
-        routes.saturating_mul(2).saturating_add(
-            followers
-                .saturating_mul(self.event_nodes)
-                .saturating_mul(2),
-        )
+        routes
+            .saturating_mul(2)
+            .saturating_add(followers.saturating_mul(self.event_nodes).saturating_mul(2))
     }
 
     /// Whether `reactive_evaluation` would put this event on the waitlist now

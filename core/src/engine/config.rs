@@ -177,9 +177,15 @@ impl Capacities {
             buffered_events: _,
             pending_firings,
         } = *self;
-        [keys, key_bytes, held_events, waiting_followers, pending_firings]
-            .iter()
-            .any(|&c| c != usize::MAX)
+        [
+            keys,
+            key_bytes,
+            held_events,
+            waiting_followers,
+            pending_firings,
+        ]
+        .iter()
+        .any(|&c| c != usize::MAX)
     }
 }
 

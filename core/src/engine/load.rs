@@ -4,8 +4,8 @@
 use alloc::vec::Vec;
 
 use super::{
-    capacity, keys, pyset, snapshot, AddTriggerError, CompositeNode, CompositeRule, Engine, EventNode, Node,
-    NodeKind, TriggerId,
+    capacity, keys, pyset, snapshot, AddTriggerError, CompositeNode, CompositeRule, Engine,
+    EventNode, Node, NodeKind, TriggerId,
 };
 use crate::event::EventId;
 use crate::matcher::CompiledEventTrigger;

@@ -442,18 +442,24 @@ impl Engine {
         let as_of = if self.config.allowed_lateness.is_some() {
             match self.release_until(as_of) {
                 Some(watermark) => watermark,
+                None if resume == TickResume::Start => return self.defer_tick(TickResume::Release),
                 None => return self.defer_tick(resume),
             }
         } else {
             as_of
         };
-        if self.config.periodic == PeriodicOrder::Before
-            && resume <= TickResume::PeriodicBefore
-            && !self.periodic(as_of)
-        {
-            return self.defer_tick(TickResume::PeriodicBefore);
+        let (resumed_before, resumed_after) = match resume {
+            TickResume::PeriodicBefore { as_of } => (Some(as_of), None),
+            TickResume::PeriodicAfter { as_of } => (None, Some(as_of)),
+            _ => (None, None),
+        };
+        let fresh = matches!(resume, TickResume::Start | TickResume::Release);
+        if (self.config.periodic == PeriodicOrder::Before && fresh) || resumed_before.is_some() {
+            if let Err(at) = self.periodic(as_of, resumed_before) {
+                return self.defer_tick(TickResume::PeriodicBefore { as_of: at });
+            }
         }
-        if resume != TickResume::PeriodicAfter {
+        if resumed_after.is_none() {
             let from = match resume {
                 TickResume::Proactive { position, begun } => (position, begun),
                 _ => (0, false),
@@ -462,8 +468,10 @@ impl Engine {
                 return self.defer_tick(at);
             }
         }
-        if self.config.periodic == PeriodicOrder::After && !self.periodic(as_of) {
-            return self.defer_tick(TickResume::PeriodicAfter);
+        if self.config.periodic == PeriodicOrder::After {
+            if let Err(at) = self.periodic(as_of, resumed_after) {
+                return self.defer_tick(TickResume::PeriodicAfter { as_of: at });
+            }
         }
         self.refile_batch();
     }

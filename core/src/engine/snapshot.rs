@@ -193,7 +193,7 @@ impl Engine {
             events_clock_updated: self.events_clock_updated,
             stats: self.stats,
             actions: &self.actions,
-            resume: self.resume.code(),
+            resume: self.resume.record(),
             seen: Bytes(encode_seen(seen, self.seen.len())),
             seen_next_seq,
             waiting: waitlist.waiting,

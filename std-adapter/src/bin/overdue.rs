@@ -89,6 +89,12 @@ struct ReplayArgs {
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
     snapshot_every: Option<u64>,
 
+    /// Bound the engine's pending firings to N: a tick that makes more stops when N
+    /// are pending, and the replay drains them and finishes the tick. The output is
+    /// the same as without it; this checks that cut ticks resume exactly.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pending_firings: Option<u64>,
+
     /// The scenario file (JSON).
     #[arg(value_name = "SCENARIO.json")]
     scenario: PathBuf,
@@ -185,6 +191,9 @@ fn replay(args: &ReplayArgs) -> Result<(), String> {
         snapshot_every: args
             .snapshot_every
             .map(|k| usize::try_from(k).unwrap_or(usize::MAX)),
+        pending_firings: args
+            .pending_firings
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
     };
     let lines = overdue_std::replay::replay_str_with(&text, &options)
         .map_err(|e| format!("{path}: {e}"))?;

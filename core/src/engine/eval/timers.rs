@@ -347,10 +347,15 @@ impl Engine {
     }
 
     /// `periodic_evaluation(now)`: held-event sweep, lost followers, expired buckets.
-    /// False if the pending firings ran out of room among the lost followers (the
-    /// rest are back on the waitlist and the expired-bucket sweep has not run).
-    pub(crate) fn periodic(&mut self, now: Instant) -> bool {
-        let as_of = self.with_offset(now);
+    /// `resumed`: the evaluation instant a cut-short run of it computed. `Err` (with
+    /// that instant) if the pending firings ran out of room among the lost followers:
+    /// the rest are back on the waitlist and the expired-bucket sweep has not run.
+    pub(crate) fn periodic(
+        &mut self,
+        now: Instant,
+        resumed: Option<Instant>,
+    ) -> Result<(), Instant> {
+        let as_of = resumed.unwrap_or_else(|| self.with_offset(now));
         // sweep_held_events(now)
         self.collect(now.max(as_of));
         let retention = self.config.held_retention;
@@ -383,7 +388,7 @@ impl Engine {
         }
         self.in_proactive = was_proactive;
         if !complete {
-            return false;
+            return Err(as_of);
         }
         // sweep_closed_buckets(as_of - buffer)
         let older_than = as_of.saturating_sub(self.config.sweep_buffer);
@@ -394,6 +399,6 @@ impl Engine {
                 self.keys.set_bucket(k, None);
             }
         }
-        true
+        Ok(())
     }
 }

@@ -327,7 +327,7 @@ impl Engine {
         self.events_clock_updated = saved.events_clock_updated;
         self.stats = saved.stats;
         self.actions = saved.actions;
-        self.resume = TickResume::from_code(saved.resume).ok_or(RestoreError::Corrupt)?;
+        self.resume = TickResume::from_record(saved.resume).ok_or(RestoreError::Corrupt)?;
         // timers, derived from the state, on a wheel whose time is the saved one
         let (tick, live) = (self.config.wheel_tick, self.keys.len());
         self.wheel = GrowableWheel::with_capacity(tick, saved.wheel_elapsed, live);
