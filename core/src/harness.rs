@@ -778,6 +778,78 @@ pub fn check_clock(config: EngineConfig, timeline: &Timeline) -> Result<(), Stri
     Ok(())
 }
 
+/// Checks the capacities property: an engine bounded by `config.capacities` never
+/// holds more than they allow, and gives exactly the firings an unbounded engine gives
+/// for the triggers and events the bounded one accepted (a refusal changes nothing;
+/// ticks cut short by the pending firings are resumed at once, as a driver does).
+pub fn check_capacities(config: EngineConfig, timeline: &Timeline) -> Result<(), String> {
+    let caps = config.capacities;
+    let mut engine = Engine::new(config);
+    let mut accepted = Timeline::default();
+    let mut firings = Vec::new();
+    let mut clock = BASE;
+    let mut window = 0u32;
+    for (step, action) in timeline.actions.iter().enumerate() {
+        let kept = match action {
+            Action::AddTrigger(id, trigger) => engine.add_trigger(*id, trigger.clone()).is_ok(),
+            Action::Deliver(event) => match engine.handle_event(&event.view(), clock) {
+                Ok(_) => true,
+                Err(HandleEventError::Full(_)) => false,
+                Err(e) => return Err(format!("step {step}: unexpected error {e}")),
+            },
+            Action::Tick(now) => {
+                clock = *now;
+                engine.handle_timeout(clock);
+                window += 1;
+                true
+            }
+        };
+        if kept {
+            accepted.actions.push(action.clone());
+        }
+        loop {
+            while let Some(f) = engine.poll_action() {
+                firings.push(FiringSummary::new(window, &f));
+            }
+            if !engine.tick_deferred() {
+                break;
+            }
+            engine.handle_timeout(clock);
+        }
+        let usage = [
+            ("trigger_nodes", engine.trigger_nodes(), caps.trigger_nodes),
+            ("keys", engine.tracked_keys(), caps.keys),
+            ("held_events", engine.held_events(), caps.held_events),
+            (
+                "waiting_followers",
+                engine.waiting_followers(),
+                caps.waiting_followers,
+            ),
+            (
+                "buffered_events",
+                engine.buffered_events(),
+                caps.buffered_events,
+            ),
+        ];
+        for (name, used, cap) in usage {
+            if used > cap {
+                return Err(format!("step {step}: {name} holds {used} > capacity {cap}"));
+            }
+        }
+    }
+    let unbounded = EngineConfig {
+        capacities: crate::engine::Capacities::UNBOUNDED,
+        ..config
+    };
+    let want = run_timeline(unbounded, &accepted).firings;
+    if firings != want {
+        return Err(format!(
+            "a bounded engine ({caps:?}) differs from an unbounded one given what it accepted:\n bounded:   {firings:?}\n unbounded: {want:?}"
+        ));
+    }
+    Ok(())
+}
+
 /// The `engine_ops` fuzz target: decodes a case and checks, with the case's allowed
 /// lateness, the reordering and duplicates properties, and without lateness the
 /// duplicates and clock properties. Panics with a description on a violation.

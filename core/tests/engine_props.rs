@@ -13,12 +13,12 @@
 #![cfg(feature = "harness")]
 
 use overdue_core::engine::{
-    Engine, EngineConfig, Entry, EventOutcome, FiringKind, LatePolicy, TriggerId,
+    Capacities, Engine, EngineConfig, Entry, EventOutcome, FiringKind, LatePolicy, TriggerId,
 };
 use overdue_core::harness::{
-    check_clock, check_duplicates, check_engine_ops, check_reordering, decode_case, decode_ops,
-    encode_case, encode_ops, event_id, menu_trigger, run_timeline, timeline, Action, Op, Step,
-    Timeline, TriggerKind, When, Within, BASE, EVENT_NAMES, RESOURCES,
+    check_capacities, check_clock, check_duplicates, check_engine_ops, check_reordering,
+    decode_case, decode_ops, encode_case, encode_ops, event_id, menu_trigger, run_timeline,
+    timeline, Action, Op, Step, Timeline, TriggerKind, When, Within, BASE, EVENT_NAMES, RESOURCES,
 };
 use overdue_core::{Duration, Instant, OwnedEvent};
 use proptest::prelude::*;
@@ -271,6 +271,42 @@ fn add_copies(t: &Timeline, picks: &[(usize, usize)], window: Duration) -> (Time
 }
 
 // ------------------------------------------------------------------ properties
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(CAPACITY_CASES))]
+
+    /// Property 5: capacities only refuse (a bounded engine gives an unbounded one's
+    /// firings for what it accepted) and are never exceeded.
+    #[test]
+    fn capacities_only_refuse_and_are_never_exceeded(
+        ops in ops(false, 80),
+        caps in (1usize..12, 0usize..6, 0usize..5, 0usize..4, 0usize..5, 1usize..4, 12usize..40),
+        late in prop::option::of(lateness()),
+        entry in entry(),
+    ) {
+        let (trigger_nodes, keys, held_events, waiting_followers, buffered_events, pending_firings, key_bytes) = caps;
+        let config = EngineConfig {
+            entry,
+            allowed_lateness: late,
+            capacities: Capacities {
+                trigger_nodes,
+                keys,
+                key_bytes,
+                held_events,
+                waiting_followers,
+                buffered_events,
+                pending_firings,
+            },
+            ..EngineConfig::default()
+        };
+        if let Err(problem) = check_capacities(config, &timeline(&ops)) {
+            panic!("{problem}\nops: {ops:?}");
+        }
+    }
+}
+
+/// Cases of property 5 (cheap: one run and one replay of 80 ops).
+const CAPACITY_CASES: u32 = 256;
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(96))]

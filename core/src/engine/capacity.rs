@@ -127,6 +127,12 @@ impl Engine {
         )
     }
 
+    /// Places on the waitlist taken or kept: waiting followers, and buffered events
+    /// that follow another event (they may have to wait when released).
+    fn waitlist_places(&self) -> usize {
+        self.ordering.len() + self.lateness.following()
+    }
+
     /// Events the engine holds or buffers (each keeps a reservation).
     fn pending_events(&self) -> usize {
         self.ordering.len() + self.lateness.len()
@@ -211,7 +217,7 @@ impl Engine {
                 // a new copy replaces the waiting one and its reservation
                 return Ok(());
             }
-            if self.ordering.len() >= caps.waiting_followers {
+            if self.waitlist_places() >= caps.waiting_followers {
                 return Err(Capacity::WaitingFollowers);
             }
             (self.event_nodes, self.holding_nodes)
@@ -242,6 +248,11 @@ impl Engine {
             return Ok(());
         }
         self.event_need(event)?;
+        if event.follows.is_some_and(|l| l != event.id)
+            && self.waitlist_places() >= caps.waiting_followers
+        {
+            return Err(Capacity::WaitingFollowers);
+        }
         let pending = self.pending_events() + 1;
         let (keys, held) = self.reserved(pending, self.event_nodes, self.holding_nodes);
         if self.keys.len().saturating_add(keys) > caps.keys {
@@ -291,7 +302,7 @@ impl Engine {
         if self.lateness.len() > caps.buffered_events {
             return Err(Capacity::BufferedEvents);
         }
-        if self.ordering.len() > caps.waiting_followers {
+        if self.waitlist_places() > caps.waiting_followers {
             return Err(Capacity::WaitingFollowers);
         }
         let (keys, held) =
@@ -346,3 +357,6 @@ pub(crate) fn count_event_nodes<'a>(
     }
     out
 }
+
+#[cfg(test)]
+mod tests;

@@ -37,6 +37,9 @@ pub(crate) struct LatenessBuffer {
     /// Buffered copies per id (for de-duplication in [`Entry::Consumer`]).
     ids: HashMap<EventId, u32, FxBuildHasher>,
     arrivals: u64,
+    /// Buffered events that follow another event (each may join the waitlist when
+    /// released, so each keeps a place there).
+    following: usize,
     /// Everything at or before this instant has been released.
     pub(crate) watermark: Option<Instant>,
 }
@@ -52,11 +55,17 @@ impl LatenessBuffer {
         self.events.keys().next().map(|k| k.0)
     }
 
+    /// Buffered events that follow another event.
+    pub(crate) fn following(&self) -> usize {
+        self.following
+    }
+
     fn contains_id(&self, id: &EventId) -> bool {
         self.ids.contains_key(id)
     }
 
     fn push(&mut self, event: OwnedEvent) {
+        self.following += usize::from(follows_another(&event));
         *self.ids.entry(event.id).or_insert(0) += 1;
         self.arrivals += 1;
         self.events
@@ -90,6 +99,7 @@ impl LatenessBuffer {
                 return None;
             }
             *out.ids.entry(event.id).or_insert(0) += 1;
+            out.following += usize::from(follows_another(&event));
             out.events
                 .insert((event.occurred, event.id, arrival), event);
         }
@@ -114,6 +124,7 @@ impl LatenessBuffer {
             return None;
         }
         let event = self.events.remove(&key)?;
+        self.following -= usize::from(follows_another(&event));
         if let Some(n) = self.ids.get_mut(&event.id) {
             *n -= 1;
             if *n == 0 {
@@ -122,6 +133,11 @@ impl LatenessBuffer {
         }
         Some(event)
     }
+}
+
+/// Whether the event follows an event other than itself.
+fn follows_another(event: &OwnedEvent) -> bool {
+    event.follows.is_some_and(|l| l != event.id)
 }
 
 impl Engine {

@@ -374,6 +374,7 @@ impl Engine {
         if event.resource.get(RESOURCE_ID).is_none_or(str::is_empty) {
             return Err(HandleEventError::MissingResourceId);
         }
+        let wall_before = self.wall;
         self.advance_wall(now);
         if self.config.entry == Entry::Consumer {
             if event.event == "prefect.log.write" {
@@ -385,14 +386,19 @@ impl Engine {
                 return Ok(EventOutcome::Duplicate);
             }
         }
-        if self.config.allowed_lateness.is_some() {
-            return self.buffer_event(event);
+        let outcome = if self.config.allowed_lateness.is_some() {
+            self.buffer_event(event)
+        } else if let Err(c) = self.admit_now(event) {
+            Err(self.refuse(c))
+        } else {
+            self.stats.events += 1;
+            Ok(self.evaluate_now(event))
+        };
+        if outcome.is_err() {
+            // refused: nothing changed, not even the clock
+            self.wall = wall_before;
         }
-        if let Err(c) = self.admit_now(event) {
-            return Err(self.refuse(c));
-        }
-        self.stats.events += 1;
-        Ok(self.evaluate_now(event))
+        outcome
     }
 
     /// Prefect's `reactive_evaluation` of one event, now.

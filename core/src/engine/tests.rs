@@ -7,34 +7,34 @@ use crate::event::{EventId, Labels, Related};
 use crate::trigger::{Posture, Trigger};
 use alloc::vec;
 
-const ZOMBIE: &str = r#"{"type": "event", "match": {"prefect.resource.id": "prefect.flow-run.*"},
+pub(super) const ZOMBIE: &str = r#"{"type": "event", "match": {"prefect.resource.id": "prefect.flow-run.*"},
   "after": ["prefect.flow-run.heartbeat"], "expect": ["prefect.flow-run.*"],
   "for_each": ["prefect.resource.id"], "posture": "Proactive", "threshold": 1, "within": 90}"#;
 
-fn trigger(json: &str) -> Trigger {
+pub(super) fn trigger(json: &str) -> Trigger {
     serde_json::from_str(json).expect("trigger JSON")
 }
 
-fn id(n: u32) -> EventId {
+pub(super) fn id(n: u32) -> EventId {
     let mut b = [0u8; 16];
     b[12..].copy_from_slice(&n.to_be_bytes());
     EventId(b)
 }
 
-fn at(secs: u64) -> Instant {
+pub(super) fn at(secs: u64) -> Instant {
     Instant::from_secs(1_767_225_600 + secs)
 }
 
-struct Ev {
-    id: EventId,
-    name: &'static str,
-    occurred: Instant,
-    resource: [(&'static str, &'static str); 1],
-    follows: Option<EventId>,
+pub(super) struct Ev {
+    pub(super) id: EventId,
+    pub(super) name: &'static str,
+    pub(super) occurred: Instant,
+    pub(super) resource: [(&'static str, &'static str); 1],
+    pub(super) follows: Option<EventId>,
 }
 
 impl Ev {
-    fn new(n: u32, name: &'static str, run: &'static str, secs: u64) -> Ev {
+    pub(super) fn new(n: u32, name: &'static str, run: &'static str, secs: u64) -> Ev {
         Ev {
             id: id(n),
             name,
@@ -43,7 +43,7 @@ impl Ev {
             follows: None,
         }
     }
-    fn view(&self) -> Event<'_> {
+    pub(super) fn view(&self) -> Event<'_> {
         Event {
             id: self.id,
             event: self.name,
@@ -56,7 +56,7 @@ impl Ev {
     }
 }
 
-fn drain(e: &mut Engine) -> Vec<Firing> {
+pub(super) fn drain(e: &mut Engine) -> Vec<Firing> {
     let mut out = Vec::new();
     while let Some(f) = e.poll_action() {
         out.push(f);
