@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant as WallInstant;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use overdue_core::engine::{Engine, EngineConfig, TriggerId};
+use overdue_core::engine::{Capacities, Engine, EngineConfig, TriggerId};
 use overdue_core::event::{Labels, Related, RESOURCE_ID};
 use overdue_core::trigger::Trigger;
 use overdue_core::{Event, EventId, Instant};
@@ -129,7 +129,21 @@ impl Fleet {
 }
 
 fn zombie_engine() -> Engine {
-    let mut engine = Engine::new(EngineConfig::default());
+    let mut config = EngineConfig::default();
+    // OVERDUE_BENCH_BOUNDED=1: the same run with every capacity bounded (generously,
+    // so nothing is refused), to measure the cost of the admission checks
+    if std::env::var_os("OVERDUE_BENCH_BOUNDED").is_some_and(|v| v == "1") {
+        config.capacities = Capacities {
+            trigger_nodes: 16,
+            keys: 4_000_000,
+            key_bytes: 256,
+            held_events: 4_000_000,
+            waiting_followers: 1_000,
+            buffered_events: 1_000,
+            pending_firings: 100_000,
+        };
+    }
+    let mut engine = Engine::new(config);
     let trigger: Trigger = serde_json::from_str(ZOMBIE).expect("zombie trigger");
     engine
         .add_trigger(TriggerId(1), trigger)

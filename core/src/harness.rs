@@ -850,9 +850,26 @@ pub fn check_capacities(config: EngineConfig, timeline: &Timeline) -> Result<(),
     Ok(())
 }
 
+/// `config` with small capacities, so that runs of a few dozen ops fill them all.
+fn tight(config: EngineConfig) -> EngineConfig {
+    EngineConfig {
+        capacities: crate::engine::Capacities {
+            trigger_nodes: 6,
+            keys: 3,
+            key_bytes: 24,
+            held_events: 2,
+            waiting_followers: 1,
+            buffered_events: 3,
+            pending_firings: 1,
+        },
+        ..config
+    }
+}
+
 /// The `engine_ops` fuzz target: decodes a case and checks, with the case's allowed
 /// lateness, the reordering and duplicates properties, and without lateness the
-/// duplicates and clock properties. Panics with a description on a violation.
+/// duplicates and clock properties; with and without it, the capacities property
+/// under small capacities. Panics with a description on a violation.
 pub fn check_engine_ops(bytes: &[u8]) {
     let (case, ops) = decode_case(bytes);
     let timeline = timeline(&ops);
@@ -865,7 +882,9 @@ pub fn check_engine_ops(bytes: &[u8]) {
         .and_then(|_| check_duplicates(lateness, &timeline, 1))
         .and_then(|_| check_duplicates(none, &timeline, 1))
         .and_then(|_| check_clock(none, &timeline))
-        .and_then(|_| check_clock(lateness, &timeline));
+        .and_then(|_| check_clock(lateness, &timeline))
+        .and_then(|_| check_capacities(tight(none), &timeline))
+        .and_then(|_| check_capacities(tight(lateness), &timeline));
     if let Err(problem) = result {
         panic!("{problem}\nops: {ops:?}");
     }

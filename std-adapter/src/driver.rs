@@ -174,7 +174,8 @@ pub struct Summary {
     /// Events taken from the input and handed to the engine.
     pub events: u64,
     /// Inputs that were not events: [`Input::Malformed`] items, and events the engine
-    /// refused (no `prefect.resource.id`).
+    /// refused as invalid (no `prefect.resource.id`). Events refused because a
+    /// capacity was full are counted in [`Stats::refused_full`].
     pub malformed: u64,
     /// Firings the sink took.
     pub firings: u64,
@@ -205,6 +206,9 @@ impl fmt::Display for Summary {
             s.followers_held,
             s.lost_followers
         )?;
+        if s.refused_full > 0 {
+            write!(f, ", {} refused (a capacity was full)", s.refused_full)?;
+        }
         if let Some(state) = &self.state {
             write!(
                 f,

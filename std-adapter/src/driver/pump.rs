@@ -171,6 +171,8 @@ impl Pump {
                 let now = self.timebase.now();
                 match self.engine.handle_event(&event.view(), now) {
                     Ok(_) => self.summary.events += 1,
+                    // counted by the engine (`Stats::refused_full`)
+                    Err(overdue_core::engine::HandleEventError::Full(_)) => {}
                     Err(_) => self.summary.malformed += 1,
                 }
             }
