@@ -144,13 +144,18 @@ impl Engine {
             || self.actions.len().saturating_add(need) <= self.config.capacities.pending_firings
     }
 
-    /// The most firings evaluating the event with this id can make, with the
-    /// followers it releases.
-    pub(crate) fn firings_of_chain(&self, id: &crate::event::EventId, routes: usize) -> usize {
+    /// Whether the pending firings have room for what evaluating the event with this id
+    /// (`routes` interested triggers at most) and the followers it releases can make:
+    /// two per trigger per event.
+    pub(crate) fn room_for_event(&self, id: &crate::event::EventId, routes: usize) -> bool {
+        if self.actions.is_empty() || self.config.capacities.pending_firings == usize::MAX {
+            return true;
+        }
         let followers = self.ordering.chain_len(id, self.config.max_follower_depth);
-        routes
+        let need = routes
             .saturating_mul(2)
-            .saturating_add(followers.saturating_mul(self.event_nodes).saturating_mul(2))
+            .saturating_add(followers.saturating_mul(self.event_nodes).saturating_mul(2));
+        self.room_for_firings(need)
     }
 
     /// Whether `reactive_evaluation` would put this event on the waitlist now
@@ -222,7 +227,7 @@ impl Engine {
             }
             (self.event_nodes, self.holding_nodes)
         } else {
-            if !self.room_for_firings(self.firings_of_chain(&event.id, need.routes)) {
+            if !self.room_for_event(&event.id, need.routes) {
                 return Err(Capacity::PendingFirings);
             }
             (need.new_keys, need.holding)

@@ -123,9 +123,13 @@ pub struct EngineConfig {
 /// naming the capacity, an event whose evaluation could need more than is left,
 /// **before** changing anything; so whatever it accepted (an event it holds for its
 /// leader or buffers for allowed lateness included) is always evaluated in full later.
-/// For that, every held or buffered event keeps a reservation of one key, one held
-/// event and two firings per loaded event trigger until it is evaluated (and loading a
-/// trigger that would overdraw the reservations is refused). A tick that fills the
+/// For that, every held or buffered event keeps a reservation of one key and one held
+/// event per loaded event trigger until it is evaluated (a buffered event that follows
+/// another one also keeps a place on the waitlist), and loading a trigger that would
+/// overdraw the reservations is refused. An event is taken only if the pending
+/// firings have room for two per interested trigger, for it and for the followers it
+/// releases, or if none are pending (a caller that drains always makes progress, and
+/// the queue exceeds its bound by at most one event's firings). A tick that fills the
 /// pending firings stops before the next window it would judge: the rest waits until
 /// the caller has drained [`poll_action`](super::Engine::poll_action), and
 /// [`poll_timeout`](super::Engine::poll_timeout) then returns the current instant

@@ -185,8 +185,7 @@ impl Engine {
         };
         self.lateness.watermark = Some(watermark);
         while let Some(next) = self.lateness.peek_due(watermark) {
-            let need = self.firings_of_chain(&next.id, self.event_nodes);
-            if !self.room_for_firings(need) {
+            if !self.room_for_event(&next.id, self.event_nodes) {
                 return None;
             }
             let Some(event) = self.lateness.pop_due(watermark) else {

@@ -222,7 +222,6 @@ impl CausalOrdering {
             return;
         };
         let id = event.id;
-        let received = event.received;
         let position = match self.waiting.get(&id) {
             Some(w) => {
                 self.by_received.remove(&(w.received, w.position, id));
@@ -234,6 +233,12 @@ impl CausalOrdering {
                 p
             }
         };
+        self.insert_waiting(leader, event, position);
+    }
+
+    /// Files a follower on the waitlist at `position` and in its leader's id set.
+    fn insert_waiting(&mut self, leader: EventId, event: OwnedEvent, position: u64) {
+        let (id, received) = (event.id, event.received);
         self.by_received.insert((received, position, id));
         self.waiting.insert(
             id,
@@ -310,26 +315,13 @@ impl CausalOrdering {
     /// firings; see `Capacities`).
     pub(crate) fn put_back(&mut self, lost: impl IntoIterator<Item = (u64, OwnedEvent)>) {
         for (position, event) in lost {
-            let (Some(leader), id, received) = (event.follows, event.id, event.received) else {
+            let Some(leader) = event.follows else {
                 continue;
             };
-            if self.waiting.contains_key(&id) {
-                // recorded again meanwhile: the newer copy stays
-                continue;
+            // (recorded again meanwhile: the newer copy stays)
+            if !self.waiting.contains_key(&event.id) {
+                self.insert_waiting(leader, event, position);
             }
-            self.by_received.insert((received, position, id));
-            self.waiting.insert(
-                id,
-                Waiting {
-                    event,
-                    received,
-                    position,
-                },
-            );
-            self.followers
-                .entry(leader)
-                .or_default()
-                .add(id_hash(&id), id);
         }
     }
 
