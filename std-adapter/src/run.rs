@@ -92,6 +92,33 @@ pub struct RunOptions {
     pub allowed_lateness: Option<overdue_core::Duration>,
     /// The state file (`DriverConfig::state_path`); `None` keeps state in memory only.
     pub state: Option<PathBuf>,
+    /// Bounds on the engine's state (`EngineConfig::capacities`).
+    pub capacities: overdue_core::engine::Capacities,
+}
+
+/// Parses `NAME=N` (a field of `overdue_core::engine::Capacities`, e.g. `keys=100000`).
+pub fn parse_capacity(text: &str) -> Result<(overdue_core::engine::Capacity, usize), String> {
+    use overdue_core::engine::Capacity;
+    let names = || {
+        Capacity::ALL
+            .iter()
+            .map(|c| c.field())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let Some((name, bound)) = text.split_once('=') else {
+        return Err(format!(
+            "`{text}`: expected NAME=N, NAME one of {}",
+            names()
+        ));
+    };
+    let capacity = Capacity::from_field(name.trim())
+        .ok_or_else(|| format!("`{name}` is not a capacity; use one of {}", names()))?;
+    let bound = bound
+        .trim()
+        .parse::<usize>()
+        .map_err(|_| format!("`{bound}`: the bound of {name} must be a whole number >= 0"))?;
+    Ok((capacity, bound))
 }
 
 /// No automation at all could be loaded from the trigger files.
@@ -261,6 +288,7 @@ pub fn main(options: RunOptions) -> ExitCode {
     };
     let mut config = DriverConfig::default();
     config.engine.allowed_lateness = options.allowed_lateness;
+    config.engine.capacities = options.capacities;
     config.state_path = options.state.clone();
     config.on_state = Some(Arc::new(report_state));
     for warning in replaced_trigger_ids(&automations) {

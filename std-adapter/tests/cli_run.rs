@@ -352,6 +352,47 @@ fn no_valid_automation_and_invalid_options_exit_2() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not an event source"));
 }
 
+#[test]
+fn capacity_option_bounds_the_engine_and_the_summary_counts_refusals() {
+    let dir = Scratch::new("capacity");
+    let automations = dir.automations();
+    let mut child = Command::new(BIN)
+        .args(["run", "--triggers", automations.to_str().unwrap()])
+        .args(["--capacity", "keys=1"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // two live runs: the second needs a second key
+    for (id, run) in [(1, "A"), (2, "B")] {
+        writeln!(
+            stdin,
+            "{}",
+            event_line(id, "prefect.flow-run.heartbeat", run, 0)
+        )
+        .unwrap();
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("2 events (0 malformed)"), "{err}");
+    assert!(err.contains("1 refused (a capacity was full)"), "{err}");
+
+    let out = Command::new(BIN)
+        .args(["run", "--triggers", automations.to_str().unwrap()])
+        .args(["--capacity", "buckets=5"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("`buckets` is not a capacity"), "{err}");
+    assert!(err.contains("keys, key_bytes"), "{err}");
+}
+
 /// `(automation, resource)` of a firing line.
 fn who(firing: &serde_json::Value) -> (String, String) {
     (

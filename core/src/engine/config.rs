@@ -193,6 +193,35 @@ impl Capacities {
     }
 }
 
+impl Capacities {
+    /// The bound on `c`.
+    pub const fn get(&self, c: Capacity) -> usize {
+        match c {
+            Capacity::TriggerNodes => self.trigger_nodes,
+            Capacity::Keys => self.keys,
+            Capacity::KeyBytes => self.key_bytes,
+            Capacity::HeldEvents => self.held_events,
+            Capacity::WaitingFollowers => self.waiting_followers,
+            Capacity::BufferedEvents => self.buffered_events,
+            Capacity::PendingFirings => self.pending_firings,
+        }
+    }
+
+    /// Sets the bound on `c`.
+    pub fn set(&mut self, c: Capacity, bound: usize) {
+        let field = match c {
+            Capacity::TriggerNodes => &mut self.trigger_nodes,
+            Capacity::Keys => &mut self.keys,
+            Capacity::KeyBytes => &mut self.key_bytes,
+            Capacity::HeldEvents => &mut self.held_events,
+            Capacity::WaitingFollowers => &mut self.waiting_followers,
+            Capacity::BufferedEvents => &mut self.buffered_events,
+            Capacity::PendingFirings => &mut self.pending_firings,
+        };
+        *field = bound;
+    }
+}
+
 impl Default for Capacities {
     fn default() -> Self {
         Capacities {
@@ -222,6 +251,22 @@ pub enum Capacity {
 }
 
 impl Capacity {
+    /// Every capacity, in the order of the fields of [`Capacities`].
+    pub const ALL: [Capacity; 7] = [
+        Capacity::TriggerNodes,
+        Capacity::Keys,
+        Capacity::KeyBytes,
+        Capacity::HeldEvents,
+        Capacity::WaitingFollowers,
+        Capacity::BufferedEvents,
+        Capacity::PendingFirings,
+    ];
+
+    /// The capacity whose [`field`](Self::field) name this is.
+    pub fn from_field(name: &str) -> Option<Capacity> {
+        Capacity::ALL.into_iter().find(|c| c.field() == name)
+    }
+
     /// The field of [`Capacities`] that sets it.
     pub const fn field(self) -> &'static str {
         match self {

@@ -130,6 +130,14 @@ struct RunArgs {
     /// FILE.corrupt-SECONDS and the run starts clean.
     #[arg(long, value_name = "FILE")]
     state: Option<PathBuf>,
+
+    /// Bound a part of the engine's state (repeatable): trigger_nodes, keys (tracked
+    /// windows), key_bytes (per key), held_events, waiting_followers, buffered_events
+    /// (with --allowed-lateness; default 1000000) or pending_firings. An event that
+    /// would need more than is left is refused and counted (the summary says how many);
+    /// nothing the engine took is lost. Unbounded by default.
+    #[arg(long = "capacity", value_name = "NAME=N", value_parser = overdue_std::run::parse_capacity)]
+    capacities: Vec<(overdue_core::engine::Capacity, usize)>,
 }
 
 /// Parses a non-negative number of seconds (fractions allowed) into a `Duration`.
@@ -210,6 +218,13 @@ fn run(args: RunArgs) -> ExitCode {
         events: args.events,
         allowed_lateness: args.allowed_lateness,
         state: args.state,
+        capacities: {
+            let mut caps = overdue_core::engine::Capacities::default();
+            for (capacity, bound) in args.capacities {
+                caps.set(capacity, bound);
+            }
+            caps
+        },
     })
 }
 

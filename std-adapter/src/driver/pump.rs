@@ -170,9 +170,10 @@ impl Pump {
             Input::Event(event) => {
                 let now = self.timebase.now();
                 match self.engine.handle_event(&event.view(), now) {
-                    Ok(_) => self.summary.events += 1,
-                    // counted by the engine (`Stats::refused_full`)
-                    Err(overdue_core::engine::HandleEventError::Full(_)) => {}
+                    // (a capacity refusal is counted by the engine: `Stats::refused_full`)
+                    Ok(_) | Err(overdue_core::engine::HandleEventError::Full(_)) => {
+                        self.summary.events += 1;
+                    }
                     Err(_) => self.summary.malformed += 1,
                 }
             }

@@ -291,17 +291,28 @@ fn errors_name_the_capacity_and_what_to_do() {
     assert!(text.contains("pending_firings"), "{text}");
     assert!(text.contains("poll_action"), "{text}");
     assert!(text.contains("nothing changed"), "{text}");
-    for c in [
-        Capacity::TriggerNodes,
-        Capacity::Keys,
-        Capacity::KeyBytes,
-        Capacity::HeldEvents,
-        Capacity::WaitingFollowers,
-        Capacity::BufferedEvents,
-        Capacity::PendingFirings,
-    ] {
+    let mut caps = Capacities::UNBOUNDED;
+    for (n, c) in Capacity::ALL.into_iter().enumerate() {
         assert!(c
             .to_string()
             .contains(&alloc::format!("Capacities::{}", c.field())));
+        assert_eq!(Capacity::from_field(c.field()), Some(c));
+        caps.set(c, n);
     }
+    assert_eq!(Capacity::from_field("Keys"), None);
+    // each field set once, in declaration order
+    let set = Capacities {
+        trigger_nodes: 0,
+        keys: 1,
+        key_bytes: 2,
+        held_events: 3,
+        waiting_followers: 4,
+        buffered_events: 5,
+        pending_firings: 6,
+    };
+    assert_eq!(caps, set);
+    assert!(Capacity::ALL
+        .into_iter()
+        .enumerate()
+        .all(|(n, c)| set.get(c) == n));
 }
