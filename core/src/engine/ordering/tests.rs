@@ -1,0 +1,165 @@
+//! Causal ordering and the de-duplication cache: unit tests.
+
+use super::*;
+
+fn id(n: u8) -> EventId {
+    EventId([n; 16])
+}
+
+#[test]
+fn seen_expires_on_the_wall_clock() {
+    let mut c = SeenCache::default();
+    let ttl = Duration::from_mins(30);
+    c.insert(id(1), Instant::from_secs(100), ttl, 10);
+    assert!(c.contains(&id(1), Instant::from_secs(100)));
+    assert!(c.contains(&id(1), Instant::from_secs(100 + 1799)));
+    assert!(!c.contains(&id(1), Instant::from_secs(100 + 1800)));
+}
+
+#[test]
+fn an_expiry_saturated_at_the_last_instant_never_expires() {
+    let mut c = SeenCache::default();
+    let ttl = Duration::from_mins(30);
+    c.insert(id(1), Instant::MAX - Duration::from_secs(1), ttl, 10);
+    assert!(c.contains(&id(1), Instant::MAX));
+    c.insert(id(2), Instant::MAX, ttl, 10);
+    assert!(
+        c.contains(&id(1), Instant::MAX),
+        "not dropped by expiry either"
+    );
+    assert!(c.contains(&id(2), Instant::MAX));
+}
+
+#[test]
+fn seen_evicts_least_recently_set_when_full() {
+    let mut c = SeenCache::default();
+    let ttl = Duration::from_mins(30);
+    let t = Instant::from_secs(10);
+    c.insert(id(1), t, ttl, 2);
+    c.insert(id(2), t, ttl, 2);
+    c.insert(id(1), t, ttl, 2); // refresh: 2 is now the oldest
+    c.insert(id(3), t, ttl, 2);
+    assert!(c.contains(&id(1), t));
+    assert!(!c.contains(&id(2), t));
+    assert!(c.contains(&id(3), t));
+    assert_eq!(c.len(), 2);
+}
+
+fn follower(n: u8, leader: u8, occurred: u64, received: u64) -> OwnedEvent {
+    OwnedEvent {
+        id: id(n),
+        event: "e".into(),
+        occurred: Instant::from_secs(occurred),
+        received: Instant::from_secs(received),
+        resource: Vec::new(),
+        related: Vec::new(),
+        follows: Some(id(leader)),
+    }
+}
+
+fn uuid_follower(uuid: &str, occurred: u64) -> OwnedEvent {
+    let mut e = follower(0, 9, occurred, 1);
+    e.id = EventId::parse(uuid).expect("a uuid");
+    e
+}
+
+/// uuid5 ids of `g26`, `follower-42`, `f49`, `117`, `77` (the replay's mapping);
+/// the expected orders are CPython 3.11's `list(s)` and `list(s.copy())` of a set
+/// built by adding them in that order.
+const TIED: [&str; 5] = [
+    "7b560d65-78d8-5b30-a1d1-b46db224b225",
+    "8865d82c-8f49-54e4-88b6-b56c5aa55d05",
+    "01722ce5-87e5-53f8-bb3a-a0f188ce1553",
+    "a72c101f-fc4c-5f7d-b218-a9c63ad609b6",
+    "d08a8408-eddb-5605-8aa7-79ea5741cf55",
+];
+
+#[test]
+fn followers_with_equal_occurred_come_in_the_order_of_a_copy_of_pythons_set() {
+    let mut o = CausalOrdering::default();
+    for uuid in TIED {
+        o.record_follower(uuid_follower(uuid, 100));
+    }
+    let order: Vec<EventId> = o.followers_of(&id(9)).iter().map(|e| e.id).collect();
+    let expected: Vec<EventId> = [4, 0, 2, 1, 3]
+        .iter()
+        .map(|&i| EventId::parse(TIED[i]).expect("a uuid"))
+        .collect();
+    assert_eq!(
+        order, expected,
+        "list(s.copy()): 77, g26, f49, follower-42, 117"
+    );
+    // an earlier `occurred` still comes first
+    let early = "00000000-0000-4000-8000-000000000001";
+    o.record_follower(uuid_follower(early, 50));
+    assert_eq!(
+        o.followers_of(&id(9))[0].id,
+        EventId::parse(early).expect("a uuid")
+    );
+
+    // the layout (deleted entries included) survives export and import
+    o.forget_follower(&EventId::parse(TIED[0]).expect("a uuid"), &id(9));
+    let before: Vec<EventId> = o.followers_of(&id(9)).iter().map(|e| e.id).collect();
+    let restored = CausalOrdering::import(o.export()).expect("a valid record");
+    let after: Vec<EventId> = restored.followers_of(&id(9)).iter().map(|e| e.id).collect();
+    assert_eq!(before, after);
+    assert_eq!(after.len(), 5);
+}
+
+#[test]
+fn impossible_follower_set_layouts_are_refused() {
+    let mut o = CausalOrdering::default();
+    o.record_follower(uuid_follower(TIED[0], 100));
+    let good = o.export();
+    let with = |size: u32, slots: Vec<(u32, Option<EventId>)>| {
+        let mut r = o.export();
+        r.followers[0].1 = (size, slots);
+        CausalOrdering::import(r)
+    };
+    let one = Some(EventId::parse(TIED[0]).expect("a uuid"));
+    assert!(CausalOrdering::import(good).is_some());
+    assert!(with(12, vec![(0, one)]).is_none(), "not a power of two");
+    assert!(with(4, vec![(0, one)]).is_none(), "below CPython's minimum");
+    assert!(
+        with(1 << 30, vec![(0, one)]).is_none(),
+        "far larger than its entries"
+    );
+    assert!(with(8, vec![(8, one)]).is_none(), "position out of range");
+    assert!(
+        with(8, vec![(3, one), (3, None)]).is_none(),
+        "position repeated"
+    );
+    let full: Vec<_> = (0..5).map(|i| (i, None)).collect();
+    assert!(with(8, full).is_none(), "no empty slot left");
+}
+
+#[test]
+fn followers_come_back_in_occurred_order_and_lost_ones_are_released_once() {
+    let mut o = CausalOrdering::default();
+    o.record_follower(follower(3, 9, 30, 5));
+    o.record_follower(follower(2, 9, 20, 6));
+    o.record_follower(follower(4, 8, 10, 7));
+    let ids: Vec<_> = o.followers_of(&id(9)).iter().map(|e| e.id).collect();
+    assert_eq!(ids, [id(2), id(3)]);
+    assert_eq!(o.earliest_received(), Some(Instant::from_secs(5)));
+    let lost: Vec<_> = o
+        .take_lost(Instant::from_secs(6))
+        .iter()
+        .map(|(_, e)| e.id)
+        .collect();
+    assert_eq!(lost, [id(2), id(3)]);
+    assert_eq!(o.len(), 1);
+    assert!(o.followers_of(&id(9)).is_empty());
+    assert!(o.take_lost(Instant::from_secs(6)).is_empty());
+    // put back where they were: the same order and lost again at the same cutoff
+    let before = o.len();
+    o.put_back([(0, follower(3, 9, 30, 5)), (1, follower(2, 9, 20, 6))]);
+    assert_eq!(o.len(), before + 2);
+    assert_eq!(o.chain_len(&id(9), 20), 2);
+    let again: Vec<_> = o
+        .take_lost(Instant::from_secs(6))
+        .iter()
+        .map(|(p, e)| (*p, e.id))
+        .collect();
+    assert_eq!(again, [(1, id(2)), (0, id(3))]);
+}
