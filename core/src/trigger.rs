@@ -227,6 +227,11 @@ impl Trigger {
 }
 
 impl EventTrigger {
+    /// Prefect 3.9's `holds_expect_events`: Proactive with `after`.
+    pub fn holds_expect_events(&self) -> bool {
+        self.posture == Posture::Proactive && !self.after.is_empty()
+    }
+
     /// A Reactive trigger on `expect` with Prefect's defaults (threshold 1, within 0,
     /// empty specs), for building triggers in code.
     pub fn reactive(expect: &[&str]) -> EventTrigger {

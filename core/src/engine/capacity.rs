@@ -93,8 +93,7 @@ impl Engine {
             if let NodeKind::Event(ev) = &node.kind {
                 if !ev.shadowed {
                     events += 1;
-                    let c = &ev.compiled;
-                    holding += usize::from(c.posture() == Posture::Proactive && c.has_after());
+                    holding += usize::from(ev.compiled.holds_expect_events());
                 }
             }
         }
@@ -200,7 +199,7 @@ impl Engine {
             }
             need.routes += 1;
             need.new_keys += usize::from(self.keys.find(r.trigger, &key).is_none());
-            need.holding += usize::from(c.posture() == Posture::Proactive && c.has_after());
+            need.holding += usize::from(c.holds_expect_events());
         }
         self.scratch_key = key;
         result.map(|()| need)
@@ -356,9 +355,8 @@ pub(crate) fn count_event_nodes<'a>(
     let mut out = (0, 0, 0);
     for t in all {
         out.0 += 1;
-        let proactive = t.posture == Posture::Proactive;
-        out.1 += usize::from(proactive && !t.after.is_empty());
-        out.2 += usize::from(proactive && t.for_each.is_empty());
+        out.1 += usize::from(t.holds_expect_events());
+        out.2 += usize::from(t.posture == Posture::Proactive && t.for_each.is_empty());
     }
     out
 }

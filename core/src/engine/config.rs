@@ -172,24 +172,15 @@ impl Capacities {
     /// Whether any bound other than `buffered_events` and `trigger_nodes` is set (those
     /// two are checked where they are filled; the others need an admission check).
     pub(crate) fn checks_events(&self) -> bool {
-        let Capacities {
-            trigger_nodes: _,
-            keys,
-            key_bytes,
-            held_events,
-            waiting_followers,
-            buffered_events: _,
-            pending_firings,
-        } = *self;
         [
-            keys,
-            key_bytes,
-            held_events,
-            waiting_followers,
-            pending_firings,
+            Capacity::Keys,
+            Capacity::KeyBytes,
+            Capacity::HeldEvents,
+            Capacity::WaitingFollowers,
+            Capacity::PendingFirings,
         ]
-        .iter()
-        .any(|&c| c != usize::MAX)
+        .into_iter()
+        .any(|c| self.get(c) != usize::MAX)
     }
 }
 

@@ -106,7 +106,7 @@ impl Engine {
                     within: c.within(),
                     has_after: c.has_after(),
                     immediate: c.immediate(),
-                    holds: c.posture() == Posture::Proactive && c.has_after(),
+                    holds: c.holds_expect_events(),
                 }
             }
             _ => unreachable!("params of a live event-trigger node"),

@@ -228,6 +228,13 @@ impl CompiledEventTrigger {
         self.within
     }
 
+    /// Prefect 3.9's `holds_expect_events`: Proactive with `after` (such a trigger
+    /// holds `expect` events that arrive while no window is open).
+    #[inline]
+    pub fn holds_expect_events(&self) -> bool {
+        self.posture == Posture::Proactive && self.has_after()
+    }
+
     /// Prefect's `immediate`: Reactive and `within == 0`.
     #[inline]
     pub fn immediate(&self) -> bool {
