@@ -41,6 +41,7 @@ pub mod harness;
 pub mod hash;
 pub mod matcher;
 pub mod rfc3339;
+pub mod store;
 pub mod time;
 #[cfg(feature = "alloc")]
 pub mod trigger;

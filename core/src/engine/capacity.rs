@@ -15,6 +15,7 @@
 
 use super::{Capacity, Engine, HandleEventError, Node, NodeKind, Posture};
 use crate::event::Event;
+use crate::store::Storage;
 use crate::time::Instant;
 
 /// Where a tick that ran out of room for firings resumes (phases in tick order).
@@ -78,7 +79,7 @@ struct EventNeed {
     holding: usize,
 }
 
-impl Engine {
+impl<S: Storage> Engine<S> {
     /// Counts a refusal and makes its error.
     pub(crate) fn refuse(&mut self, c: Capacity) -> HandleEventError {
         self.stats.refused_full += 1;

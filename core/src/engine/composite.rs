@@ -1,11 +1,12 @@
 //! Compound and sequence triggers (`evaluate_composite_trigger`,
 //! `models/composite_trigger_child_firing.py`).
 
+use crate::store::Storage;
 use alloc::vec::Vec;
 
 use super::{CompositeRule, Engine, Firing, Node, NodeKind, StoredChild};
 
-impl Engine {
+impl<S: Storage> Engine<S> {
     /// A child of composite `parent` fired: store it, and fire the parent when ready.
     ///
     /// As Prefect: a parent that needs one firing (`any`, `require: 1`, a one-child

@@ -1,6 +1,7 @@
 //! Prefect's evaluation (`server/events/triggers.py`), transcribed onto in-memory
 //! buckets and the timing wheel. Function names follow Prefect's.
 
+use crate::store::Storage;
 use alloc::vec::Vec;
 
 use super::keys::{push_key_value, LastEvent};
@@ -92,7 +93,7 @@ impl Params {
     }
 }
 
-impl Engine {
+impl<S: Storage> Engine<S> {
     pub(crate) fn params(&self, t: u32) -> Params {
         match &self.nodes[t as usize] {
             Some(Node {
@@ -310,19 +311,12 @@ impl Engine {
         if p.has_after && ev.starts_after {
             let initial = if ev.expects { -1 } else { 0 };
             let end = ev.occurred.saturating_add(p.within);
-            slot = Some(self.ensure_bucket(
-                t,
-                key,
-                ev.occurred,
-                end,
-                Some(ev.as_last_event()),
-                initial,
-            ));
+            slot = self.ensure_bucket(t, key, ev.occurred, end, Some(ev.as_last_event()), initial);
         }
         if slot.is_none() && !p.has_after && ev.expects {
             let start = ev.occurred.saturating_sub(self.config.lookback);
             let end = ev.occurred.saturating_add(p.within);
-            slot = Some(self.ensure_bucket(t, key, start, end, Some(ev.as_last_event()), 0));
+            slot = self.ensure_bucket(t, key, start, end, Some(ev.as_last_event()), 0);
         }
         if !ev.expects {
             if let Some(k) = slot {
@@ -334,7 +328,10 @@ impl Engine {
             Some(k) => k,
             None => {
                 if p.holds {
-                    let (k, created) = self.keys.find_or_insert(t, key);
+                    // (the capacity checks leave room for the key)
+                    let Some((k, created)) = self.keys.find_or_insert(t, key) else {
+                        return;
+                    };
                     self.note_key_created(t, created);
                     if !self.hold_expect_event(t, k, &ev) {
                         self.after_change(k);

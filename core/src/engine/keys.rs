@@ -2,16 +2,14 @@
 //! triggers with `after`, its held `expect` events (`automation_held_event`), kept in
 //! a slab and found through a hash table of (trigger, key bytes).
 
-use alloc::boxed::Box;
-use alloc::collections::BTreeSet;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::hash::{BuildHasher, Hash, Hasher};
-use hashbrown::HashMap;
 
 use crate::event::EventId;
 use crate::hash::FxBuildHasher as FixedState;
-use crate::time::Instant;
+use crate::store::{Bytes, Seq, Sorted, Storage, Table};
+use crate::time::{Duration, Instant};
 use crate::wheel::Handle;
 
 mod index;
@@ -77,9 +75,9 @@ const TRIGGER_MASK: u32 = MAX_TRIGGER_NODES - 1;
 /// Rare parts live in side tables of [`KeyTable`]: held events, the `occurred` of an
 /// `expect`-only last event, and the instant of an overdue timer.
 #[derive(Clone, Debug)]
-pub(crate) struct KeyState {
+pub(crate) struct KeyState<B> {
     /// The encoded key values (see [`push_key_value`]).
-    key: Box<[u8]>,
+    key: B,
     /// Trigger node index (low 24 bits) and flags (high 8 bits).
     trigger_flags: u32,
     /// The bucket's count (saturating at the `i32` range).
@@ -91,7 +89,7 @@ pub(crate) struct KeyState {
     handle: Handle,
 }
 
-impl KeyState {
+impl<B> KeyState<B> {
     fn has(&self, flag: u32) -> bool {
         self.trigger_flags & flag != 0
     }
@@ -142,26 +140,43 @@ pub(crate) fn decode_key(mut bytes: &[u8]) -> Vec<String> {
     out
 }
 
+/// The first key of key `k`'s held events in the held pool.
+fn held_from(k: u32) -> (u32, Instant, EventId) {
+    (k, Instant::ZERO, EventId([0; 16]))
+}
+
 /// The slab of key states and the table that finds them.
-#[derive(Clone, Default)]
-pub(crate) struct KeyTable {
-    slots: Vec<Option<KeyState>>,
-    free: Vec<u32>,
-    index: KeyIndex,
+pub(crate) struct KeyTable<S: Storage> {
+    slots: S::KeySeq<Option<KeyState<S::KeyBytes>>>,
+    free: S::KeySeq<u32>,
+    index: KeyIndex<S::KeyIndex>,
     hasher: FixedState,
-    /// Held `expect` events of the keys that have any.
-    held: HashMap<u32, Vec<Held>, FixedState>,
-    /// Number of held events over all keys (the entry being modified between
-    /// [`held_mut`](Self::held_mut) and [`tidy_held`](Self::tidy_held) not counted).
-    held_total: usize,
+    /// Held `expect` events of every key, keyed by (key slot, occurred, id), valued by
+    /// the wall clock when they were held.
+    held: S::EventSorted<(u32, Instant, EventId), Instant>,
     /// `occurred` of the last event of keys whose last event is `expect`-only.
-    last_occurred: HashMap<u32, Instant, FixedState>,
+    last_occurred: S::KeyTable<u32, Instant>,
     /// Instant of each overdue timer.
-    overdue_at: HashMap<u32, Instant, FixedState>,
+    overdue_at: S::KeyTable<u32, Instant>,
     /// `(trigger, bucket end, slot)` of every bucket, when enabled
     /// ([`track_ends`](Self::track_ends)): the scheduled proactive mode asks for a
     /// trigger's earliest bucket end after an instant.
-    ends: Option<BTreeSet<(u32, Instant, u32)>>,
+    ends: Option<S::KeySorted<(u32, Instant, u32), ()>>,
+}
+
+impl<S: Storage> Default for KeyTable<S> {
+    fn default() -> Self {
+        KeyTable {
+            slots: Default::default(),
+            free: Default::default(),
+            index: Default::default(),
+            hasher: FixedState,
+            held: Default::default(),
+            last_occurred: Default::default(),
+            overdue_at: Default::default(),
+            ends: None,
+        }
+    }
 }
 
 fn hash_of(hasher: &FixedState, trigger: u32, key: &[u8]) -> u64 {
@@ -171,7 +186,7 @@ fn hash_of(hasher: &FixedState, trigger: u32, key: &[u8]) -> u64 {
     h.finish()
 }
 
-impl KeyTable {
+impl<S: Storage> KeyTable<S> {
     /// The slot of (trigger, key), if present.
     pub(crate) fn find(&self, trigger: u32, key: &[u8]) -> Option<u32> {
         let hash = hash_of(&self.hasher, trigger, key);
@@ -184,13 +199,24 @@ impl KeyTable {
         })
     }
 
+    /// Whether `more` keys can be created (a fixed flavour has a capacity).
+    pub(crate) fn has_room(&self, more: usize) -> bool {
+        self.index.has_room(more)
+            && (self.free.len() >= more || self.slots.has_room(more - self.free.len()))
+    }
+
     /// The slot of (trigger, key), created empty if absent; `true` if created.
-    pub(crate) fn find_or_insert(&mut self, trigger: u32, key: &[u8]) -> (u32, bool) {
+    /// `None` (nothing changed) when the key is new and a fixed flavour has no room
+    /// for it or for its bytes: the engine's capacity checks keep that from happening.
+    pub(crate) fn find_or_insert(&mut self, trigger: u32, key: &[u8]) -> Option<(u32, bool)> {
         if let Some(i) = self.find(trigger, key) {
-            return (i, false);
+            return Some((i, false));
+        }
+        if !self.has_room(1) {
+            return None;
         }
         let state = KeyState {
-            key: key.into(),
+            key: S::KeyBytes::from_bytes(key)?,
             trigger_flags: trigger & TRIGGER_MASK,
             count: 0,
             start: Instant::ZERO,
@@ -204,20 +230,23 @@ impl KeyTable {
                 i
             }
             None => {
-                self.slots.push(Some(state));
+                if self.slots.try_push(Some(state)).is_err() {
+                    return None;
+                }
                 (self.slots.len() - 1) as u32
             }
         };
         let hash = hash_of(&self.hasher, trigger, key);
-        self.index.insert_unique(hash, idx);
-        (idx, true)
+        let indexed = self.index.insert_unique(hash, idx);
+        debug_assert!(indexed, "has_room checked the index");
+        Some((idx, true))
     }
 
-    fn state(&self, k: u32) -> Option<&KeyState> {
+    fn state(&self, k: u32) -> Option<&KeyState<S::KeyBytes>> {
         self.slots.get(k as usize).and_then(|s| s.as_ref())
     }
 
-    fn state_mut(&mut self, k: u32) -> Option<&mut KeyState> {
+    fn state_mut(&mut self, k: u32) -> Option<&mut KeyState<S::KeyBytes>> {
         self.slots.get_mut(k as usize).and_then(|s| s.as_mut())
     }
 
@@ -280,7 +309,8 @@ impl KeyTable {
                     ends.remove(&(t, s.end, k));
                 }
                 if let Some(b) = &bucket {
-                    ends.insert((t, b.end, k));
+                    // (a bucket end per key: the table has room for every key's)
+                    let _ = ends.try_insert((t, b.end, k), ());
                 }
             }
         }
@@ -312,7 +342,8 @@ impl KeyTable {
         }
         match expect_only_at {
             Some(at) => {
-                self.last_occurred.insert(k, at);
+                // (an entry per key: room for every key)
+                let _ = self.last_occurred.try_insert(k, at);
             }
             None => {
                 if !self.last_occurred.is_empty() {
@@ -322,39 +353,83 @@ impl KeyTable {
         }
     }
 
-    /// The held events of key `k`.
-    pub(crate) fn held(&self, k: u32) -> &[Held] {
-        match self.state(k) {
-            Some(s) if s.has(HAS_HELD) => self.held.get(&k).map_or(&[], Vec::as_slice),
-            _ => &[],
-        }
+    /// The held events of key `k`, by occurred then id.
+    pub(crate) fn held(&self, k: u32) -> impl Iterator<Item = Held> + '_ {
+        let any = self.state(k).is_some_and(|s| s.has(HAS_HELD));
+        let from = held_from(k);
+        any.then(|| self.held.iter_from(&from))
+            .into_iter()
+            .flatten()
+            .take_while(move |((key, _, _), _)| *key == k)
+            .map(|(&(_, occurred, id), &held_at)| Held {
+                occurred,
+                id,
+                held_at,
+            })
     }
 
-    /// The held events of key `k`, to modify; call [`tidy_held`](Self::tidy_held) after.
-    pub(crate) fn held_mut(&mut self, k: u32) -> &mut Vec<Held> {
+    /// Whether key `k` holds any event.
+    pub(crate) fn holds_any(&self, k: u32) -> bool {
+        self.state(k).is_some_and(|s| s.has(HAS_HELD))
+    }
+
+    /// Holds `held` for key `k` (replacing one with the same occurred and id); false
+    /// (nothing changed) when `k` is not live or a fixed flavour has no room.
+    pub(crate) fn hold(&mut self, k: u32, held: Held) -> bool {
+        let Some(s) = self.state_mut(k) else {
+            return false;
+        };
+        s.set(HAS_HELD, true);
+        let added = self
+            .held
+            .try_insert((k, held.occurred, held.id), held.held_at)
+            .is_ok();
+        self.tidy_held(k);
+        added
+    }
+
+    /// Drops the held events of key `k` for which `keep` is false.
+    pub(crate) fn retain_held(&mut self, k: u32, mut keep: impl FnMut(&Held) -> bool) {
+        if !self.holds_any(k) {
+            return;
+        }
+        let mut from = held_from(k);
+        loop {
+            let doomed = self
+                .held
+                .iter_from(&from)
+                .take_while(|((key, _, _), _)| *key == k)
+                .find(|(&(_, occurred, id), &held_at)| {
+                    !keep(&Held {
+                        occurred,
+                        id,
+                        held_at,
+                    })
+                })
+                .map(|(&key, _)| key);
+            let Some(doomed) = doomed else { break };
+            self.held.remove(&doomed);
+            // the entries before it were kept: go on after it
+            from = doomed;
+        }
+        self.tidy_held(k);
+    }
+
+    /// Clears key `k`'s held flag when it holds nothing.
+    fn tidy_held(&mut self, k: u32) {
+        let from = held_from(k);
+        let any = self
+            .held
+            .first_from(&from)
+            .is_some_and(|((key, _, _), _)| *key == k);
         if let Some(s) = self.state_mut(k) {
-            s.set(HAS_HELD, true);
-        }
-        let held = self.held.entry(k).or_default();
-        self.held_total -= held.len();
-        held
-    }
-
-    /// Counts key `k`'s held events again after [`held_mut`](Self::held_mut) and drops
-    /// its entry if it is empty.
-    pub(crate) fn tidy_held(&mut self, k: u32) {
-        self.held_total += self.held.get(&k).map_or(0, Vec::len);
-        if self.held.get(&k).is_some_and(Vec::is_empty) {
-            self.held.remove(&k);
-            if let Some(s) = self.state_mut(k) {
-                s.set(HAS_HELD, false);
-            }
+            s.set(HAS_HELD, any);
         }
     }
 
     /// Number of held events over all keys.
     pub(crate) fn held_total(&self) -> usize {
-        self.held_total
+        self.held.len()
     }
 
     /// Where key `k`'s timer is.
@@ -389,7 +464,8 @@ impl KeyTable {
         }
         match overdue {
             Some(at) => {
-                self.overdue_at.insert(k, at);
+                // (an entry per key: room for every key)
+                let _ = self.overdue_at.try_insert(k, at);
             }
             None if was_overdue => {
                 self.overdue_at.remove(&k);
@@ -429,8 +505,11 @@ impl KeyTable {
         }
         // (the side tables are usually empty: skip hashing then)
         if state.has(HAS_HELD) {
-            if let Some(held) = self.held.remove(&k) {
-                self.held_total -= held.len();
+            while let Some((&key, _)) = self.held.first_from(&held_from(k)) {
+                if key.0 != k {
+                    break;
+                }
+                self.held.remove(&key);
             }
         }
         if state.has(LAST_EXPECT_ONLY) {
@@ -439,7 +518,8 @@ impl KeyTable {
         if state.has(TIMER_OVERDUE) {
             self.overdue_at.remove(&k);
         }
-        self.free.push(k);
+        // (the slot was live: the free list has room for it)
+        let _ = self.free.try_push(k);
         Some(trigger)
     }
 
@@ -447,18 +527,18 @@ impl KeyTable {
     /// buckets yet), for [`next_end_after`](Self::next_end_after).
     pub(crate) fn track_ends(&mut self) {
         debug_assert!(self.slots.iter().flatten().all(|s| !s.has(HAS_BUCKET)));
-        self.ends = Some(BTreeSet::new());
+        self.ends = Some(Default::default());
     }
 
     /// The earliest bucket end of `trigger`'s keys strictly after `after` (`None`
     /// also when the table does not track ends).
     pub(crate) fn next_end_after(&self, trigger: u32, after: Instant) -> Option<Instant> {
-        let from = after.checked_add(crate::time::Duration::from_micros(1))?;
+        let from = after.checked_add(Duration::from_micros(1))?;
         self.ends
             .as_ref()?
-            .range((trigger, from, 0)..=(trigger, Instant::MAX, u32::MAX))
-            .next()
-            .map(|&(_, end, _)| end)
+            .first_from(&(trigger, from, 0))
+            .filter(|((t, _, _), _)| *t == trigger)
+            .map(|(&(_, end, _), _)| end)
     }
 
     /// Number of live keys.
@@ -473,11 +553,12 @@ impl KeyTable {
 
     /// An empty table of `slots` vacant slots with room for `live` keys, for
     /// [`place`](Self::place) and [`set_free`](Self::set_free) (restoring a snapshot).
-    pub(crate) fn with_vacant_slots(slots: usize, live: usize) -> KeyTable {
-        let mut table = KeyTable::default();
-        table.slots.resize_with(slots, || None);
-        table.index.reserve(live);
-        table
+    pub(crate) fn with_vacant_slots(slots: usize, live: usize) -> Option<KeyTable<S>> {
+        let mut table = KeyTable::<S>::default();
+        for _ in 0..slots {
+            table.slots.try_push(None).ok()?;
+        }
+        table.index.reserve(live).then_some(table)
     }
 
     /// Puts (trigger, key) into vacant slot `k` with no state; false (and nothing
@@ -486,11 +567,15 @@ impl KeyTable {
         if trigger > TRIGGER_MASK
             || !matches!(self.slots.get(k as usize), Some(None))
             || self.find(trigger, key).is_some()
+            || !self.index.has_room(1)
         {
             return false;
         }
+        let Some(key_bytes) = S::KeyBytes::from_bytes(key) else {
+            return false;
+        };
         self.slots[k as usize] = Some(KeyState {
-            key: key.into(),
+            key: key_bytes,
             trigger_flags: trigger,
             count: 0,
             start: Instant::ZERO,
@@ -499,14 +584,14 @@ impl KeyTable {
             handle: Handle::from_parts(0, 0),
         });
         let hash = hash_of(&self.hasher, trigger, key);
-        self.index.insert_unique(hash, k);
-        true
+        self.index.insert_unique(hash, k)
     }
 
     /// Sets the free list (vacant slots, the last one reused first). The caller
     /// guarantees that it lists exactly the vacant slots, once each.
-    pub(crate) fn set_free(&mut self, free: Vec<u32>) {
-        self.free = free;
+    pub(crate) fn set_free(&mut self, free: &[u32]) -> bool {
+        self.free.clear();
+        free.iter().all(|&k| self.free.try_push(k).is_ok())
     }
 }
 
@@ -542,18 +627,21 @@ mod tests {
 
     #[test]
     fn table_finds_inserts_and_removes() {
-        let mut t = KeyTable::default();
-        assert_eq!(core::mem::size_of::<Option<KeyState>>(), 64);
-        let (a, created) = t.find_or_insert(1, b"a");
+        let mut t = KeyTable::<crate::store::Growable>::default();
+        assert_eq!(
+            core::mem::size_of::<Option<KeyState<alloc::boxed::Box<[u8]>>>>(),
+            64
+        );
+        let (a, created) = t.find_or_insert(1, b"a").unwrap();
         assert!(created);
-        let (b, _) = t.find_or_insert(2, b"a");
+        let (b, _) = t.find_or_insert(2, b"a").unwrap();
         assert_ne!(a, b);
-        assert_eq!(t.find_or_insert(1, b"a"), (a, false));
+        assert_eq!(t.find_or_insert(1, b"a"), Some((a, false)));
         assert_eq!(t.find(2, b"a"), Some(b));
         assert!(t.remove(a).is_some());
         assert_eq!(t.find(1, b"a"), None);
         assert_eq!(t.len(), 1);
-        let (c, _) = t.find_or_insert(3, b"c");
+        let (c, _) = t.find_or_insert(3, b"c").unwrap();
         assert_eq!(c, a, "freed slots are reused");
     }
 }

@@ -9,6 +9,7 @@
 //! still save it may arrive. An event that arrives with `occurred` at or before the
 //! watermark is *late* and handled by [`LatePolicy`].
 
+use crate::store::Storage;
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use hashbrown::HashMap;
@@ -140,7 +141,7 @@ fn follows_another(event: &OwnedEvent) -> bool {
     event.follows.is_some_and(|l| l != event.id)
 }
 
-impl Engine {
+impl<S: Storage> Engine<S> {
     /// `handle_event` with allowed lateness: buffer (or handle a late event).
     pub(crate) fn buffer_event(
         &mut self,

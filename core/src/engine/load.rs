@@ -1,6 +1,7 @@
 //! Loading and removing triggers: the tree of nodes, the router, the proactive list
 //! and the CPython set order of composite children.
 
+use crate::store::Storage;
 use alloc::vec::Vec;
 
 use super::{
@@ -11,7 +12,7 @@ use crate::event::EventId;
 use crate::matcher::CompiledEventTrigger;
 use crate::trigger::{Posture, Require, Trigger};
 
-impl Engine {
+impl<S: Storage> Engine<S> {
     /// Loads a trigger (validated as Prefect validates it) under `id`.
     ///
     /// Nested compound and sequence triggers are supported to any depth. Triggers are

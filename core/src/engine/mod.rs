@@ -136,9 +136,10 @@ use hashbrown::HashMap;
 use crate::event::{Event, RESOURCE_ID};
 use crate::hash::FxBuildHasher as FixedState;
 use crate::matcher::{CompiledEventTrigger, Router};
+use crate::store::{Growable, Storage};
 use crate::time::{Duration, Instant};
 use crate::trigger::Posture;
-use crate::wheel::GrowableWheel as Wheel;
+use crate::wheel::Wheel;
 
 pub use config::{
     Capacities, Capacity, EngineConfig, Entry, EventsClock, PeriodicOrder, ProactiveMode,
@@ -217,7 +218,10 @@ pub(crate) struct Node {
 }
 
 /// The evaluation state of every loaded trigger: see the [module docs](self).
-pub struct Engine {
+///
+/// `S` is where the state lives: [`Growable`] (the default) on the heap, or a fixed
+/// flavour with const-generic capacities.
+pub struct Engine<S: Storage = Growable> {
     config: EngineConfig,
     nodes: Vec<Option<Node>>,
     free_nodes: Vec<u32>,
@@ -228,8 +232,8 @@ pub struct Engine {
     /// Proactive event-trigger nodes in load order.
     proactive: Vec<u32>,
     router: Router,
-    keys: KeyTable,
-    wheel: Wheel<u32>,
+    keys: KeyTable<S>,
+    wheel: Wheel<u32, S::KeyWheel>,
     overdue: BTreeSet<(Instant, u32)>,
     /// Keys taken out of the timers for the tick in progress.
     batch: Vec<u32>,
@@ -264,7 +268,7 @@ pub struct Engine {
     resume: capacity::TickResume,
 }
 
-impl fmt::Debug for Engine {
+impl<S: Storage> fmt::Debug for Engine<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Engine")
             .field("triggers", &self.roots.len())
@@ -276,9 +280,16 @@ impl fmt::Debug for Engine {
     }
 }
 
-impl Engine {
-    /// An engine with no triggers.
+impl Engine<Growable> {
+    /// An engine with no triggers, its state on the heap.
     pub fn new(config: EngineConfig) -> Engine {
+        Engine::create(config)
+    }
+}
+
+impl<S: Storage> Engine<S> {
+    /// An engine with no triggers, its state in storage `S`.
+    pub fn create(config: EngineConfig) -> Engine<S> {
         let mut keys = KeyTable::default();
         if config.proactive == ProactiveMode::Scheduled {
             keys.track_ends();

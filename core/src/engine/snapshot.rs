@@ -9,6 +9,7 @@
 //! of each unchanged trigger is put back, and every key's timer is filed again from
 //! its state (the timing wheel and the overdue set are derived, never stored).
 
+use crate::store::Storage;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -129,9 +130,9 @@ pub struct RestoreReport {
 
 // ------------------------------------------------------------------ saving
 
-impl Engine {
+impl<S: Storage> Engine<S> {
     /// The engine's state as a payload description borrowing from it.
-    fn payload(&self) -> PayloadOut<'_> {
+    fn payload(&self) -> PayloadOut<'_, S> {
         // trees: node counts per root, roots in load order
         let mut counts: HashMap<TriggerId, u32, FxBuildHasher> =
             HashMap::with_capacity_and_hasher(self.roots.len(), FxBuildHasher);
@@ -225,7 +226,7 @@ impl Engine {
     /// tracked keys), which the header cannot describe.
     pub fn snapshot(&self, out: &mut [u8]) -> Result<usize, SnapshotError> {
         let payload = self.payload();
-        let too_small = |payload: &PayloadOut<'_>| SnapshotError::BufferTooSmall {
+        let too_small = |payload: &PayloadOut<'_, S>| SnapshotError::BufferTooSmall {
             needed: SNAPSHOT_HEADER_LEN
                 + postcard::experimental::serialized_size(payload).unwrap_or(0),
         };

@@ -5,9 +5,10 @@
 
 use super::capacity::TickResume;
 use super::{Engine, EventsClock, Node, NodeKind, PeriodicOrder, ProactiveMode};
+use crate::store::Storage;
 use crate::time::{Duration, Instant};
 
-impl Engine {
+impl<S: Storage> Engine<S> {
     /// A tick as Prefect's services run it: proactive evaluation as of `as_of`, and
     /// periodic work (held-event sweep and expired-bucket sweep as of `as_of`, lost
     /// followers on the wall clock) with the wall clock at `now`.

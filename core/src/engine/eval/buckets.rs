@@ -1,6 +1,7 @@
 //! Bucket operations (`ensure_bucket`, `start_new_bucket`, held expect events),
 //! `evaluate` and firing: the part of `triggers.py` that changes one bucket.
 
+use crate::store::Storage;
 use alloc::vec::Vec;
 
 use super::super::keys::{Bucket, Held, LastEvent};
@@ -10,7 +11,7 @@ use crate::event::EventId;
 use crate::time::Instant;
 use crate::trigger::Posture;
 
-impl Engine {
+impl<S: Storage> Engine<S> {
     // ---------------------------------------------------------------- bucket operations
 
     /// Counts a key created for trigger `t` (the per-trigger key count).
@@ -37,13 +38,13 @@ impl Engine {
         end: Instant,
         last_event: Option<LastEvent>,
         initial: i64,
-    ) -> u32 {
-        let (k, created) = self.keys.find_or_insert(t, key);
+    ) -> Option<u32> {
+        let (k, created) = self.keys.find_or_insert(t, key)?;
         self.note_key_created(t, created);
         if !self.keys.has_bucket(k) {
             self.set_bucket(t, k, start, end, initial, last_event);
         }
-        k
+        Some(k)
     }
 
     /// `start_new_bucket`: replaces the key's bucket (`count` plus held events that
@@ -64,7 +65,6 @@ impl Engine {
         let held = if p.holds {
             self.keys
                 .held(k)
-                .iter()
                 .filter(|h| h.occurred >= start && h.occurred < end)
                 .count() as i64
         } else {
@@ -112,52 +112,57 @@ impl Engine {
         let p = self.params(t);
         let wall = self.wall;
         let retention = self.config.held_retention;
-        if !self.keys.contains(k) || self.keys.held(k).iter().any(|h| h.id == ev.id) {
+        if !self.keys.contains(k) || self.keys.held(k).any(|h| h.id == ev.id) {
             return false;
         }
-        let held = self.keys.held_mut(k);
-        held.push(Held {
+        let held = Held {
             occurred: ev.occurred,
             id: ev.id,
             held_at: wall,
-        });
+        };
+        if !self.keys.hold(k, held) {
+            // (the capacity checks reserve a held event for every event trigger)
+            debug_assert!(false, "no room to hold an event");
+            return false;
+        }
         // Drop events older than the horizon behind the newest held event.
-        let newest = held.iter().map(|h| h.occurred).max().unwrap_or(ev.occurred);
+        let newest = self
+            .keys
+            .held(k)
+            .map(|h| h.occurred)
+            .max()
+            .unwrap_or(ev.occurred);
         let horizon = if p.within > retention {
             p.within
         } else {
             retention
         };
         let cutoff = newest.saturating_sub(horizon);
-        held.retain(|h| h.occurred >= cutoff);
+        self.keys.retain_held(k, |h| h.occurred >= cutoff);
         // Per epoch-aligned slot `within` wide, keep only the first and last
-        // `threshold` events (by occurred, then id). SQLite's LIMIT: a negative
-        // threshold keeps everything, zero keeps nothing.
+        // `threshold` events (by occurred, then id: the order they are held in).
+        // SQLite's LIMIT: a negative threshold keeps everything, zero keeps nothing.
         if p.threshold >= 0 && !p.within.is_zero() {
             let width = p.within.as_micros();
             let slot_start = (ev.occurred.as_micros() / width) * width;
             let slot_end = slot_start.saturating_add(width);
-            let mut in_slot: Vec<(Instant, EventId)> = held
-                .iter()
-                .filter(|h| {
-                    h.occurred.as_micros() >= slot_start && h.occurred.as_micros() < slot_end
-                })
-                .map(|h| (h.occurred, h.id))
-                .collect();
+            let in_slot = |h: &Held| {
+                h.occurred.as_micros() >= slot_start && h.occurred.as_micros() < slot_end
+            };
+            let n = self.keys.held(k).filter(in_slot).count();
             let keep_n = usize::try_from(p.threshold).unwrap_or(usize::MAX);
-            if in_slot.len() > keep_n.saturating_mul(2) || keep_n == 0 {
-                in_slot.sort();
-                let n = in_slot.len();
-                let doomed: Vec<(Instant, EventId)> = in_slot
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| *i >= keep_n && *i + keep_n < n)
-                    .map(|(_, e)| *e)
-                    .collect();
-                held.retain(|h| !doomed.contains(&(h.occurred, h.id)));
+            if n > keep_n.saturating_mul(2) || keep_n == 0 {
+                let mut rank = 0usize;
+                self.keys.retain_held(k, |h| {
+                    if !in_slot(h) {
+                        return true;
+                    }
+                    let i = rank;
+                    rank += 1;
+                    i < keep_n || i.saturating_add(keep_n) >= n
+                });
             }
         }
-        self.keys.tidy_held(k);
         true
     }
 

@@ -1,6 +1,7 @@
 //! Key timers on the wheel (the earliest instant anything is due for a key without an
 //! event) and the tick: proactive evaluation, periodic work.
 
+use crate::store::Storage;
 use alloc::vec::Vec;
 
 use super::super::capacity::TickResume;
@@ -10,7 +11,7 @@ use crate::time::{Duration, Instant};
 use crate::trigger::Posture;
 use crate::wheel::{InsertError, ResetError};
 
-impl Engine {
+impl<S: Storage> Engine<S> {
     // ---------------------------------------------------------------- timers
 
     /// The earliest instant anything is due for key `k` without an event.
@@ -32,7 +33,7 @@ impl Engine {
             };
             due = Some(d);
         }
-        if let Some(oldest) = self.keys.held(k).iter().map(|h| h.held_at).min() {
+        if let Some(oldest) = self.keys.held(k).map(|h| h.held_at).min() {
             // swept once `held_at < now - retention`
             let d = oldest
                 .saturating_add(self.config.held_retention)
@@ -66,9 +67,8 @@ impl Engine {
         if current == Timer::Batch {
             return;
         }
-        let empty = !self.keys.has_bucket(k)
-            && self.keys.held(k).is_empty()
-            && !self.keys.satisfied_queued(k);
+        let empty =
+            !self.keys.has_bucket(k) && !self.keys.holds_any(k) && !self.keys.satisfied_queued(k);
         if empty {
             self.drop_key(k);
             return;
@@ -273,8 +273,9 @@ impl Engine {
             return self.judge_due(t, a, due);
         }
         if global {
-            let k = self.ensure_bucket(t, &[], a, a.saturating_add(p.within), None, 0);
-            self.after_change(k);
+            if let Some(k) = self.ensure_bucket(t, &[], a, a.saturating_add(p.within), None, 0) {
+                self.after_change(k);
+            }
         }
         // remove_buckets_exceeding_threshold
         let satisfied = match &mut self.nodes[t as usize] {
@@ -361,12 +362,11 @@ impl Engine {
         let retention = self.config.held_retention;
         let batch = self.batch.clone();
         for &k in &batch {
-            if self.keys.held(k).is_empty() || self.keys.bucket(k).is_some_and(|b| b.end > now) {
+            if !self.keys.holds_any(k) || self.keys.bucket(k).is_some_and(|b| b.end > now) {
                 continue;
             }
             let cutoff = now.saturating_sub(retention);
-            self.keys.held_mut(k).retain(|h| h.held_at >= cutoff);
-            self.keys.tidy_held(k);
+            self.keys.retain_held(k, |h| h.held_at >= cutoff);
         }
         // lost followers, evaluated in occurred order
         let cutoff = self.wall.saturating_sub(self.config.follower_timeout);

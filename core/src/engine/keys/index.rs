@@ -1,7 +1,6 @@
 //! [`KeyIndex`]: the hash index from (trigger, key) to key slots.
 
-use alloc::vec;
-use alloc::vec::Vec;
+use crate::store::Seq;
 
 /// An open-addressing hash index of key slots, linear probing, no tombstones.
 ///
@@ -10,36 +9,45 @@ use alloc::vec::Vec;
 /// tag's home position and compares the caller's key only where the tag is equal,
 /// so a hit usually costs one cache line of the index plus the slot itself (a
 /// `hashbrown` table reads its control bytes and its data in two places). The home
-/// position is the tag's top bits, so growing re-files entries without re-hashing
-/// any key, and removal shifts later entries back (Knuth's algorithm R) instead of
-/// leaving tombstones.
+/// position is the tag scaled to the table's length (`tag × len / 2³²`, the tag's top
+/// bits when the length is a power of two), so growing re-files entries without
+/// re-hashing any key, and removal shifts later entries back (Knuth's algorithm R)
+/// instead of leaving tombstones.
 ///
-/// At most 4/5 of the entries are used; the table doubles when an insert would pass
-/// that, so it holds between 2.5 and 5 entries per 2 keys (8 B each).
+/// The entries are kept in pairs (`[u64; 2]`) so that a fixed backing of `N` pairs
+/// holds `N` keys at a load of at most 1/2. A growable backing keeps at most 4/5 of
+/// the entries used and doubles when an insert would pass that, so it holds between
+/// 2.5 and 5 entries per 2 keys (8 B each); a fixed one takes all its entries at the
+/// first insert and never moves them.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct KeyIndex {
-    entries: Vec<u64>,
+pub(crate) struct KeyIndex<B> {
+    pairs: B,
     len: usize,
-    /// `log2(entries.len())`; 0 while there are no entries.
-    bits: u32,
 }
 
 fn tag_of(hash: u64) -> u32 {
     (hash >> 32) as u32
 }
 
-impl KeyIndex {
-    /// The position a tag's probe sequence starts at.
-    fn home(&self, tag: u32) -> usize {
-        if self.bits == 0 {
-            0
-        } else {
-            (tag >> (32 - self.bits)) as usize
-        }
+impl<B: Seq<[u64; 2]>> KeyIndex<B> {
+    fn entries(&self) -> &[u64] {
+        self.pairs.as_flattened()
     }
 
-    fn mask(&self) -> usize {
-        self.entries.len().wrapping_sub(1)
+    /// The position a tag's probe sequence starts at, in a table of `size` entries.
+    #[inline]
+    fn home(tag: u32, size: usize) -> usize {
+        ((u64::from(tag) * size as u64) >> 32) as usize
+    }
+
+    /// The entry after `i` in a table of `size` entries.
+    #[inline]
+    fn next(i: usize, size: usize) -> usize {
+        if i + 1 == size {
+            0
+        } else {
+            i + 1
+        }
     }
 
     /// Number of slots indexed.
@@ -53,11 +61,12 @@ impl KeyIndex {
         if self.len == 0 {
             return None;
         }
+        let entries = self.entries();
+        let size = entries.len();
         let tag = tag_of(hash);
-        let mask = self.mask();
-        let mut i = self.home(tag);
+        let mut i = Self::home(tag, size);
         loop {
-            let e = self.entries[i];
+            let e = entries[i];
             if e == 0 {
                 return None;
             }
@@ -67,49 +76,84 @@ impl KeyIndex {
                     return Some(slot);
                 }
             }
-            i = (i + 1) & mask;
+            i = Self::next(i, size);
         }
     }
 
-    /// Makes room for `additional` more slots without growing.
-    pub(crate) fn reserve(&mut self, additional: usize) {
+    /// Whether `additional` more slots fit (a fixed backing holds one slot per pair).
+    pub(crate) fn has_room(&self, additional: usize) -> bool {
+        self.pairs
+            .max_len()
+            .is_none_or(|max| self.len.saturating_add(additional) <= max)
+    }
+
+    /// Makes room for `additional` more slots without growing; false (and nothing
+    /// changed) when a fixed backing cannot hold them.
+    pub(crate) fn reserve(&mut self, additional: usize) -> bool {
         let needed = self.len.saturating_add(additional);
-        let mut size = self.entries.len().max(8);
+        if let Some(max) = self.pairs.max_len() {
+            if needed > max {
+                return false;
+            }
+            if self.pairs.len() < max {
+                // fixed: take every entry once, while the table is still empty or small
+                self.rebuild(max);
+            }
+            return true;
+        }
+        let mut pairs = self.pairs.len().max(4);
         // keep the load at or below 4/5
-        while needed.saturating_mul(5) > size.saturating_mul(4) {
-            size = size.saturating_mul(2);
+        while needed.saturating_mul(5) > pairs.saturating_mul(8) {
+            pairs = pairs.saturating_mul(2);
         }
-        if size != self.entries.len() {
-            self.rebuild(size);
+        if pairs != self.pairs.len() {
+            self.rebuild(pairs);
         }
+        true
     }
 
-    fn rebuild(&mut self, size: usize) {
-        let old = core::mem::replace(&mut self.entries, vec![0; size]);
-        self.bits = size.trailing_zeros();
-        let mask = self.mask();
-        for e in old.into_iter().filter(|&e| e != 0) {
-            let mut i = self.home((e >> 32) as u32);
-            while self.entries[i] != 0 {
-                i = (i + 1) & mask;
+    /// Re-files every entry into a table of `pairs` pairs (more than now).
+    fn rebuild(&mut self, pairs: usize) {
+        let old = if self.len == 0 {
+            // (a fixed backing only ever grows here, while empty: nothing is copied)
+            self.pairs.clear();
+            None
+        } else {
+            Some(core::mem::take(&mut self.pairs))
+        };
+        while self.pairs.len() < pairs && self.pairs.try_push([0, 0]).is_ok() {}
+        let entries = self.pairs.as_flattened_mut();
+        let size = entries.len();
+        for &e in old.iter().flat_map(|o| o.as_flattened()) {
+            if e == 0 {
+                continue;
             }
-            self.entries[i] = e;
+            let mut i = Self::home((e >> 32) as u32, size);
+            while entries[i] != 0 {
+                i = Self::next(i, size);
+            }
+            entries[i] = e;
         }
     }
 
     /// Adds `slot` under `hash`; the caller guarantees it is not indexed yet.
-    /// `slot` must be below `u32::MAX`.
-    pub(crate) fn insert_unique(&mut self, hash: u64, slot: u32) {
+    /// `slot` must be below `u32::MAX`. False (nothing changed) when a fixed backing
+    /// is full.
+    pub(crate) fn insert_unique(&mut self, hash: u64, slot: u32) -> bool {
         debug_assert!(slot < u32::MAX);
-        self.reserve(1);
-        let tag = tag_of(hash);
-        let mask = self.mask();
-        let mut i = self.home(tag);
-        while self.entries[i] != 0 {
-            i = (i + 1) & mask;
+        if !self.reserve(1) {
+            return false;
         }
-        self.entries[i] = (u64::from(tag) << 32) | u64::from(slot + 1);
+        let tag = tag_of(hash);
+        let entries = self.pairs.as_flattened_mut();
+        let size = entries.len();
+        let mut i = Self::home(tag, size);
+        while entries[i] != 0 {
+            i = Self::next(i, size);
+        }
+        entries[i] = (u64::from(tag) << 32) | u64::from(slot + 1);
         self.len += 1;
+        true
     }
 
     /// Removes `slot`, indexed under `hash`; false if it was not there.
@@ -118,31 +162,34 @@ impl KeyIndex {
             return false;
         }
         let want = (u64::from(tag_of(hash)) << 32) | u64::from(slot.wrapping_add(1));
-        let mask = self.mask();
-        let mut hole = self.home(tag_of(hash));
+        let entries = self.pairs.as_flattened_mut();
+        let size = entries.len();
+        let mut hole = Self::home(tag_of(hash), size);
         loop {
-            match self.entries[hole] {
+            match entries[hole] {
                 0 => return false,
                 e if e == want => break,
-                _ => hole = (hole + 1) & mask,
+                _ => hole = Self::next(hole, size),
             }
         }
         // shift back every later entry of the run whose home is not in (hole, j]
         let mut j = hole;
         loop {
-            j = (j + 1) & mask;
-            let e = self.entries[j];
+            j = Self::next(j, size);
+            let e = entries[j];
             if e == 0 {
                 break;
             }
-            let home = self.home((e >> 32) as u32);
+            let home = Self::home((e >> 32) as u32, size);
             // distance from home to j and from home to the hole, cyclically
-            if (j.wrapping_sub(home) & mask) >= (j.wrapping_sub(hole) & mask) {
-                self.entries[hole] = e;
+            let to_j = (j + size - home) % size;
+            let to_hole = (hole + size - home) % size;
+            if to_j >= to_hole {
+                entries[hole] = e;
                 hole = j;
             }
         }
-        self.entries[hole] = 0;
+        entries[hole] = 0;
         self.len -= 1;
         true
     }
@@ -152,6 +199,9 @@ impl KeyIndex {
 mod tests {
     use super::*;
     use alloc::collections::BTreeSet;
+    use alloc::vec::Vec;
+
+    type Growing = KeyIndex<Vec<[u64; 2]>>;
 
     /// Hashes chosen to collide on their home positions and tags.
     fn hash(n: u32) -> u64 {
@@ -161,7 +211,7 @@ mod tests {
 
     #[test]
     fn matches_a_map_through_inserts_removals_and_growth() {
-        let mut index = KeyIndex::default();
+        let mut index = Growing::default();
         let mut model = BTreeSet::new();
         let mut state = 0x9e37_79b9_u32;
         for round in 0..20_000u32 {
@@ -175,7 +225,7 @@ mod tests {
                     model.remove(&slot);
                 }
             } else {
-                index.insert_unique(hash(slot), slot);
+                assert!(index.insert_unique(hash(slot), slot));
                 model.insert(slot);
             }
             assert_eq!(index.len(), model.len());
@@ -190,18 +240,18 @@ mod tests {
             assert!(index.remove(hash(slot), slot));
         }
         assert_eq!(index.len(), 0);
-        assert!(index.entries.iter().all(|&e| e == 0));
+        assert!(index.entries().iter().all(|&e| e == 0));
         assert!(!index.remove(hash(1), 1));
     }
 
     #[test]
     fn load_stays_at_or_below_four_fifths() {
-        let mut index = KeyIndex::default();
+        let mut index = Growing::default();
         for slot in 0..1000 {
-            index.insert_unique(u64::from(slot).wrapping_mul(0x9e37_79b9_7f4a_7c15), slot);
-            assert!(index.len() * 5 <= index.entries.len() * 4);
+            assert!(index.insert_unique(u64::from(slot).wrapping_mul(0x9e37_79b9_7f4a_7c15), slot));
+            assert!(index.len() * 5 <= index.entries().len() * 4);
         }
-        index.reserve(5000);
-        assert!(6000 * 5 <= index.entries.len() * 4);
+        assert!(index.reserve(5000));
+        assert!(6000 * 5 <= index.entries().len() * 4);
     }
 }

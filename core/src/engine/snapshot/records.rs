@@ -10,11 +10,12 @@ use serde::ser::{SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 
 use super::codec::Bytes;
-use crate::engine::keys::{Bucket, Held};
+use crate::engine::keys::{Bucket, Held, KeyTable};
 use crate::engine::lateness::LatenessBuffer;
 use crate::engine::ordering::{FollowerSetRecord, WaitingRecord};
 use crate::engine::{Engine, Firing, Stats, TriggerId};
 use crate::event::{EventId, OwnedEvent};
+use crate::store::Storage;
 use crate::time::Instant;
 
 /// A loaded trigger: its id, the fingerprint of its definition, the load-order
@@ -55,12 +56,26 @@ pub(super) enum NodeIn {
 }
 
 #[derive(Serialize)]
-pub(super) struct KeyOut<'a> {
+#[serde(bound = "")]
+pub(super) struct KeyOut<'a, S: Storage> {
     pub(super) slot: u32,
     pub(super) node: u64,
     pub(super) key: Bytes<&'a [u8]>,
     pub(super) bucket: Option<Bucket>,
-    pub(super) held: &'a [Held],
+    pub(super) held: HeldOut<'a, S>,
+}
+
+/// A key's held events, by occurred then id (encoded as a sequence, like a `Vec`).
+pub(super) struct HeldOut<'a, S: Storage>(&'a KeyTable<S>, u32);
+
+impl<S: Storage> Serialize for HeldOut<'_, S> {
+    fn serialize<Ser: Serializer>(&self, s: Ser) -> Result<Ser::Ok, Ser::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.held(self.1).count()))?;
+        for h in self.0.held(self.1) {
+            seq.serialize_element(&h)?;
+        }
+        seq.end()
+    }
 }
 
 #[derive(Deserialize)]
@@ -73,9 +88,9 @@ pub(super) struct KeyIn<'a> {
 }
 
 /// Every live key, in slot order.
-pub(super) struct KeysOut<'a>(pub(super) &'a Engine);
+pub(super) struct KeysOut<'a, St: Storage>(pub(super) &'a Engine<St>);
 
-impl Serialize for KeysOut<'_> {
+impl<St: Storage> Serialize for KeysOut<'_, St> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let e = self.0;
         let mut seq = s.serialize_seq(Some(e.keys.iter().count()))?;
@@ -86,7 +101,7 @@ impl Serialize for KeysOut<'_> {
                 node,
                 key: Bytes(e.keys.key(k)),
                 bucket: e.keys.bucket(k),
-                held: e.keys.held(k),
+                held: HeldOut(&e.keys, k),
             })?;
         }
         seq.end()
@@ -103,10 +118,11 @@ impl Serialize for LatenessOut<'_> {
 }
 
 #[derive(Serialize)]
-pub(super) struct PayloadOut<'a> {
+#[serde(bound = "")]
+pub(super) struct PayloadOut<'a, St: Storage> {
     pub(super) roots: Vec<RootRecord>,
     pub(super) nodes: Vec<NodeOut<'a>>,
-    pub(super) keys: KeysOut<'a>,
+    pub(super) keys: KeysOut<'a, St>,
     pub(super) free_slots: &'a [u32],
     pub(super) wheel_elapsed: Instant,
     pub(super) wall: Instant,

@@ -1,6 +1,7 @@
 //! Restoring: checking the layout of a decoded snapshot, matching its triggers with
 //! the given ones, and rebuilding the state.
 
+use crate::store::{Growable, Storage};
 use alloc::vec::Vec;
 
 use hashbrown::HashMap;
@@ -10,14 +11,15 @@ use super::super::keys::KeyTable;
 use super::super::lateness::LatenessBuffer;
 use super::super::ordering::{CausalOrdering, OrderingRecord, SeenCache};
 use super::super::{
-    AddTriggerError, Engine, EngineConfig, Node, NodeKind, ProactiveMode, Stats, TriggerId,
+    AddTriggerError, Capacity, Engine, EngineConfig, Node, NodeKind, ProactiveMode, Stats,
+    TriggerId,
 };
 use super::codec::{decode_seen, key_value_count};
 use super::records::{NodeIn, PayloadIn};
 use super::{fingerprint, read_header, RestoreError, RestoreReport};
 use crate::hash::FxBuildHasher;
 use crate::trigger::Trigger;
-use crate::wheel::GrowableWheel;
+use crate::wheel::Wheel;
 
 /// Where the nodes of a kept trigger went: old load-order numbers
 /// `old..old + count` are new node indices `new..new + count`.
@@ -121,7 +123,7 @@ fn check_layout(p: &PayloadIn<'_>) -> Result<usize, RestoreError> {
     Ok(slots)
 }
 
-impl Engine {
+impl Engine<Growable> {
     /// Rebuilds an engine that behaves exactly as the one that wrote `bytes` with
     /// [`snapshot`](Self::snapshot), given the triggers to load now.
     ///
@@ -152,6 +154,22 @@ impl Engine {
         triggers: Vec<(TriggerId, Trigger)>,
         bytes: &[u8],
     ) -> Result<(Engine, RestoreReport), RestoreError> {
+        Engine::restore_from(config, triggers, bytes)
+    }
+}
+
+impl<S: Storage> Engine<S> {
+    /// [`Engine::restore`] into an engine whose state lives in storage `S`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Engine::restore`], and [`RestoreError::Full`] when the saved state does
+    /// not fit `S`'s capacities.
+    pub fn restore_from(
+        config: EngineConfig,
+        triggers: Vec<(TriggerId, Trigger)>,
+        bytes: &[u8],
+    ) -> Result<(Engine<S>, RestoreReport), RestoreError> {
         let payload = read_header(bytes)?;
         let (saved, rest): (PayloadIn<'_>, &[u8]) =
             postcard::take_from_bytes(payload).map_err(|_| RestoreError::Corrupt)?;
@@ -179,10 +197,10 @@ impl Engine {
         }
 
         // load: the snapshot's triggers in saved order, then the new ones
-        let mut engine = Engine::new(config);
+        let mut engine = Engine::<S>::create(config);
         let mut report = RestoreReport::default();
         let mut moved: Vec<Moved> = Vec::new();
-        let load = |engine: &mut Engine, id: TriggerId, trigger: Trigger| {
+        let load = |engine: &mut Engine<S>, id: TriggerId, trigger: Trigger| {
             let first = engine.next_order;
             engine
                 .add_trigger(id, trigger)
@@ -232,7 +250,8 @@ impl Engine {
     ) -> Result<(), RestoreError> {
         let corrupt = RestoreError::Corrupt;
         // keys
-        let mut keys = KeyTable::with_vacant_slots(slot_count, saved.keys.len());
+        let mut keys = KeyTable::<S>::with_vacant_slots(slot_count, saved.keys.len())
+            .ok_or(RestoreError::Full(Capacity::Keys))?;
         if self.config.proactive == ProactiveMode::Scheduled {
             keys.track_ends();
         }
@@ -258,12 +277,15 @@ impl Engine {
                 return Err(corrupt);
             }
             keys.set_bucket(k.slot, k.bucket);
-            if !k.held.is_empty() {
-                keys.held_mut(k.slot).extend_from_slice(&k.held);
-                keys.tidy_held(k.slot);
+            for &h in &k.held {
+                if !keys.hold(k.slot, h) {
+                    return Err(RestoreError::Full(Capacity::HeldEvents));
+                }
             }
         }
-        keys.set_free(free);
+        if !keys.set_free(&free) {
+            return Err(corrupt);
+        }
         // per-node state
         for n in saved.nodes {
             let order = match &n {
@@ -329,8 +351,8 @@ impl Engine {
         self.actions = saved.actions;
         self.resume = TickResume::from_record(saved.resume).ok_or(RestoreError::Corrupt)?;
         // timers, derived from the state, on a wheel whose time is the saved one
-        let (tick, live) = (self.config.wheel_tick, self.keys.len());
-        self.wheel = GrowableWheel::with_capacity(tick, saved.wheel_elapsed, live);
+        let tick = self.config.wheel_tick;
+        self.wheel = Wheel::new(tick, saved.wheel_elapsed);
         let live: Vec<u32> = self.keys.iter().map(|(k, _)| k).collect();
         for k in live {
             self.after_change(k);

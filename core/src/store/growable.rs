@@ -1,0 +1,168 @@
+//! The growable flavour: `alloc` containers behind the [`super`] traits.
+
+use alloc::collections::{btree_map, vec_deque, BTreeMap, VecDeque};
+use alloc::vec::Vec;
+use core::hash::Hash;
+use core::ops::Bound;
+
+use super::{Queue, Seq, Sorted, Table};
+use crate::hash::FxBuildHasher;
+
+impl<T> Seq<T> for Vec<T> {
+    fn try_push(&mut self, value: T) -> Result<(), T> {
+        self.push(value);
+        Ok(())
+    }
+    fn pop(&mut self) -> Option<T> {
+        Vec::pop(self)
+    }
+    fn try_insert(&mut self, index: usize, value: T) -> Result<(), T> {
+        if index > self.len() {
+            return Err(value);
+        }
+        self.insert(index, value);
+        Ok(())
+    }
+    fn remove_at(&mut self, index: usize) -> Option<T> {
+        (index < self.len()).then(|| self.remove(index))
+    }
+    fn truncate(&mut self, len: usize) {
+        Vec::truncate(self, len);
+    }
+    fn clear(&mut self) {
+        Vec::clear(self);
+    }
+    fn max_len(&self) -> Option<usize> {
+        None
+    }
+}
+
+impl<K: Eq + Hash, V> Table<K, V> for hashbrown::HashMap<K, V, FxBuildHasher> {
+    type Iter<'a>
+        = hashbrown::hash_map::Iter<'a, K, V>
+    where
+        K: 'a,
+        V: 'a;
+    fn get(&self, key: &K) -> Option<&V> {
+        hashbrown::HashMap::get(self, key)
+    }
+    fn get_mut(&mut self, key: &K) -> Option<&mut V> {
+        hashbrown::HashMap::get_mut(self, key)
+    }
+    fn try_insert(&mut self, key: K, value: V) -> Result<Option<V>, (K, V)> {
+        Ok(self.insert(key, value))
+    }
+    fn remove(&mut self, key: &K) -> Option<V> {
+        hashbrown::HashMap::remove(self, key)
+    }
+    fn len(&self) -> usize {
+        hashbrown::HashMap::len(self)
+    }
+    fn clear(&mut self) {
+        hashbrown::HashMap::clear(self);
+    }
+    fn iter(&self) -> Self::Iter<'_> {
+        hashbrown::HashMap::iter(self)
+    }
+    fn max_len(&self) -> Option<usize> {
+        None
+    }
+}
+
+impl<K: Ord, V> Sorted<K, V> for BTreeMap<K, V> {
+    type Iter<'a>
+        = btree_map::Range<'a, K, V>
+    where
+        K: 'a,
+        V: 'a;
+    fn try_insert(&mut self, key: K, value: V) -> Result<Option<V>, (K, V)> {
+        Ok(self.insert(key, value))
+    }
+    fn remove(&mut self, key: &K) -> Option<V> {
+        BTreeMap::remove(self, key)
+    }
+    fn get(&self, key: &K) -> Option<&V> {
+        BTreeMap::get(self, key)
+    }
+    fn first(&self) -> Option<(&K, &V)> {
+        self.first_key_value()
+    }
+    fn iter_from(&self, from: &K) -> Self::Iter<'_> {
+        self.range((Bound::Included(from), Bound::Unbounded))
+    }
+    fn len(&self) -> usize {
+        BTreeMap::len(self)
+    }
+    fn clear(&mut self) {
+        BTreeMap::clear(self);
+    }
+    fn iter(&self) -> Self::Iter<'_> {
+        self.range(..)
+    }
+    fn max_len(&self) -> Option<usize> {
+        None
+    }
+}
+
+impl<T> Queue<T> for VecDeque<T> {
+    type Iter<'a>
+        = vec_deque::Iter<'a, T>
+    where
+        T: 'a;
+    fn try_push_back(&mut self, value: T) -> Result<(), T> {
+        self.push_back(value);
+        Ok(())
+    }
+    fn try_push_front(&mut self, value: T) -> Result<(), T> {
+        self.push_front(value);
+        Ok(())
+    }
+    fn pop_front(&mut self) -> Option<T> {
+        VecDeque::pop_front(self)
+    }
+    fn front(&self) -> Option<&T> {
+        VecDeque::front(self)
+    }
+    fn len(&self) -> usize {
+        VecDeque::len(self)
+    }
+    fn clear(&mut self) {
+        VecDeque::clear(self);
+    }
+    fn iter(&self) -> Self::Iter<'_> {
+        VecDeque::iter(self)
+    }
+    fn max_len(&self) -> Option<usize> {
+        None
+    }
+}
+
+/// Growable storage: every container grows on the heap (feature `alloc`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Growable;
+
+impl super::Bytes for alloc::boxed::Box<[u8]> {
+    fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        Some(bytes.into())
+    }
+    fn max_len() -> Option<usize> {
+        None
+    }
+}
+
+impl super::Storage for Growable {
+    type TriggerSeq<T> = Vec<T>;
+    type TriggerTable<K: Eq + Hash, V> = hashbrown::HashMap<K, V, FxBuildHasher>;
+    type KeySeq<T> = Vec<T>;
+    type KeyTable<K: Eq + Hash, V> = hashbrown::HashMap<K, V, FxBuildHasher>;
+    type KeySorted<K: Ord, V> = BTreeMap<K, V>;
+    type KeyIndex = Vec<[u64; 2]>;
+    type KeyWheel = crate::wheel::VecStorage<u32>;
+    type KeyBytes = alloc::boxed::Box<[u8]>;
+    type EventSeq<T> = Vec<T>;
+    type EventTable<K: Eq + Hash, V> = hashbrown::HashMap<K, V, FxBuildHasher>;
+    type EventSorted<K: Ord, V> = BTreeMap<K, V>;
+    type SeenTable<K: Eq + Hash, V> = hashbrown::HashMap<K, V, FxBuildHasher>;
+    type SeenQueue<T> = VecDeque<T>;
+    type FiringQueue<T> = VecDeque<T>;
+}

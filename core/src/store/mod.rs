@@ -1,0 +1,269 @@
+//! Storage flavours for the engine's state: growable (`alloc`) or fixed-capacity
+//! (const generics, no allocation).
+//!
+//! The engine keeps its state in a handful of container shapes: sequences ([`Seq`]),
+//! hash tables ([`Table`]), ordered maps ([`Sorted`]) and FIFO queues ([`Queue`]).
+//! Each shape is a trait with one implementation per flavour:
+//!
+//! | shape | growable (feature `alloc`) | fixed |
+//! |---|---|---|
+//! | [`Seq`] | `alloc::vec::Vec` | `heapless::Vec<T, N>` |
+//! | [`Table`] | `hashbrown::HashMap` with the fixed hasher | [`FlatMap`] |
+//! | [`Sorted`] | `alloc::collections::BTreeMap` | [`SortedSeq`] |
+//! | [`Queue`] | `alloc::collections::VecDeque` | `heapless::Deque<T, N>` |
+//!
+//! Every operation that adds an element is fallible and hands the element back when a
+//! fixed container is full (`Result<_, T>`, heapless' convention): nothing is dropped
+//! silently and nothing panics. A growable container only refuses when its length
+//! would pass `u32::MAX` elements where noted.
+//!
+//! A [`Storage`] names, for each role the engine has (per trigger, per tracked key, per
+//! held or buffered event, per remembered event id, per pending firing), which
+//! container of each shape to use: [`Growable`] picks the `alloc` ones, [`Fixed`] the
+//! fixed ones with its const-generic capacities.
+
+mod fixed;
+mod flat;
+mod sorted;
+
+use core::hash::Hash;
+use core::ops::{Deref, DerefMut};
+
+pub use fixed::Fixed;
+pub use flat::FlatMap;
+pub use sorted::SortedSeq;
+
+/// A vector: contiguous elements, pushed and popped at the end.
+pub trait Seq<T>: Default + Deref<Target = [T]> + DerefMut {
+    /// Appends `value`, or hands it back when the sequence is full.
+    fn try_push(&mut self, value: T) -> Result<(), T>;
+    /// Removes and returns the last element.
+    fn pop(&mut self) -> Option<T>;
+    /// Inserts `value` at `index` (at most `len`), or hands it back when full or when
+    /// `index` is out of range.
+    fn try_insert(&mut self, index: usize, value: T) -> Result<(), T>;
+    /// Removes and returns the element at `index`, shifting the later ones down;
+    /// `None` when `index` is out of range.
+    fn remove_at(&mut self, index: usize) -> Option<T>;
+    /// Keeps the first `len` elements.
+    fn truncate(&mut self, len: usize);
+    /// Removes every element.
+    fn clear(&mut self);
+    /// How many elements it can hold at most (`None`: it grows).
+    fn max_len(&self) -> Option<usize>;
+    /// Whether `additional` more elements fit.
+    fn has_room(&self, additional: usize) -> bool {
+        self.max_len()
+            .is_none_or(|max| self.len().saturating_add(additional) <= max)
+    }
+}
+
+/// A hash table from `K` to `V`.
+pub trait Table<K: Eq + Hash, V>: Default {
+    /// Iterator over the entries, in no particular order.
+    type Iter<'a>: Iterator<Item = (&'a K, &'a V)>
+    where
+        Self: 'a,
+        K: 'a,
+        V: 'a;
+    /// The value of `key`.
+    fn get(&self, key: &K) -> Option<&V>;
+    /// The value of `key`, mutably.
+    fn get_mut(&mut self, key: &K) -> Option<&mut V>;
+    /// Whether `key` is present.
+    fn contains_key(&self, key: &K) -> bool {
+        self.get(key).is_some()
+    }
+    /// Inserts or replaces; returns the replaced value, or hands the pair back when
+    /// `key` is new and the table is full.
+    fn try_insert(&mut self, key: K, value: V) -> Result<Option<V>, (K, V)>;
+    /// Removes `key`, returning its value.
+    fn remove(&mut self, key: &K) -> Option<V>;
+    /// Number of entries.
+    fn len(&self) -> usize;
+    /// Whether there are no entries.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Removes every entry.
+    fn clear(&mut self);
+    /// The entries, in no particular order.
+    fn iter(&self) -> Self::Iter<'_>;
+    /// How many entries it can hold at most (`None`: it grows).
+    fn max_len(&self) -> Option<usize>;
+}
+
+/// An ordered map from `K` to `V` (a set when `V` is `()`).
+pub trait Sorted<K: Ord, V>: Default {
+    /// Iterator over the entries in key order.
+    type Iter<'a>: Iterator<Item = (&'a K, &'a V)>
+    where
+        Self: 'a,
+        K: 'a,
+        V: 'a;
+    /// Inserts or replaces; returns the replaced value, or hands the pair back when
+    /// `key` is new and the map is full.
+    fn try_insert(&mut self, key: K, value: V) -> Result<Option<V>, (K, V)>;
+    /// Removes `key`, returning its value.
+    fn remove(&mut self, key: &K) -> Option<V>;
+    /// The value of `key`.
+    fn get(&self, key: &K) -> Option<&V>;
+    /// The entry with the smallest key.
+    fn first(&self) -> Option<(&K, &V)>;
+    /// The entry with the smallest key at or after `from`.
+    fn first_from(&self, from: &K) -> Option<(&K, &V)> {
+        self.iter_from(from).next()
+    }
+    /// Number of entries.
+    fn len(&self) -> usize;
+    /// Whether there are no entries.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Removes every entry.
+    fn clear(&mut self);
+    /// The entries in key order.
+    fn iter(&self) -> Self::Iter<'_>;
+    /// The entries with keys at or after `from`, in key order.
+    fn iter_from(&self, from: &K) -> Self::Iter<'_>;
+    /// How many entries it can hold at most (`None`: it grows).
+    fn max_len(&self) -> Option<usize>;
+}
+
+/// A first-in first-out queue.
+pub trait Queue<T>: Default {
+    /// Iterator from the front.
+    type Iter<'a>: Iterator<Item = &'a T>
+    where
+        Self: 'a,
+        T: 'a;
+    /// Appends at the back, or hands `value` back when full.
+    fn try_push_back(&mut self, value: T) -> Result<(), T>;
+    /// Prepends at the front, or hands `value` back when full.
+    fn try_push_front(&mut self, value: T) -> Result<(), T>;
+    /// Removes the front element.
+    fn pop_front(&mut self) -> Option<T>;
+    /// The front element.
+    fn front(&self) -> Option<&T>;
+    /// Number of elements.
+    fn len(&self) -> usize;
+    /// Whether it is empty.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Removes every element.
+    fn clear(&mut self);
+    /// The elements from the front.
+    fn iter(&self) -> Self::Iter<'_>;
+    /// How many elements it can hold at most (`None`: it grows).
+    fn max_len(&self) -> Option<usize>;
+}
+
+impl<T, const N: usize> Seq<T> for heapless::Vec<T, N> {
+    fn try_push(&mut self, value: T) -> Result<(), T> {
+        self.push(value)
+    }
+    fn pop(&mut self) -> Option<T> {
+        heapless::Vec::pop(self)
+    }
+    fn try_insert(&mut self, index: usize, value: T) -> Result<(), T> {
+        if index > self.len() {
+            return Err(value);
+        }
+        self.insert(index, value)
+    }
+    fn remove_at(&mut self, index: usize) -> Option<T> {
+        (index < self.len()).then(|| self.remove(index))
+    }
+    fn truncate(&mut self, len: usize) {
+        heapless::Vec::truncate(self, len);
+    }
+    fn clear(&mut self) {
+        heapless::Vec::clear(self);
+    }
+    fn max_len(&self) -> Option<usize> {
+        Some(N)
+    }
+}
+
+impl<T, const N: usize> Queue<T> for heapless::Deque<T, N> {
+    type Iter<'a>
+        = heapless::deque::Iter<'a, T>
+    where
+        T: 'a;
+    fn try_push_back(&mut self, value: T) -> Result<(), T> {
+        self.push_back(value)
+    }
+    fn try_push_front(&mut self, value: T) -> Result<(), T> {
+        self.push_front(value)
+    }
+    fn pop_front(&mut self) -> Option<T> {
+        heapless::Deque::pop_front(self)
+    }
+    fn front(&self) -> Option<&T> {
+        heapless::Deque::front(self)
+    }
+    fn len(&self) -> usize {
+        heapless::Deque::len(self)
+    }
+    fn clear(&mut self) {
+        heapless::Deque::clear(self);
+    }
+    fn iter(&self) -> Self::Iter<'_> {
+        heapless::Deque::iter(self)
+    }
+    fn max_len(&self) -> Option<usize> {
+        Some(N)
+    }
+}
+
+#[cfg(feature = "alloc")]
+mod growable;
+#[cfg(feature = "alloc")]
+pub use growable::Growable;
+
+/// An owned byte string of bounded length: the encoded values of a tracked key.
+pub trait Bytes: Deref<Target = [u8]> + Clone + core::fmt::Debug {
+    /// A copy of `bytes`, or `None` when it is longer than the flavour allows.
+    fn from_bytes(bytes: &[u8]) -> Option<Self>;
+    /// The longest byte string it holds (`None`: any length).
+    fn max_len() -> Option<usize>;
+}
+
+/// Which containers the engine keeps its state in, by role.
+///
+/// Each role has its own capacity in a fixed flavour: *trigger* containers hold one
+/// element per loaded trigger node, *key* containers one per tracked (trigger, key),
+/// *event* containers one per held, waiting or buffered event, *seen* containers one
+/// per remembered event id (de-duplication), *firing* containers one per firing not
+/// yet polled.
+pub trait Storage: Sized + 'static {
+    /// A sequence with one element per trigger node.
+    type TriggerSeq<T>: Seq<T>;
+    /// A table with one entry per trigger node.
+    type TriggerTable<K: Eq + Hash, V>: Table<K, V>;
+    /// A sequence with one element per tracked key.
+    type KeySeq<T>: Seq<T>;
+    /// A table with one entry per tracked key.
+    type KeyTable<K: Eq + Hash, V>: Table<K, V>;
+    /// An ordered map with one entry per tracked key.
+    type KeySorted<K: Ord, V>: Sorted<K, V>;
+    /// The hash index of tracked keys: pairs of `u64` entries, at most one pair per key.
+    type KeyIndex: Seq<[u64; 2]>;
+    /// The timing wheel's entries, one per tracked key.
+    type KeyWheel: crate::wheel::Storage<u32> + Default;
+    /// The encoded values of one tracked key.
+    type KeyBytes: Bytes;
+    /// A sequence with one element per held, waiting or buffered event.
+    type EventSeq<T>: Seq<T>;
+    /// A table with one entry per held, waiting or buffered event.
+    type EventTable<K: Eq + Hash, V>: Table<K, V>;
+    /// An ordered map with one entry per held, waiting or buffered event.
+    type EventSorted<K: Ord, V>: Sorted<K, V>;
+    /// A table with one entry per remembered event id.
+    type SeenTable<K: Eq + Hash, V>: Table<K, V>;
+    /// A queue with one element per remembered event id.
+    type SeenQueue<T>: Queue<T>;
+    /// A queue with one element per firing not yet polled.
+    type FiringQueue<T>: Queue<T>;
+}
