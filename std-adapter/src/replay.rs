@@ -21,6 +21,7 @@ use overdue_core::engine::{
     Engine, EngineConfig, Entry, EventsClock, Firing, FiringKind, PeriodicOrder, ProactiveMode,
     TriggerId, WallClock,
 };
+use overdue_core::store::{Growable, Storage};
 use overdue_core::trigger::Trigger;
 use overdue_core::{EventId, OwnedEvent};
 
@@ -227,12 +228,22 @@ pub fn replay_with(
     scenario: &Scenario,
     options: &ReplayOptions,
 ) -> Result<Vec<FiringLine>, ReplayError> {
+    replay_in::<Growable>(scenario, options)
+}
+
+/// [`replay_with`] on an engine whose state lives in storage `S` (for example a
+/// fixed-capacity [`overdue_core::store::Fixed`]); a scenario that does not fit its
+/// capacities fails with the engine's error at the step that did not fit.
+pub fn replay_in<S: Storage>(
+    scenario: &Scenario,
+    options: &ReplayOptions,
+) -> Result<Vec<FiringLine>, ReplayError> {
     let mut config = engine_config(&scenario.options);
     config.allowed_lateness = options.allowed_lateness;
     if let Some(n) = options.pending_firings {
         config.capacities.pending_firings = n;
     }
-    let mut engine = Engine::new(config);
+    let mut engine = Engine::<S>::create(config);
     let mut loaded: Vec<(TriggerId, Trigger)> = Vec::with_capacity(scenario.triggers.len());
     for (index, (name, spec)) in scenario.triggers.iter().enumerate() {
         let trigger_error = |problem: String| ReplayError::Trigger {
@@ -305,17 +316,17 @@ pub fn replay_with(
 }
 
 /// Saves the engine, drops it and restores it from the bytes with the same triggers.
-fn save_and_restore(
-    engine: Engine,
+fn save_and_restore<S: Storage>(
+    engine: Engine<S>,
     config: EngineConfig,
     triggers: &[(TriggerId, Trigger)],
     step: usize,
-) -> Result<Engine, ReplayError> {
+) -> Result<Engine<S>, ReplayError> {
     let bytes = engine.snapshot_to_vec();
     drop(engine);
     let failed = |problem: String| ReplayError::Snapshot { step, problem };
-    let (engine, report) =
-        Engine::restore(config, triggers.to_vec(), &bytes).map_err(|e| failed(e.to_string()))?;
+    let (engine, report) = Engine::<S>::restore_from(config, triggers.to_vec(), &bytes)
+        .map_err(|e| failed(e.to_string()))?;
     if report.kept.len() != triggers.len() {
         return Err(failed(format!(
             "the restored engine did not keep every trigger: {report:?}"

@@ -289,7 +289,20 @@ impl Engine<Growable> {
 
 impl<S: Storage> Engine<S> {
     /// An engine with no triggers, its state in storage `S`.
-    pub fn create(config: EngineConfig) -> Engine<S> {
+    ///
+    /// The capacities of a fixed `S` bound the configuration's
+    /// [`Capacities`] (and its `dedup_capacity`): [`config`](Self::config) shows the
+    /// bounds in force.
+    pub fn create(mut config: EngineConfig) -> Engine<S> {
+        let c = &mut config.capacities;
+        c.trigger_nodes = c.trigger_nodes.min(S::TRIGGERS);
+        c.keys = c.keys.min(S::KEYS);
+        c.key_bytes = c.key_bytes.min(S::KEY_BYTES);
+        c.held_events = c.held_events.min(S::EVENTS);
+        c.waiting_followers = c.waiting_followers.min(S::EVENTS);
+        c.buffered_events = c.buffered_events.min(S::EVENTS);
+        c.pending_firings = c.pending_firings.min(S::FIRINGS);
+        config.dedup_capacity = config.dedup_capacity.min(S::SEEN);
         let mut keys = KeyTable::default();
         if config.proactive == ProactiveMode::Scheduled {
             keys.track_ends();

@@ -47,6 +47,12 @@ impl<
         const FIRINGS: usize,
     > Storage for Fixed<TRIGGERS, KEYS, KEY_BYTES, EVENTS, SEEN, FIRINGS>
 {
+    const TRIGGERS: usize = TRIGGERS;
+    const KEYS: usize = KEYS;
+    const KEY_BYTES: usize = KEY_BYTES;
+    const EVENTS: usize = EVENTS;
+    const SEEN: usize = SEEN;
+    const FIRINGS: usize = FIRINGS;
     type TriggerSeq<T> = heapless::Vec<T, TRIGGERS>;
     type TriggerTable<K: Eq + Hash, V> = FlatMap<K, V, TRIGGERS>;
     type KeySeq<T> = heapless::Vec<T, KEYS>;

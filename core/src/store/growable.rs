@@ -151,6 +151,12 @@ impl super::Bytes for alloc::boxed::Box<[u8]> {
 }
 
 impl super::Storage for Growable {
+    const TRIGGERS: usize = usize::MAX;
+    const KEYS: usize = usize::MAX;
+    const KEY_BYTES: usize = usize::MAX;
+    const EVENTS: usize = usize::MAX;
+    const SEEN: usize = usize::MAX;
+    const FIRINGS: usize = usize::MAX;
     type TriggerSeq<T> = Vec<T>;
     type TriggerTable<K: Eq + Hash, V> = hashbrown::HashMap<K, V, FxBuildHasher>;
     type KeySeq<T> = Vec<T>;

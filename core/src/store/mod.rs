@@ -238,6 +238,19 @@ pub trait Bytes: Deref<Target = [u8]> + Clone + core::fmt::Debug {
 /// per remembered event id (de-duplication), *firing* containers one per firing not
 /// yet polled.
 pub trait Storage: Sized + 'static {
+    /// The most trigger nodes it holds (`usize::MAX`: it grows).
+    const TRIGGERS: usize;
+    /// The most tracked keys it holds (`usize::MAX`: it grows).
+    const KEYS: usize;
+    /// The longest encoded key it holds (`usize::MAX`: any).
+    const KEY_BYTES: usize;
+    /// The most held, waiting or buffered events of each kind it holds
+    /// (`usize::MAX`: it grows).
+    const EVENTS: usize;
+    /// The most event ids it remembers for de-duplication (`usize::MAX`: it grows).
+    const SEEN: usize;
+    /// The most firings it keeps until they are polled (`usize::MAX`: it grows).
+    const FIRINGS: usize;
     /// A sequence with one element per trigger node.
     type TriggerSeq<T>: Seq<T>;
     /// A table with one entry per trigger node.
