@@ -1,7 +1,7 @@
 //! Loading and removing triggers: the tree of nodes, the router, the proactive list
 //! and the CPython set order of composite children.
 
-use crate::store::Storage;
+use crate::store::{Seq, Storage};
 use alloc::vec::Vec;
 
 use super::{
@@ -93,7 +93,9 @@ impl<S: Storage> Engine<S> {
             .collect();
         for k in doomed_keys {
             self.cancel_timer(k);
-            self.batch.retain(|&b| b != k);
+            if let Some(i) = self.batch.iter().position(|&b| b == k) {
+                self.batch.remove_at(i);
+            }
             self.keys.remove(k);
         }
     }

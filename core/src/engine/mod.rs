@@ -127,7 +127,7 @@ mod snapshot;
 mod tick;
 mod types;
 
-use alloc::collections::{BTreeSet, VecDeque};
+use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
@@ -234,11 +234,11 @@ pub struct Engine<S: Storage = Growable> {
     router: Router,
     keys: KeyTable<S>,
     wheel: Wheel<u32, S::KeyWheel>,
-    overdue: BTreeSet<(Instant, u32)>,
+    overdue: S::KeySorted<(Instant, u32), ()>,
     /// Keys taken out of the timers for the tick in progress.
-    batch: Vec<u32>,
+    batch: S::KeySeq<u32>,
     actions: VecDeque<Firing>,
-    seen: SeenCache,
+    seen: SeenCache<S>,
     ordering: CausalOrdering,
     events_clock: Option<Instant>,
     events_clock_updated: Option<Instant>,
@@ -318,8 +318,8 @@ impl<S: Storage> Engine<S> {
             router: Router::default(),
             keys,
             wheel: Wheel::new(config.wheel_tick, Instant::ZERO),
-            overdue: BTreeSet::new(),
-            batch: Vec::new(),
+            overdue: Default::default(),
+            batch: Default::default(),
             actions: VecDeque::new(),
             seen: SeenCache::default(),
             ordering: CausalOrdering::default(),

@@ -1,13 +1,14 @@
 //! Prefect's consumer bookkeeping: the "seen" event ids (de-duplication) and causal
 //! ordering with `follows` (`server/events/ordering/memory.py`).
 
-use alloc::collections::{BTreeSet, VecDeque};
+use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 use hashbrown::HashMap;
 
 use super::pyset::{py_hash_uuid, PySet};
 use crate::event::{EventId, OwnedEvent};
 use crate::hash::FxBuildHasher as FixedState;
+use crate::store::{Queue, Storage, Table};
 use crate::time::{Duration, Instant};
 
 /// The ids of events processed recently: Prefect's `TTLCache(maxsize, ttl)` of seen
@@ -23,15 +24,25 @@ use crate::time::{Duration, Instant};
 /// reaches the front; the ring is compacted when stale entries outnumber live ones.
 /// While no id was refreshed (the consumer's case: it drops seen ids) the front is
 /// known to be live without a lookup. Every operation is O(1) amortized.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct SeenCache {
+pub(crate) struct SeenCache<S: Storage> {
     /// id → (sequence of its last set, expiry).
-    by_id: HashMap<EventId, (u64, Instant), FixedState>,
+    by_id: S::SeenTable<EventId, (u64, Instant)>,
     /// (sequence, id, expiry) in set order, possibly with stale entries.
-    order: VecDeque<(u64, EventId, Instant)>,
+    order: S::SeenQueue<(u64, EventId, Instant)>,
     /// How many entries of `order` are stale.
     stale: usize,
     next_seq: u64,
+}
+
+impl<S: Storage> Default for SeenCache<S> {
+    fn default() -> Self {
+        SeenCache {
+            by_id: Default::default(),
+            order: Default::default(),
+            stale: 0,
+            next_seq: 0,
+        }
+    }
 }
 
 /// Whether an id expiring at `exp` is still seen at `now`. An expiry that saturated at
@@ -41,7 +52,7 @@ fn live(exp: Instant, now: Instant) -> bool {
     now < exp || exp == Instant::MAX
 }
 
-impl SeenCache {
+impl<S: Storage> SeenCache<S> {
     /// Whether `id` was seen and has not expired at `now`.
     pub(crate) fn contains(&self, id: &EventId, now: Instant) -> bool {
         self.by_id.get(id).is_some_and(|&(_, exp)| live(exp, now))
@@ -75,16 +86,24 @@ impl SeenCache {
         }
     }
 
-    /// Records `id` as seen at `now` for `ttl`, evicting as `cachetools.TTLCache` does.
+    /// Drops every stale entry of the ring.
+    fn compact(&mut self) {
+        let by_id = &self.by_id;
+        self.order
+            .retain(|(seq, id, _)| by_id.get(id).is_some_and(|&(live, _)| live == *seq));
+        self.stale = 0;
+    }
+
+    /// Records `id` as seen at `now` for `ttl`, evicting as `cachetools.TTLCache` does
+    /// (expired ids first, then, for a new id in a full cache, the least recently set).
     pub(crate) fn insert(&mut self, id: EventId, now: Instant, ttl: Duration, capacity: usize) {
         self.expire(now);
         let seq = self.next_seq;
         self.next_seq += 1;
         let expires = now.saturating_add(ttl);
-        if self.by_id.insert(id, (seq, expires)).is_some() {
-            self.stale += 1;
-        } else {
-            while self.by_id.len() > capacity.max(1) {
+        let capacity = capacity.max(1);
+        if !self.by_id.contains_key(&id) {
+            while self.by_id.len() >= capacity {
                 self.skip_stale();
                 match self.order.pop_front() {
                     Some((_, old, _)) => {
@@ -94,12 +113,19 @@ impl SeenCache {
                 }
             }
         }
-        self.order.push_back((seq, id, expires));
+        match self.by_id.try_insert(id, (seq, expires)) {
+            Ok(Some(_)) => self.stale += 1,
+            Ok(None) => {}
+            // (a fixed table holds `capacity` ids: room was made above)
+            Err(_) => return,
+        }
         if self.stale > self.by_id.len() + 32 {
-            let by_id = &self.by_id;
-            self.order
-                .retain(|(seq, id, _)| by_id.get(id).is_some_and(|&(live, _)| live == *seq));
-            self.stale = 0;
+            self.compact();
+        }
+        if let Err(entry) = self.order.try_push_back((seq, id, expires)) {
+            // a fixed ring full of stale entries: drop them (a live entry per id fits)
+            self.compact();
+            let _ = self.order.try_push_back(entry);
         }
     }
 
@@ -124,25 +150,22 @@ impl SeenCache {
     }
 
     /// The cache [`export`](Self::export) describes; `None` unless the ids are
-    /// distinct and the sequence numbers strictly increase below `next_seq`.
+    /// distinct, the sequence numbers strictly increase below `next_seq` and they fit.
     pub(crate) fn import(entries: Vec<(u64, EventId, Instant)>, next_seq: u64) -> Option<Self> {
-        let mut by_id = HashMap::with_capacity_and_hasher(entries.len(), FixedState);
+        let mut cache = SeenCache::<S>::default();
         let mut previous: Option<u64> = None;
         for &(seq, id, expires) in &entries {
             if previous.is_some_and(|p| p >= seq) || seq >= next_seq {
                 return None;
             }
             previous = Some(seq);
-            if by_id.insert(id, (seq, expires)).is_some() {
+            if cache.by_id.try_insert(id, (seq, expires)).ok()?.is_some() {
                 return None;
             }
+            cache.order.try_push_back((seq, id, expires)).ok()?;
         }
-        Some(SeenCache {
-            by_id,
-            order: entries.into(),
-            stale: 0,
-            next_seq,
-        })
+        cache.next_seq = next_seq;
+        Some(cache)
     }
 }
 

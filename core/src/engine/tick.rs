@@ -5,7 +5,7 @@
 
 use super::capacity::TickResume;
 use super::{Engine, EventsClock, Node, NodeKind, PeriodicOrder, ProactiveMode};
-use crate::store::Storage;
+use crate::store::{Sorted, Storage};
 use crate::time::{Duration, Instant};
 
 impl<S: Storage> Engine<S> {
@@ -89,7 +89,7 @@ impl<S: Storage> Engine<S> {
         if let Some(d) = self.wheel.next_deadline() {
             consider(d.saturating_add(lag));
         }
-        if let Some(&(d, _)) = self.overdue.iter().next() {
+        if let Some((&(d, _), _)) = self.overdue.first() {
             consider(d.saturating_add(lag).max(self.wall));
         }
         if self.config.periodic != PeriodicOrder::Never {

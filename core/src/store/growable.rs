@@ -129,6 +129,9 @@ impl<T> Queue<T> for VecDeque<T> {
     fn clear(&mut self) {
         VecDeque::clear(self);
     }
+    fn retain(&mut self, keep: impl FnMut(&T) -> bool) {
+        VecDeque::retain(self, keep);
+    }
     fn iter(&self) -> Self::Iter<'_> {
         VecDeque::iter(self)
     }

@@ -153,6 +153,8 @@ pub trait Queue<T>: Default {
     }
     /// Removes every element.
     fn clear(&mut self);
+    /// Keeps only the elements for which `keep` is true, in order.
+    fn retain(&mut self, keep: impl FnMut(&T) -> bool);
     /// The elements from the front.
     fn iter(&self) -> Self::Iter<'_>;
     /// How many elements it can hold at most (`None`: it grows).
@@ -208,6 +210,9 @@ impl<T, const N: usize> Queue<T> for heapless::Deque<T, N> {
     }
     fn clear(&mut self) {
         heapless::Deque::clear(self);
+    }
+    fn retain(&mut self, keep: impl FnMut(&T) -> bool) {
+        heapless::Deque::retain(self, keep);
     }
     fn iter(&self) -> Self::Iter<'_> {
         heapless::Deque::iter(self)

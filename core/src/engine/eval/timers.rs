@@ -1,7 +1,7 @@
 //! Key timers on the wheel (the earliest instant anything is due for a key without an
 //! event) and the tick: proactive evaluation, periodic work.
 
-use crate::store::Storage;
+use crate::store::{Seq, Sorted, Storage};
 use alloc::vec::Vec;
 
 use super::super::capacity::TickResume;
@@ -98,7 +98,8 @@ impl<S: Storage> Engine<S> {
     }
 
     pub(crate) fn file_overdue(&mut self, k: u32, due: Instant) {
-        self.overdue.insert((due, k));
+        // (one entry per key: the set has room for every key)
+        let _ = self.overdue.try_insert((due, k), ());
         self.keys.set_timer(k, Timer::Overdue(due));
     }
 
@@ -122,17 +123,18 @@ impl<S: Storage> Engine<S> {
             let k = expired.payload;
             if self.keys.contains(k) {
                 self.keys.set_timer(k, Timer::Batch);
-                self.batch.push(k);
+                // (one entry per key: the batch has room for every key)
+                let _ = self.batch.try_push(k);
             }
         }
-        while let Some(&(at, k)) = self.overdue.iter().next() {
+        while let Some((&(at, k), _)) = self.overdue.first() {
             if at > threshold {
                 break;
             }
             self.overdue.remove(&(at, k));
             if self.keys.contains(k) {
                 self.keys.set_timer(k, Timer::Batch);
-                self.batch.push(k);
+                let _ = self.batch.try_push(k);
             }
         }
     }
@@ -140,7 +142,7 @@ impl<S: Storage> Engine<S> {
     /// Re-files every key taken out for the tick.
     pub(crate) fn refile_batch(&mut self) {
         let batch = core::mem::take(&mut self.batch);
-        for &k in &batch {
+        for &k in batch.iter() {
             if self.keys.timer(k) == Timer::Batch {
                 self.keys.set_timer(k, Timer::None);
             }
@@ -170,8 +172,8 @@ impl<S: Storage> Engine<S> {
         let a = self.with_offset(base);
         self.collect(a);
         // due keys: proactive buckets with end <= a, by (trigger order, start, key)
-        let mut due: Vec<(u64, Instant, u32, u32)> = Vec::new();
-        for &k in &self.batch {
+        let mut due: S::KeySeq<(u64, Instant, u32, u32)> = Default::default();
+        for &k in self.batch.iter() {
             let (Some(trigger), Some(b)) = (self.keys.trigger(k), self.keys.bucket(k)) else {
                 continue;
             };
@@ -185,7 +187,8 @@ impl<S: Storage> Engine<S> {
             }) = &self.nodes[trigger as usize]
             {
                 if ev.compiled.posture() == Posture::Proactive {
-                    due.push((*order, b.start, k, trigger));
+                    // (at most one per key in the batch)
+                    let _ = due.try_push((*order, b.start, k, trigger));
                 }
             }
         }
@@ -360,8 +363,8 @@ impl<S: Storage> Engine<S> {
         // sweep_held_events(now)
         self.collect(now.max(as_of));
         let retention = self.config.held_retention;
-        let batch = self.batch.clone();
-        for &k in &batch {
+        for i in 0..self.batch.len() {
+            let k = self.batch[i];
             if !self.keys.holds_any(k) || self.keys.bucket(k).is_some_and(|b| b.end > now) {
                 continue;
             }
@@ -393,8 +396,8 @@ impl<S: Storage> Engine<S> {
         // sweep_closed_buckets(as_of - buffer)
         let older_than = as_of.saturating_sub(self.config.sweep_buffer);
         self.collect(as_of);
-        let batch = self.batch.clone();
-        for &k in &batch {
+        for i in 0..self.batch.len() {
+            let k = self.batch[i];
             if self.keys.bucket(k).is_some_and(|b| b.end <= older_than) {
                 self.keys.set_bucket(k, None);
             }

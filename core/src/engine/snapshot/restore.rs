@@ -333,7 +333,7 @@ impl<S: Storage> Engine<S> {
         self.keys = keys;
         // engine-wide state
         self.seen = decode_seen(saved.seen)
-            .and_then(|seen| SeenCache::import(seen, saved.seen_next_seq))
+            .and_then(|seen| SeenCache::<S>::import(seen, saved.seen_next_seq))
             .ok_or(RestoreError::Corrupt)?;
         self.ordering = CausalOrdering::import(OrderingRecord {
             waiting: saved.waiting,
