@@ -316,3 +316,25 @@ fn errors_name_the_capacity_and_what_to_do() {
         .enumerate()
         .all(|(n, c)| set.get(c) == n));
 }
+
+/// The footprint formula of `benches/README.md` ("Footprint of the fixed engine"):
+/// every container sized by `KEYS`, per key. A new per-key container must be added
+/// here and there.
+#[test]
+fn fixed_engine_footprint_per_key() {
+    use crate::store::Fixed;
+    use core::mem::size_of;
+    type Small = Engine<Fixed<4, 0, 64, 4, 4, 4>>;
+    type Large = Engine<Fixed<4, 1024, 64, 4, 4, 4>>;
+    let per_key = (size_of::<Large>() - size_of::<Small>()) / 1024;
+    let state = size_of::<Option<crate::engine::keys::KeyState<heapless::Vec<u8, 64>>>>();
+    let formula = state // key state, key bytes inline
+        + 28 // wheel entry
+        + 16 // hash index: a pair of 8-byte entries
+        + 4 + 4 // free list, tick batch
+        + 2 * 2 * size_of::<Option<(u32, Instant)>>() // two side tables, 2 slots per key
+        + size_of::<((Instant, u32), ())>() // overdue-timer set
+        + size_of::<((u32, Instant, u32), ())>(); // bucket ends (scheduled mode)
+    std::println!("fixed engine: {per_key} B per key with 64 key bytes ({state} B key state)");
+    assert_eq!(per_key, formula);
+}
