@@ -6,7 +6,7 @@
 //! prints Prefect's firings or stops with a typed "capacity is exhausted" error at the
 //! step that did not fit, never with other output or a panic.
 
-use std::path::PathBuf;
+mod suite;
 
 use overdue_core::store::{Fixed, Storage};
 use overdue_std::replay::{replay_in, FiringLine, ReplayError, ReplayOptions};
@@ -16,32 +16,6 @@ use overdue_std::scenario::Scenario;
 type Roomy = Fixed<128, 256, 512, 256, 2048, 4096>;
 /// Too small for some scenarios: 8 keys of 40 bytes, 4 held events.
 type Tight = Fixed<16, 8, 40, 4, 64, 4096>;
-
-fn scenarios() -> Vec<(String, Scenario, Vec<String>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/conformance");
-    let mut names: Vec<String> = std::fs::read_dir(dir.join("scenarios"))
-        .expect("the scenarios directory")
-        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
-        .filter_map(|file| file.strip_suffix(".json").map(str::to_owned))
-        .collect();
-    names.sort();
-    names
-        .into_iter()
-        .map(|name| {
-            let read = |path: PathBuf| {
-                std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-            };
-            let scenario =
-                Scenario::from_json_str(&read(dir.join(format!("scenarios/{name}.json"))))
-                    .unwrap_or_else(|e| panic!("{name}: {e}"));
-            let expected = read(dir.join(format!("expected/{name}.jsonl")))
-                .lines()
-                .map(str::to_owned)
-                .collect();
-            (name, scenario, expected)
-        })
-        .collect()
-}
 
 fn replay<S: Storage>(
     scenario: &Scenario,
@@ -57,7 +31,7 @@ fn replay<S: Storage>(
 /// large stacks (fixed engines live inline, and debug builds move them by value a few
 /// times); the results in scenario order.
 fn each_scenario<T: Send + 'static>(check: fn(String, Scenario, Vec<String>) -> T) -> Vec<T> {
-    let all = scenarios();
+    let all = suite::scenarios();
     let threads = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .max(1);

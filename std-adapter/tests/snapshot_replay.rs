@@ -6,36 +6,10 @@
 //! snapshotting replay must agree with each other. Scenarios are spread over the
 //! available cores.
 
-use std::path::PathBuf;
+mod suite;
 
 use overdue_std::replay::{replay_with, FiringLine, ReplayOptions};
 use overdue_std::scenario::{Scenario, Step};
-
-fn scenarios() -> Vec<(String, Scenario, Vec<String>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/conformance");
-    let mut names: Vec<String> = std::fs::read_dir(dir.join("scenarios"))
-        .expect("the scenarios directory")
-        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
-        .filter_map(|file| file.strip_suffix(".json").map(str::to_owned))
-        .collect();
-    names.sort();
-    names
-        .into_iter()
-        .map(|name| {
-            let read = |path: PathBuf| {
-                std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-            };
-            let scenario =
-                Scenario::from_json_str(&read(dir.join(format!("scenarios/{name}.json"))))
-                    .unwrap_or_else(|e| panic!("{name}: {e}"));
-            let expected = read(dir.join(format!("expected/{name}.jsonl")))
-                .lines()
-                .map(str::to_owned)
-                .collect();
-            (name, scenario, expected)
-        })
-        .collect()
-}
 
 fn lines(scenario: &Scenario, options: &ReplayOptions, name: &str) -> Vec<String> {
     replay_with(scenario, options)
@@ -92,7 +66,7 @@ where
 
 #[test]
 fn every_scenario_replays_identically_when_restored_after_every_step() {
-    let all = scenarios();
+    let all = suite::scenarios();
     assert!(all.len() >= 100, "only {} scenarios found", all.len());
     let every_step = ReplayOptions {
         snapshot_every: Some(1),
@@ -113,7 +87,7 @@ fn every_scenario_replays_identically_when_restored_after_every_step() {
 
 #[test]
 fn with_allowed_lateness_restoring_changes_nothing() {
-    let all = scenarios();
+    let all = suite::scenarios();
     let late = |snapshot_every| ReplayOptions {
         allowed_lateness: Some(overdue_core::Duration::from_secs(30)),
         snapshot_every,
@@ -136,7 +110,7 @@ fn with_allowed_lateness_restoring_changes_nothing() {
 /// engine at every stop too). The firings must be Prefect's all the same.
 #[test]
 fn ticks_cut_short_by_the_pending_firings_capacity_resume_exactly() {
-    let all = scenarios();
+    let all = suite::scenarios();
     let one = |snapshot_every| ReplayOptions {
         pending_firings: Some(1),
         snapshot_every,
