@@ -1,10 +1,10 @@
 //! Compound and sequence triggers (`evaluate_composite_trigger`,
 //! `models/composite_trigger_child_firing.py`).
 
-use crate::store::Storage;
 use alloc::vec::Vec;
 
 use super::{CompositeRule, Engine, Firing, Node, NodeKind, StoredChild};
+use crate::store::Storage;
 
 impl<S: Storage> Engine<S> {
     /// A child of composite `parent` fired: store it, and fire the parent when ready.

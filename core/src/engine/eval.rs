@@ -1,12 +1,12 @@
 //! Prefect's evaluation (`server/events/triggers.py`), transcribed onto in-memory
 //! buckets and the timing wheel. Function names follow Prefect's.
 
-use crate::store::Storage;
 use alloc::vec::Vec;
 
 use super::keys::{push_key_value, LastEvent};
 use super::{Engine, EventsClock, Node, NodeKind};
 use crate::event::{Event, EventId};
+use crate::store::Storage;
 use crate::time::{Duration, Instant};
 use crate::trigger::Posture;
 

@@ -9,7 +9,6 @@
 //! still save it may arrive. An event that arrives with `occurred` at or before the
 //! watermark is *late* and handled by [`LatePolicy`].
 
-use crate::store::Storage;
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use hashbrown::HashMap;
@@ -17,6 +16,7 @@ use hashbrown::HashMap;
 use super::{Engine, Entry, EventOutcome, HandleEventError};
 use crate::event::{Event, EventId, OwnedEvent};
 use crate::hash::FxBuildHasher;
+use crate::store::Storage;
 use crate::time::Instant;
 
 /// What to do with an event that arrives after the watermark passed its `occurred`.

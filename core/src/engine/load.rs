@@ -1,7 +1,6 @@
 //! Loading and removing triggers: the tree of nodes, the router, the proactive list
 //! and the CPython set order of composite children.
 
-use crate::store::{Seq, Storage};
 use alloc::vec::Vec;
 
 use super::{
@@ -10,6 +9,7 @@ use super::{
 };
 use crate::event::EventId;
 use crate::matcher::CompiledEventTrigger;
+use crate::store::{Seq, Storage};
 use crate::trigger::{Posture, Require, Trigger};
 
 impl<S: Storage> Engine<S> {

@@ -9,7 +9,6 @@
 //! of each unchanged trigger is put back, and every key's timer is filed again from
 //! its state (the timing wheel and the overdue set are derived, never stored).
 
-use crate::store::Storage;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -17,6 +16,7 @@ use hashbrown::HashMap;
 
 use super::{AddTriggerError, Engine, NodeKind, TriggerId};
 use crate::hash::FxBuildHasher;
+use crate::store::Storage;
 
 mod codec;
 mod records;

@@ -1,13 +1,13 @@
 //! Bucket operations (`ensure_bucket`, `start_new_bucket`, held expect events),
 //! `evaluate` and firing: the part of `triggers.py` that changes one bucket.
 
-use crate::store::Storage;
 use alloc::vec::Vec;
 
 use super::super::keys::{Bucket, Held, LastEvent};
 use super::super::{Engine, Firing, FiringKind, Node, NodeKind};
 use super::Triggering;
 use crate::event::EventId;
+use crate::store::Storage;
 use crate::time::Instant;
 use crate::trigger::Posture;
 

@@ -1,12 +1,12 @@
 //! Key timers on the wheel (the earliest instant anything is due for a key without an
 //! event) and the tick: proactive evaluation, periodic work.
 
-use crate::store::{Seq, Sorted, Storage};
 use alloc::vec::Vec;
 
 use super::super::capacity::TickResume;
 use super::super::keys::Timer;
 use super::super::{Engine, Node, NodeKind, ProactiveMode};
+use crate::store::{Seq, Sorted, Storage};
 use crate::time::{Duration, Instant};
 use crate::trigger::Posture;
 use crate::wheel::{InsertError, ResetError};

@@ -1,7 +1,6 @@
 //! Restoring: checking the layout of a decoded snapshot, matching its triggers with
 //! the given ones, and rebuilding the state.
 
-use crate::store::{Growable, Storage};
 use alloc::vec::Vec;
 
 use hashbrown::HashMap;
@@ -18,6 +17,7 @@ use super::codec::{decode_seen, key_value_count};
 use super::records::{NodeIn, PayloadIn};
 use super::{fingerprint, read_header, RestoreError, RestoreReport};
 use crate::hash::FxBuildHasher;
+use crate::store::{Growable, Storage};
 use crate::trigger::Trigger;
 use crate::wheel::Wheel;
 
