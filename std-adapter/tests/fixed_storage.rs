@@ -8,6 +8,8 @@
 
 mod suite;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use overdue_core::store::{Fixed, Storage};
 use overdue_std::replay::{replay_in, FiringLine, ReplayError, ReplayOptions};
 use overdue_std::scenario::Scenario;
@@ -27,109 +29,54 @@ fn replay<S: Storage>(
         .collect())
 }
 
-/// Runs `check` on every scenario, spread over the available cores, on threads with
-/// large stacks (fixed engines live inline, and debug builds move them by value a few
-/// times); the results in scenario order.
-fn each_scenario<T: Send + 'static>(check: fn(String, Scenario, Vec<String>) -> T) -> Vec<T> {
-    let all = suite::scenarios();
-    let threads = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .max(1);
-    let mut chunks: Vec<Vec<(String, Scenario, Vec<String>)>> =
-        (0..threads).map(|_| Vec::new()).collect();
-    for (i, s) in all.into_iter().enumerate() {
-        chunks[i % threads].push(s);
-    }
-    let handles: Vec<_> = chunks
-        .into_iter()
-        .map(|chunk| {
-            std::thread::Builder::new()
-                .stack_size(256 << 20)
-                .spawn(move || {
-                    chunk
-                        .into_iter()
-                        .map(|(n, s, e)| check(n, s, e))
-                        .collect::<Vec<T>>()
-                })
-                .expect("a test thread")
-        })
-        .collect();
-    handles
-        .into_iter()
-        .flat_map(|h| h.join().expect("a test thread panicked"))
-        .collect()
-}
-
 #[test]
 fn every_scenario_gives_prefects_firings_on_fixed_storage() {
-    let failures: Vec<String> = each_scenario(|name, scenario, expected| {
-        let mut failures = Vec::new();
+    let all = suite::scenarios();
+    let failed = suite::failures(&all, |_, scenario, expected| {
+        let mut problems = Vec::new();
         for every in [None, Some(1)] {
             let options = ReplayOptions {
                 snapshot_every: every,
                 ..ReplayOptions::default()
             };
-            match replay::<Roomy>(&scenario, &options) {
+            match replay::<Roomy>(scenario, &options) {
                 Ok(lines) if lines == expected => {}
-                Ok(lines) => failures.push(format!(
-                    "{name} (snapshot every {every:?}): {} lines, expected {}",
-                    lines.len(),
-                    expected.len()
+                Ok(lines) => problems.push(format!(
+                    "snapshot every {every:?}: {}",
+                    suite::first_difference(expected, &lines)
                 )),
-                Err(e) => failures.push(format!("{name} (snapshot every {every:?}): {e}")),
+                Err(e) => problems.push(format!("snapshot every {every:?}: {e}")),
             }
         }
-        failures
-    })
-    .into_iter()
-    .flatten()
-    .collect();
-    assert!(failures.is_empty(), "{failures:#?}");
-}
-
-/// What replaying a scenario on [`Tight`] storage did.
-enum Outcome {
-    Fitted,
-    Refused,
-    Failed(String),
+        (!problems.is_empty()).then(|| problems.join("; "))
+    });
+    assert!(failed.is_empty(), "{failed:#?}");
 }
 
 #[test]
 fn scenarios_too_big_for_the_capacities_stop_with_a_typed_error() {
-    let outcomes = each_scenario(|name, scenario, expected| {
+    let all = suite::scenarios();
+    let (fitted, refused) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    let failed = suite::failures(&all, |_, scenario, expected| {
         let exhausted =
             |problem: &str| problem.contains("capacity") && problem.contains("exhausted");
-        match replay::<Tight>(&scenario, &ReplayOptions::default()) {
-            Ok(lines) if lines == expected => Outcome::Fitted,
-            Ok(lines) => Outcome::Failed(format!(
-                "{name}: {} lines, expected {}",
-                lines.len(),
-                expected.len()
-            )),
+        match replay::<Tight>(scenario, &ReplayOptions::default()) {
+            Ok(lines) if lines == expected => {
+                fitted.fetch_add(1, Ordering::Relaxed);
+                None
+            }
+            Ok(lines) => Some(suite::first_difference(expected, &lines)),
             Err(ReplayError::Event { problem, .. } | ReplayError::Trigger { problem, .. })
                 if exhausted(&problem) =>
             {
-                Outcome::Refused
+                refused.fetch_add(1, Ordering::Relaxed);
+                None
             }
-            Err(e) => Outcome::Failed(format!("{name}: {e}")),
+            Err(e) => Some(e.to_string()),
         }
     });
-    let fitted = outcomes
-        .iter()
-        .filter(|o| matches!(o, Outcome::Fitted))
-        .count();
-    let refused = outcomes
-        .iter()
-        .filter(|o| matches!(o, Outcome::Refused))
-        .count();
-    let failures: Vec<&String> = outcomes
-        .iter()
-        .filter_map(|o| match o {
-            Outcome::Failed(f) => Some(f),
-            _ => None,
-        })
-        .collect();
-    assert!(failures.is_empty(), "{failures:#?}");
+    assert!(failed.is_empty(), "{failed:#?}");
+    let (fitted, refused) = (fitted.into_inner(), refused.into_inner());
     // the capacities are chosen so that both outcomes happen
     assert!(fitted >= 20, "only {fitted} scenarios fit");
     assert!(refused >= 20, "only {refused} scenarios were refused");

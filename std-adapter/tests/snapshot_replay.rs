@@ -19,51 +19,6 @@ fn lines(scenario: &Scenario, options: &ReplayOptions, name: &str) -> Vec<String
         .collect()
 }
 
-/// The first differing line, for the failure message.
-fn first_difference(want: &[String], got: &[String]) -> String {
-    let i = want.iter().zip(got).take_while(|(a, b)| a == b).count();
-    format!(
-        "line {i}: expected {:?}, got {:?} ({} expected lines, {} actual)",
-        want.get(i),
-        got.get(i),
-        want.len(),
-        got.len()
-    )
-}
-
-/// `check` applied to every scenario on all available cores; the failures.
-fn failures<F>(all: &[(String, Scenario, Vec<String>)], check: F) -> Vec<String>
-where
-    F: Fn(&str, &Scenario, &[String]) -> Option<String> + Sync,
-{
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut found: Vec<(usize, String)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut out = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some((name, scenario, expected)) = all.get(i) else {
-                            return out;
-                        };
-                        if let Some(problem) = check(name, scenario, expected) {
-                            out.push((i, format!("{name}: {problem}")));
-                        }
-                    }
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().expect("a replay panicked"))
-            .collect()
-    });
-    found.sort();
-    found.into_iter().map(|(_, problem)| problem).collect()
-}
-
 #[test]
 fn every_scenario_replays_identically_when_restored_after_every_step() {
     let all = suite::scenarios();
@@ -72,9 +27,9 @@ fn every_scenario_replays_identically_when_restored_after_every_step() {
         snapshot_every: Some(1),
         ..ReplayOptions::default()
     };
-    let failed = failures(&all, |name, scenario, expected| {
+    let failed = suite::failures(&all, |name, scenario, expected| {
         let got = lines(scenario, &every_step, name);
-        (got != expected).then(|| first_difference(expected, &got))
+        (got != expected).then(|| suite::first_difference(expected, &got))
     });
     assert!(
         failed.is_empty(),
@@ -93,14 +48,18 @@ fn with_allowed_lateness_restoring_changes_nothing() {
         snapshot_every,
         ..ReplayOptions::default()
     };
-    let failed = failures(&all, |name, scenario, _| {
+    let failed = suite::failures(&all, |name, scenario, _| {
         let plain = lines(scenario, &late(None), name);
         // every step for the usual scenarios; the 2,700-step random ones (covered step
         // by step above) every 100th, to keep the test quick
         let every = if scenario.steps.len() > 1_000 { 100 } else { 1 };
         let restored = lines(scenario, &late(Some(every)), name);
-        (restored != plain)
-            .then(|| format!("every {every}: {}", first_difference(&plain, &restored)))
+        (restored != plain).then(|| {
+            format!(
+                "every {every}: {}",
+                suite::first_difference(&plain, &restored)
+            )
+        })
     });
     assert!(failed.is_empty(), "{}", failed.join("\n"));
 }
@@ -137,17 +96,17 @@ fn ticks_cut_short_by_the_pending_firings_capacity_resume_exactly() {
         cut_ticks >= 20,
         "only {cut_ticks} ticks fire more than once"
     );
-    let failed = failures(&all, |name, scenario, expected| {
+    let failed = suite::failures(&all, |name, scenario, expected| {
         let got = lines(scenario, &one(None), name);
         if got != expected {
-            return Some(format!("cut: {}", first_difference(expected, &got)));
+            return Some(format!("cut: {}", suite::first_difference(expected, &got)));
         }
         let every = if scenario.steps.len() > 1_000 { 100 } else { 1 };
         let restored = lines(scenario, &one(Some(every)), name);
         (restored != expected).then(|| {
             format!(
                 "cut, restored every {every}: {}",
-                first_difference(expected, &restored)
+                suite::first_difference(expected, &restored)
             )
         })
     });
@@ -164,10 +123,10 @@ fn ticks_cut_short_by_the_pending_firings_capacity_resume_exactly() {
         pending_firings,
         ..ReplayOptions::default()
     };
-    let failed = failures(&all, |name, scenario, _| {
+    let failed = suite::failures(&all, |name, scenario, _| {
         let plain = lines(scenario, &late(None), name);
         let cut = lines(scenario, &late(Some(1)), name);
-        (cut != plain).then(|| first_difference(&plain, &cut))
+        (cut != plain).then(|| suite::first_difference(&plain, &cut))
     });
     assert!(failed.is_empty(), "{}", failed.join("\n"));
 }

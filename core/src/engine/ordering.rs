@@ -86,6 +86,18 @@ impl<S: Storage> SeenCache<S> {
         }
     }
 
+    /// Drops the least recently set id; false if there is none.
+    fn evict_oldest(&mut self) -> bool {
+        self.skip_stale();
+        match self.order.pop_front() {
+            Some((_, old, _)) => {
+                self.by_id.remove(&old);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Drops every stale entry of the ring.
     fn compact(&mut self) {
         let by_id = &self.by_id;
@@ -96,28 +108,37 @@ impl<S: Storage> SeenCache<S> {
 
     /// Records `id` as seen at `now` for `ttl`, evicting as `cachetools.TTLCache` does
     /// (expired ids first, then, for a new id in a full cache, the least recently set).
+    /// One table lookup unless a fixed table is full.
     pub(crate) fn insert(&mut self, id: EventId, now: Instant, ttl: Duration, capacity: usize) {
         self.expire(now);
         let seq = self.next_seq;
         self.next_seq += 1;
         let expires = now.saturating_add(ttl);
         let capacity = capacity.max(1);
-        if !self.by_id.contains_key(&id) {
-            while self.by_id.len() >= capacity {
-                self.skip_stale();
-                match self.order.pop_front() {
-                    Some((_, old, _)) => {
-                        self.by_id.remove(&old);
+        let mut entry = (id, (seq, expires));
+        loop {
+            match self.by_id.try_insert(entry.0, entry.1) {
+                Ok(Some(_)) => self.stale += 1,
+                // a new id: evict down to the capacity (the new id is not on the ring
+                // yet, so the least recently set ones go, as cachetools does)
+                Ok(None) => {
+                    while self.by_id.len() > capacity {
+                        if !self.evict_oldest() {
+                            break;
+                        }
                     }
-                    None => break,
+                }
+                // a fixed table is full (it holds at most `capacity` ids): evicting
+                // the oldest first is what inserting and then evicting would do
+                Err(refused) => {
+                    entry = refused;
+                    if self.evict_oldest() {
+                        continue;
+                    }
+                    return;
                 }
             }
-        }
-        match self.by_id.try_insert(id, (seq, expires)) {
-            Ok(Some(_)) => self.stale += 1,
-            Ok(None) => {}
-            // (a fixed table holds `capacity` ids: room was made above)
-            Err(_) => return,
+            break;
         }
         if self.stale > self.by_id.len() + 32 {
             self.compact();
