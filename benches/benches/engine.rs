@@ -99,32 +99,85 @@ impl Fleet {
             if round >= 2 && self.silent(run) {
                 continue;
             }
-            let t = EPOCH_2026 * 1_000_000 + round * PERIOD_US + run * PERIOD_US / self.runs;
-            while self.next_tick <= t {
-                engine.handle_timeout(Instant::from_micros(self.next_tick));
-                self.next_tick += TICK_US;
-                while engine.poll_action().is_some() {
-                    self.fired += 1;
-                }
-            }
+            let t = self.at(round, run);
+            self.tick_until(engine, t);
             self.seq += 1;
-            let mut id = [0u8; 16];
-            id[..8].copy_from_slice(&self.seq.to_be_bytes());
             let resource = [(RESOURCE_ID, self.ids[run as usize].as_str())];
-            let event = Event {
-                id: EventId(id),
-                event: "prefect.flow-run.heartbeat",
-                occurred: Instant::from_micros(t),
-                received: Instant::from_micros(t),
-                resource: Labels::Pairs(&resource),
-                related: Related::EMPTY,
-                follows: None,
-            };
             engine
-                .handle_event(&event, Instant::from_micros(t))
+                .handle_event(&heartbeat(self.seq, t, &resource), Instant::from_micros(t))
                 .expect("valid event");
             return;
         }
+    }
+
+    /// When run `run` heartbeats in round `round` (µs).
+    fn at(&self, round: u64, run: u64) -> u64 {
+        EPOCH_2026 * 1_000_000 + round * PERIOD_US + run * PERIOD_US / self.runs
+    }
+
+    /// Every tick up to `t`, draining firings after each.
+    fn tick_until(&mut self, engine: &mut Engine, t: u64) {
+        while self.next_tick <= t {
+            engine.handle_timeout(Instant::from_micros(self.next_tick));
+            self.next_tick += TICK_US;
+            while engine.poll_action().is_some() {
+                self.fired += 1;
+            }
+        }
+    }
+}
+
+/// Heartbeat number `seq` at `t` µs from the run whose resource this is.
+fn heartbeat<'a>(seq: u64, t: u64, resource: &'a [(&'a str, &'a str); 1]) -> Event<'a> {
+    let mut id = [0u8; 16];
+    id[..8].copy_from_slice(&seq.to_be_bytes());
+    Event {
+        id: EventId(id),
+        event: "prefect.flow-run.heartbeat",
+        occurred: Instant::from_micros(t),
+        received: Instant::from_micros(t),
+        resource: Labels::Pairs(resource),
+        related: Related::EMPTY,
+        follows: None,
+    }
+}
+
+/// Heartbeats handed in per `Engine::prefetch` batch by `overdue_prefetch`.
+const BATCH: usize = 32;
+
+impl Fleet {
+    /// The next `BATCH` heartbeats: read ahead with `Engine::prefetch`, then handed in
+    /// one by one, each after the ticks before it (what `step` does `BATCH` times).
+    fn step_batch(&mut self, engine: &mut Engine) {
+        let mut plan = [(0u64, 0u64, 0u64); BATCH];
+        let mut n = 0;
+        while n < BATCH {
+            let (round, run) = (self.round, self.run);
+            self.run += 1;
+            if self.run == self.runs {
+                self.run = 0;
+                self.round += 1;
+            }
+            if round >= 2 && self.silent(run) {
+                continue;
+            }
+            self.seq += 1;
+            plan[n] = (self.at(round, run), run, self.seq);
+            n += 1;
+        }
+        // (the ids are lent out while the ticks mutate the fleet)
+        let ids = std::mem::take(&mut self.ids);
+        let resources = plan.map(|(_, run, _)| [(RESOURCE_ID, ids[run as usize].as_str())]);
+        let events: [Event<'_>; BATCH] =
+            std::array::from_fn(|i| heartbeat(plan[i].2, plan[i].0, &resources[i]));
+        engine.prefetch(&events);
+        for (event, &(t, _, _)) in events.iter().zip(&plan) {
+            self.tick_until(engine, t);
+            engine
+                .handle_event(event, Instant::from_micros(t))
+                .expect("valid event");
+        }
+        self.ids = ids;
     }
 }
 
@@ -197,6 +250,23 @@ fn bench_engine(c: &mut Criterion) {
                 fleet.step(&mut engine);
             }
             start.elapsed()
+        })
+    });
+    // The same stream handed in 32 heartbeats at a time, read ahead with
+    // `Engine::prefetch` (one iteration is still one heartbeat).
+    group.bench_function("overdue_prefetch", |b| {
+        b.iter_custom(|iters| {
+            let mut fleet = fleet.borrow_mut();
+            let mut engine = engine.borrow_mut();
+            let batches = iters.div_ceil(BATCH as u64);
+            let start = WallInstant::now();
+            for _ in 0..batches {
+                fleet.step_batch(&mut engine);
+            }
+            // (per iteration: the heartbeats actually handed in)
+            start
+                .elapsed()
+                .mul_f64(iters as f64 / (batches * BATCH as u64) as f64)
         })
     });
     group.finish();

@@ -28,7 +28,7 @@ use crate::engine::{
     Engine, EngineConfig, Entry, EventOutcome, Firing, FiringKind, HandleEventError, LatePolicy,
     RestoreError, Stats, TriggerId, SNAPSHOT_HEADER_LEN, SNAPSHOT_MAGIC,
 };
-use crate::event::{EventId, OwnedEvent, RESOURCE_ID};
+use crate::event::{Event, EventId, OwnedEvent, RESOURCE_ID};
 use crate::time::{Duration, Instant};
 use crate::trigger::{
     CompoundTrigger, EventTrigger, Posture, Require, ResourceSpec, SequenceTrigger, Trigger,
@@ -363,6 +363,16 @@ fn units(u: u16) -> Duration {
 
 /// Drives a fresh engine through `timeline`, draining firings after every action.
 pub fn run_timeline(config: EngineConfig, timeline: &Timeline) -> Report {
+    run_timeline_with(config, timeline, false).0
+}
+
+/// [`run_timeline`], and the engine's snapshot at the end. With `prefetch`, every run
+/// of consecutive deliveries is first handed to [`Engine::prefetch`] as one batch.
+pub fn run_timeline_with(
+    config: EngineConfig,
+    timeline: &Timeline,
+    prefetch: bool,
+) -> (Report, Vec<u8>) {
     let mut engine = Engine::new(config);
     let mut report = Report {
         firings: Vec::new(),
@@ -372,12 +382,23 @@ pub fn run_timeline(config: EngineConfig, timeline: &Timeline) -> Report {
     };
     let mut clock = BASE;
     let mut window = 0u32;
-    for action in &timeline.actions {
+    for (i, action) in timeline.actions.iter().enumerate() {
         match action {
             Action::AddTrigger(id, trigger) => {
                 let _ = engine.add_trigger(*id, trigger.clone());
             }
             Action::Deliver(event) => {
+                let starts_run = i == 0 || !matches!(timeline.actions[i - 1], Action::Deliver(_));
+                if prefetch && starts_run {
+                    let batch: Vec<Event<'_>> = timeline.actions[i..]
+                        .iter()
+                        .map_while(|a| match a {
+                            Action::Deliver(e) => Some(e.view()),
+                            _ => None,
+                        })
+                        .collect();
+                    engine.prefetch(&batch);
+                }
                 report
                     .outcomes
                     .push(engine.handle_event(&event.view(), clock));
@@ -395,7 +416,7 @@ pub fn run_timeline(config: EngineConfig, timeline: &Timeline) -> Report {
     }
     report.stats = engine.stats();
     report.buffered_at_end = engine.buffered_events();
-    report
+    (report, engine.snapshot_to_vec())
 }
 
 /// Resolves `ops` and runs them: the firings.
@@ -778,6 +799,25 @@ pub fn check_clock(config: EngineConfig, timeline: &Timeline) -> Result<(), Stri
     Ok(())
 }
 
+/// Checks the prefetch property: handing every run of consecutive deliveries to
+/// [`Engine::prefetch`] first changes nothing: not the firings, the outcomes, the
+/// counters, nor a byte of the final snapshot.
+pub fn check_prefetch(config: EngineConfig, timeline: &Timeline) -> Result<(), String> {
+    let (plain, plain_bytes) = run_timeline_with(config, timeline, false);
+    let (hinted, hinted_bytes) = run_timeline_with(config, timeline, true);
+    if plain != hinted {
+        return Err(format!(
+            "prefetch changed the run with {config:?}:\n plain:    {plain:?}\n prefetch: {hinted:?}"
+        ));
+    }
+    if plain_bytes != hinted_bytes {
+        return Err(format!(
+            "prefetch changed the final snapshot with {config:?}"
+        ));
+    }
+    Ok(())
+}
+
 /// Checks the capacities property: an engine bounded by `config.capacities` never
 /// holds more than they allow, and gives exactly the firings an unbounded engine gives
 /// for the triggers and events the bounded one accepted (a refusal changes nothing;
@@ -883,6 +923,7 @@ pub fn check_engine_ops(bytes: &[u8]) {
         .and_then(|_| check_duplicates(none, &timeline, 1))
         .and_then(|_| check_clock(none, &timeline))
         .and_then(|_| check_clock(lateness, &timeline))
+        .and_then(|_| check_prefetch(none, &timeline))
         .and_then(|_| check_capacities(tight(none), &timeline))
         .and_then(|_| check_capacities(tight(lateness), &timeline));
     if let Err(problem) = result {

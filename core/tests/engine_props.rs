@@ -16,9 +16,10 @@ use overdue_core::engine::{
     Capacities, Engine, EngineConfig, Entry, EventOutcome, FiringKind, LatePolicy, TriggerId,
 };
 use overdue_core::harness::{
-    check_capacities, check_clock, check_duplicates, check_engine_ops, check_reordering,
-    decode_case, decode_ops, encode_case, encode_ops, event_id, menu_trigger, run_timeline,
-    timeline, Action, Op, Step, Timeline, TriggerKind, When, Within, BASE, EVENT_NAMES, RESOURCES,
+    check_capacities, check_clock, check_duplicates, check_engine_ops, check_prefetch,
+    check_reordering, decode_case, decode_ops, encode_case, encode_ops, event_id, menu_trigger,
+    run_timeline, timeline, Action, Op, Step, Timeline, TriggerKind, When, Within, BASE,
+    EVENT_NAMES, RESOURCES,
 };
 use overdue_core::{Duration, Instant, OwnedEvent};
 use proptest::prelude::*;
@@ -371,6 +372,22 @@ proptest! {
             None => EngineConfig { entry, ..EngineConfig::default() },
         };
         check_clock(config, &timeline(&ops)).map_err(TestCaseError::fail)?;
+    }
+
+    /// `Engine::prefetch` is only a hint: reading ahead every run of deliveries
+    /// changes no firing, outcome, counter or snapshot byte.
+    #[test]
+    fn prefetch_changes_nothing(
+        ops in ops(false, 120),
+        l in prop::option::of(lateness()),
+        policy in policy(),
+        entry in entry(),
+    ) {
+        let config = match l {
+            Some(l) => with_lateness(l, policy, entry),
+            None => EngineConfig { entry, ..EngineConfig::default() },
+        };
+        check_prefetch(config, &timeline(&ops)).map_err(TestCaseError::fail)?;
     }
 
     /// Property 3: instants near 0 and near `u64::MAX`, huge `within`s and jumps of

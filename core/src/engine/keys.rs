@@ -140,6 +140,9 @@ pub(crate) fn decode_key(mut bytes: &[u8]) -> Vec<String> {
     out
 }
 
+/// The most hashes [`KeyTable::prefetch`] reads ahead at once.
+pub(crate) const PREFETCH_BATCH: usize = 32;
+
 /// The first key of key `k`'s held events in the held pool.
 fn held_from(k: u32) -> (u32, Instant, EventId) {
     (k, Instant::ZERO, EventId([0; 16]))
@@ -197,6 +200,36 @@ impl<S: Storage> KeyTable<S> {
                 .and_then(Option::as_ref)
                 .is_some_and(|s| s.trigger_flags & TRIGGER_MASK == trigger && &*s.key == key)
         })
+    }
+
+    /// The hash [`find`](Self::find) looks (trigger, key) up by.
+    pub(crate) fn hash_key(&self, trigger: u32, key: &[u8]) -> u64 {
+        hash_of(&self.hasher, trigger, key)
+    }
+
+    /// Reads, for each hash, the index entry its lookup starts at and then the key
+    /// state and key bytes that entry names, all loads independent of each other, so
+    /// that the memory system fetches them in parallel and the `find`s that follow
+    /// hit the cache. Changes nothing; returns a value folded from what was read
+    /// (hand it to `black_box` so the reads are kept).
+    pub(crate) fn prefetch(&self, hashes: &[u64]) -> u64 {
+        let mut entries = [0u64; PREFETCH_BATCH];
+        let n = hashes.len().min(PREFETCH_BATCH);
+        for (e, &h) in entries.iter_mut().zip(&hashes[..n]) {
+            *e = self.index.home_entry(h);
+        }
+        let mut acc = 0u64;
+        for (&e, &h) in entries[..n].iter().zip(hashes) {
+            let state = KeyIndex::<S::KeyIndex>::entry_slot(e, h)
+                .and_then(|slot| self.slots.get(slot as usize))
+                .and_then(Option::as_ref);
+            if let Some(s) = state {
+                let first = s.key.first().copied().unwrap_or(0);
+                acc = acc.wrapping_add(u64::from(s.trigger_flags) ^ u64::from(first));
+            }
+            acc = acc.wrapping_add(e);
+        }
+        acc
     }
 
     /// Whether `more` keys can be created (a fixed flavour has a capacity).

@@ -487,3 +487,76 @@ fn duplicates_are_dropped_while_buffered_and_poll_timeout_waits_for_the_watermar
     e.handle_timeout(at(125));
     assert_eq!(drain(&mut e).len(), 1);
 }
+
+#[test]
+fn prefetching_large_batches_changes_nothing() {
+    let reactive = r#"{"type": "event", "expect": ["prefect.flow-run.*"],
+        "for_each": ["prefect.resource.id"], "posture": "Reactive", "threshold": 3,
+        "within": 40}"#;
+    let make = || {
+        let mut e = zombie_engine();
+        e.add_trigger(TriggerId(8), trigger(reactive)).unwrap();
+        e
+    };
+    let (mut plain, mut hinted) = (make(), make());
+    let runs: Vec<String> = (0..150)
+        .map(|i| alloc::format!("prefect.flow-run.{i:04}"))
+        .collect();
+    let resources: Vec<[(&str, &str); 1]> =
+        runs.iter().map(|r| [(RESOURCE_ID, r.as_str())]).collect();
+    let no_resource: [(&str, &str); 0] = [];
+    let mut n = 0;
+    for round in 0..4u64 {
+        // every run but a silent tenth, a completion now and then, and one event the
+        // engine refuses (no resource id)
+        let mut batch: Vec<Event<'_>> = Vec::new();
+        for (i, res) in resources.iter().enumerate() {
+            if round >= 2 && i % 10 == 0 {
+                continue;
+            }
+            n += 1;
+            let name = if i % 7 == 3 {
+                "prefect.flow-run.Completed"
+            } else {
+                "prefect.flow-run.heartbeat"
+            };
+            batch.push(Event {
+                id: id(n),
+                event: name,
+                occurred: at(round * 30 + i as u64 / 10),
+                received: at(round * 30 + i as u64 / 10),
+                resource: Labels::Pairs(res),
+                related: Related::EMPTY,
+                follows: None,
+            });
+        }
+        n += 1;
+        batch.push(Event {
+            id: id(n),
+            event: "prefect.flow-run.heartbeat",
+            occurred: at(round * 30 + 20),
+            received: at(round * 30 + 20),
+            resource: Labels::Pairs(&no_resource),
+            related: Related::EMPTY,
+            follows: None,
+        });
+        hinted.prefetch(&batch);
+        hinted.prefetch(&[]);
+        for ev in &batch {
+            let now = ev.occurred;
+            assert_eq!(plain.handle_event(ev, now), hinted.handle_event(ev, now));
+        }
+        let tick = at(round * 30 + 29);
+        plain.handle_timeout(tick);
+        hinted.handle_timeout(tick);
+        assert_eq!(drain(&mut plain), drain(&mut hinted));
+        assert_eq!(plain.poll_timeout(), hinted.poll_timeout());
+    }
+    plain.handle_timeout(at(400));
+    hinted.handle_timeout(at(400));
+    let fired = drain(&mut plain);
+    assert!(fired.len() >= 15, "the silent runs fired: {}", fired.len());
+    assert_eq!(fired, drain(&mut hinted));
+    assert_eq!(plain.stats(), hinted.stats());
+    assert_eq!(plain.snapshot_to_vec(), hinted.snapshot_to_vec());
+}

@@ -80,6 +80,26 @@ impl<B: Seq<[u64; 2]>> KeyIndex<B> {
         }
     }
 
+    /// The entry where the probe sequence of `hash` starts (`0`: empty, or nothing
+    /// indexed), read without comparing anything: see [`KeyTable::prefetch`].
+    ///
+    /// [`KeyTable::prefetch`]: super::KeyTable::prefetch
+    #[inline]
+    pub(crate) fn home_entry(&self, hash: u64) -> u64 {
+        let entries = self.entries();
+        if self.len == 0 || entries.is_empty() {
+            return 0;
+        }
+        entries[Self::home(tag_of(hash), entries.len())]
+    }
+
+    /// The slot an entry read by [`home_entry`](Self::home_entry) names, if its tag is
+    /// `hash`'s (the key is then probably that slot's).
+    #[inline]
+    pub(crate) fn entry_slot(entry: u64, hash: u64) -> Option<u32> {
+        (entry != 0 && (entry >> 32) as u32 == tag_of(hash)).then(|| (entry as u32).wrapping_sub(1))
+    }
+
     /// Whether `additional` more slots fit (a fixed backing holds one slot per pair).
     pub(crate) fn has_room(&self, additional: usize) -> bool {
         self.pairs
