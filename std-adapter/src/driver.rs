@@ -393,6 +393,7 @@ impl Driver {
                 .clamp(StdDuration::from_millis(1), MAX_SLEEP),
             dirty: false,
             final_checkpoint: None,
+            batch: Vec::new(),
         };
         let (_, delivered) =
             tokio::join!(pump.run(events, tx, shutdown), deliver_all(rx, &mut sink));

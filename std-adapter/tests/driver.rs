@@ -418,3 +418,78 @@ async fn malformed_inputs_are_counted_and_sink_errors_stop_the_run() {
     assert!(err.to_string().contains("disk full"), "{err}");
     drop(tx);
 }
+
+/// Inputs that are all waiting at once reach the engine in batches (read ahead with
+/// `Engine::prefetch`): every one is handled, in order, malformed ones counted, and
+/// a stream that ends in the middle of a batch loses nothing.
+#[tokio::test(start_paused = true)]
+async fn inputs_waiting_together_are_all_handled_in_order() {
+    let tb = Timebase::starting_at(EPOCH);
+    let at = |s: u64| EPOCH + Duration::from_secs(s);
+    // 100 runs heartbeat at t=0, runs 0..50 again at t=0 (their completion ends their
+    // monitoring), a malformed input in between; all queued before the driver starts
+    let (tx, rx) = mpsc::channel::<Input>(512);
+    let mut n = 0;
+    for run in 0..100 {
+        n += 1;
+        tx.send(event(n, "prefect.flow-run.heartbeat", run, at(0)).into())
+            .await
+            .unwrap();
+        if run == 37 {
+            tx.send(Input::Malformed).await.unwrap();
+        }
+    }
+    for run in 0..50 {
+        n += 1;
+        tx.send(event(n, "prefect.flow-run.Completed", run, at(0)).into())
+            .await
+            .unwrap();
+    }
+    // the input stays open until t=200 (the zombies of runs 50..100 fire at t=90)
+    let (sink, seen) = recording_sink();
+    let driver = driver_with(ZOMBIE, tb, 8);
+    tokio::spawn(async move {
+        tokio::time::sleep_until(tb.tokio_base() + secs(200)).await;
+        drop(tx);
+    });
+    let summary = driver
+        .run(ReceiverStream::new(rx), sink, never())
+        .await
+        .unwrap();
+    assert_eq!((summary.events, summary.malformed), (150, 1));
+    let seen = seen.lock().unwrap();
+    let mut fired: Vec<String> = seen
+        .iter()
+        .map(|(r, _)| r.label("prefect.resource.id").unwrap().to_owned())
+        .collect();
+    fired.sort();
+    let expected: Vec<String> = (50..100).map(run_id).collect();
+    assert_eq!(fired, expected, "exactly the runs that did not complete");
+    assert!(seen.iter().all(|(r, _)| r.at == at(90)));
+
+    // a stream that ends while a batch is being taken
+    let (tx, rx) = mpsc::channel::<Input>(64);
+    for run in 0..40 {
+        tx.send(
+            event(
+                1000 + run as u64,
+                "prefect.flow-run.heartbeat",
+                run,
+                at(300),
+            )
+            .into(),
+        )
+        .await
+        .unwrap();
+    }
+    drop(tx);
+    let tb = Timebase::starting_at(at(300));
+    let driver = driver_with(ZOMBIE, tb, 8);
+    let (sink, _) = recording_sink();
+    let summary = driver
+        .run(ReceiverStream::new(rx), sink, never())
+        .await
+        .unwrap();
+    assert_eq!(summary.events, 40);
+    assert_eq!(summary.stats.events, 40);
+}

@@ -5,6 +5,7 @@
 use std::future::{poll_fn, Future};
 use std::pin::pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration as StdDuration;
 
 use futures_core::Stream;
@@ -69,7 +70,13 @@ pub(super) struct Pump {
     pub(super) dirty: bool,
     /// Why the final checkpoint could not be written.
     pub(super) final_checkpoint: Option<StateFileError>,
+    /// Inputs taken from the stream together (kept to reuse its allocation).
+    pub(super) batch: Vec<Input>,
 }
+
+/// The most inputs the loop takes from the stream at once (those already waiting),
+/// for [`Engine::prefetch`].
+const READ_AHEAD: usize = 32;
 
 impl Pump {
     pub(super) async fn run<S, I, F>(&mut self, events: S, tx: mpsc::Sender<Queued>, shutdown: F)
@@ -124,8 +131,31 @@ impl Pump {
                 item = poll_fn(|cx| events.as_mut().poll_next(cx)) => match item {
                     None => break,
                     Some(item) => {
-                        self.handle_input(item.into());
+                        // with it, whatever else is ready now (without waiting), so
+                        // that the engine can read their state ahead in one batch
+                        let mut batch = std::mem::take(&mut self.batch);
+                        batch.push(item.into());
+                        let mut ended = false;
+                        while batch.len() < READ_AHEAD {
+                            match poll_fn(|cx| Poll::Ready(events.as_mut().poll_next(cx))).await {
+                                Poll::Ready(Some(item)) => batch.push(item.into()),
+                                Poll::Ready(None) => {
+                                    ended = true;
+                                    break;
+                                }
+                                Poll::Pending => break,
+                            }
+                        }
+                        let handled = self.handle_inputs(&batch, &tx).await;
+                        batch.clear();
+                        self.batch = batch;
                         self.dirty = true;
+                        if handled.is_err() {
+                            return self.abandon().await;
+                        }
+                        if ended {
+                            break;
+                        }
                     }
                 },
             }
@@ -165,7 +195,40 @@ impl Pump {
         }
     }
 
-    fn handle_input(&mut self, input: Input) {
+    /// Hands a batch of inputs to the engine in order (after
+    /// [`Engine::prefetch`] on its events); between two of them it does what the loop
+    /// does between two inputs (a deadline that has come, then the firings).
+    async fn handle_inputs(
+        &mut self,
+        batch: &[Input],
+        tx: &mpsc::Sender<Queued>,
+    ) -> Result<(), SinkGone> {
+        if batch.len() > 1 {
+            let views: Vec<_> = batch
+                .iter()
+                .filter_map(|input| match input {
+                    Input::Event(event) => Some(event.view()),
+                    Input::Malformed => None,
+                })
+                .collect();
+            self.engine.prefetch(&views);
+        }
+        for (i, input) in batch.iter().enumerate() {
+            if i > 0 {
+                // what the loop would do between two inputs: a deadline that has
+                // come is handled first
+                let now = self.timebase.now();
+                if self.engine.poll_timeout().is_some_and(|due| due <= now) {
+                    self.engine.handle_timeout(now);
+                }
+                self.drain(tx).await?;
+            }
+            self.handle_input(input);
+        }
+        Ok(())
+    }
+
+    fn handle_input(&mut self, input: &Input) {
         match input {
             Input::Event(event) => {
                 let now = self.timebase.now();
