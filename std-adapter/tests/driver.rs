@@ -457,15 +457,17 @@ async fn inputs_waiting_together_are_all_handled_in_order() {
         .await
         .unwrap();
     assert_eq!((summary.events, summary.malformed), (150, 1));
-    let seen = seen.lock().unwrap();
-    let mut fired: Vec<String> = seen
-        .iter()
-        .map(|(r, _)| r.label("prefect.resource.id").unwrap().to_owned())
-        .collect();
-    fired.sort();
-    let expected: Vec<String> = (50..100).map(run_id).collect();
-    assert_eq!(fired, expected, "exactly the runs that did not complete");
-    assert!(seen.iter().all(|(r, _)| r.at == at(90)));
+    {
+        let seen = seen.lock().unwrap();
+        let mut fired: Vec<String> = seen
+            .iter()
+            .map(|(r, _)| r.label("prefect.resource.id").unwrap().to_owned())
+            .collect();
+        fired.sort();
+        let expected: Vec<String> = (50..100).map(run_id).collect();
+        assert_eq!(fired, expected, "exactly the runs that did not complete");
+        assert!(seen.iter().all(|(r, _)| r.at == at(90)));
+    }
 
     // a stream that ends while a batch is being taken
     let (tx, rx) = mpsc::channel::<Input>(64);
