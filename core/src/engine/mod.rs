@@ -414,6 +414,7 @@ impl<S: Storage> Engine<S> {
                 return Ok(EventOutcome::LogEvent);
             }
             if self.seen.contains(&event.id, self.wall) {
+                self.stats.duplicates += 1;
                 return Ok(EventOutcome::Duplicate);
             }
         }

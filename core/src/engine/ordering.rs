@@ -170,20 +170,38 @@ impl<S: Storage> SeenCache<S> {
         (live, self.next_seq)
     }
 
-    /// The cache [`export`](Self::export) describes; `None` unless the ids are
-    /// distinct, the sequence numbers strictly increase below `next_seq` and they fit.
-    pub(crate) fn import(entries: Vec<(u64, EventId, Instant)>, next_seq: u64) -> Option<Self> {
+    /// The cache [`export`](Self::export) describes, holding at most `capacity` ids:
+    /// beyond it the least recently set ones are left out, as the cache itself
+    /// evicts them (a snapshot of a larger cache restored into a smaller one).
+    /// `None` unless the ids are distinct and the sequence numbers strictly increase
+    /// below `next_seq`.
+    pub(crate) fn import(
+        entries: Vec<(u64, EventId, Instant)>,
+        next_seq: u64,
+        capacity: usize,
+    ) -> Option<Self> {
         let mut cache = SeenCache::<S>::default();
         let mut previous: Option<u64> = None;
-        for &(seq, id, expires) in &entries {
+        for &(seq, _, _) in &entries {
             if previous.is_some_and(|p| p >= seq) || seq >= next_seq {
                 return None;
             }
             previous = Some(seq);
+        }
+        let keep = capacity.max(1).min(S::SEEN);
+        for &(seq, id, expires) in entries.iter().skip(entries.len().saturating_sub(keep)) {
             if cache.by_id.try_insert(id, (seq, expires)).ok()?.is_some() {
                 return None;
             }
             cache.order.try_push_back((seq, id, expires)).ok()?;
+        }
+        // an id left out may not repeat among the kept ones either
+        let mut kept_from = entries.len().saturating_sub(keep);
+        while kept_from > 0 {
+            kept_from -= 1;
+            if cache.by_id.get(&entries[kept_from].1).is_some() {
+                return None;
+            }
         }
         cache.next_seq = next_seq;
         Some(cache)

@@ -333,7 +333,9 @@ impl<S: Storage> Engine<S> {
         self.keys = keys;
         // engine-wide state
         self.seen = decode_seen(saved.seen)
-            .and_then(|seen| SeenCache::<S>::import(seen, saved.seen_next_seq))
+            .and_then(|seen| {
+                SeenCache::<S>::import(seen, saved.seen_next_seq, self.config.dedup_capacity)
+            })
             .ok_or(RestoreError::Corrupt)?;
         self.ordering = CausalOrdering::import(OrderingRecord {
             waiting: saved.waiting,

@@ -3,7 +3,7 @@
 
 use super::codec::{decode_seen, push_varint, take_varint};
 use super::*;
-use crate::engine::{EngineConfig, Firing};
+use crate::engine::{EngineConfig, EventOutcome, Firing};
 use crate::event::{Event, EventId, Labels, Related, RESOURCE_ID};
 use crate::time::Duration;
 use crate::time::Instant;
@@ -471,4 +471,59 @@ fn buffered_events_are_evaluated_when_restored_without_allowed_lateness() {
         Some(at(100)),
         "the window of the heartbeat at 10 s"
     );
+}
+
+#[test]
+fn a_larger_dedup_cache_restores_into_a_smaller_one_keeping_the_newest_ids() {
+    use crate::store::Fixed;
+    // 12 events (12 ids remembered) through a heap engine
+    let mut e = Engine::new(EngineConfig::default());
+    for (id, t) in zombies() {
+        e.add_trigger(id, t).unwrap();
+    }
+    let run = [(RESOURCE_ID, "prefect.flow-run.A")];
+    let ev = |n: u32| Event {
+        id: super::super::tests::id(n),
+        event: "prefect.flow-run.heartbeat",
+        occurred: super::super::tests::at(u64::from(n)),
+        received: super::super::tests::at(u64::from(n)),
+        resource: Labels::Pairs(&run),
+        related: Related::EMPTY,
+        follows: None,
+    };
+    for n in 1..=12 {
+        e.handle_event(&ev(n), super::super::tests::at(u64::from(n)))
+            .unwrap();
+    }
+    assert_eq!(e.remembered_ids(), 12);
+    let bytes = e.snapshot_to_vec();
+    let now = super::super::tests::at(13);
+
+    // a fixed engine remembering 8 ids, and a heap engine configured for 5
+    let (mut fixed, _) = Engine::<Fixed<8, 8, 64, 8, 8, 8>>::restore_from(
+        EngineConfig::default(),
+        zombies(),
+        &bytes,
+    )
+    .expect("restores, keeping the 8 newest ids");
+    assert_eq!(fixed.remembered_ids(), 8);
+    let config = EngineConfig {
+        dedup_capacity: 5,
+        ..EngineConfig::default()
+    };
+    let (mut small, _) = Engine::restore(config, zombies(), &bytes).unwrap();
+    assert_eq!(small.remembered_ids(), 5);
+    // the newest ids are still duplicates, the evicted ones are not
+    assert_eq!(
+        fixed.handle_event(&ev(12), now),
+        Ok(EventOutcome::Duplicate)
+    );
+    assert_eq!(fixed.handle_event(&ev(5), now), Ok(EventOutcome::Duplicate));
+    assert_eq!(fixed.handle_event(&ev(4), now), Ok(EventOutcome::Processed));
+    assert_eq!(small.handle_event(&ev(8), now), Ok(EventOutcome::Duplicate));
+    assert_eq!(small.handle_event(&ev(7), now), Ok(EventOutcome::Processed));
+    // what the cache would have done at its next insert anyway
+    let (mut whole, _) = Engine::restore(EngineConfig::default(), zombies(), &bytes).unwrap();
+    whole.handle_event(&ev(13), now).unwrap();
+    assert_eq!(whole.remembered_ids(), 13);
 }
