@@ -129,8 +129,8 @@ impl Engine<Growable> {
     ///
     /// `config` is the configuration to run with (normally the one the snapshot was
     /// taken with; it is not stored). Events still buffered for allowed lateness are
-    /// evaluated at once, in release order, when `config` has no allowed lateness. Each trigger in `triggers` whose id was in the
-    /// snapshot with the same definition keeps all its state; one whose definition
+    /// evaluated at once, in release order, when `config` has no allowed
+    /// lateness. Each trigger in `triggers` whose id was in the snapshot with the same definition keeps all its state; one whose definition
     /// changed is loaded with no state, and the state of triggers in the snapshot but
     /// not in `triggers` is dropped; the [`RestoreReport`] lists which were which.
     /// Triggers from the snapshot are loaded in their saved load order, new ones
@@ -138,7 +138,9 @@ impl Engine<Growable> {
     /// as saved: clocks, de-duplication cache, waiting followers, the lateness buffer
     /// and its watermark, counters, and firings not yet polled (also those of
     /// removed triggers). Timers are re-filed from the restored state, so
-    /// [`poll_timeout`](Self::poll_timeout) is ready at once.
+    /// [`poll_timeout`](Self::poll_timeout) is ready at once. A de-duplication cache
+    /// larger than `config.dedup_capacity` keeps its most recently set ids, as the
+    /// cache evicts at its next insert.
     ///
     /// # Errors
     ///
