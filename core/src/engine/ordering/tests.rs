@@ -58,6 +58,10 @@ fn follower(n: u8, leader: u8, occurred: u64, received: u64) -> OwnedEvent {
     }
 }
 
+fn pack(e: OwnedEvent) -> Packed<Growable> {
+    Packed::<Growable>::pack(&e.view()).expect("any event fits growable storage")
+}
+
 fn uuid_follower(uuid: &str, occurred: u64) -> OwnedEvent {
     let mut e = follower(0, 9, occurred, 1);
     e.id = EventId::parse(uuid).expect("a uuid");
@@ -77,11 +81,11 @@ const TIED: [&str; 5] = [
 
 #[test]
 fn followers_with_equal_occurred_come_in_the_order_of_a_copy_of_pythons_set() {
-    let mut o = CausalOrdering::default();
+    let mut o = CausalOrdering::<Growable>::default();
     for uuid in TIED {
-        o.record_follower(uuid_follower(uuid, 100));
+        assert!(o.record_follower(&uuid_follower(uuid, 100).view()));
     }
-    let order: Vec<EventId> = o.followers_of(&id(9)).iter().map(|e| e.id).collect();
+    let order: Vec<EventId> = o.followers_of(&id(9)).iter().map(|e| e.id()).collect();
     let expected: Vec<EventId> = [4, 0, 2, 1, 3]
         .iter()
         .map(|&i| EventId::parse(TIED[i]).expect("a uuid"))
@@ -92,33 +96,37 @@ fn followers_with_equal_occurred_come_in_the_order_of_a_copy_of_pythons_set() {
     );
     // an earlier `occurred` still comes first
     let early = "00000000-0000-4000-8000-000000000001";
-    o.record_follower(uuid_follower(early, 50));
+    assert!(o.record_follower(&uuid_follower(early, 50).view()));
     assert_eq!(
-        o.followers_of(&id(9))[0].id,
+        o.followers_of(&id(9))[0].id(),
         EventId::parse(early).expect("a uuid")
     );
 
     // the layout (deleted entries included) survives export and import
     o.forget_follower(&EventId::parse(TIED[0]).expect("a uuid"), &id(9));
-    let before: Vec<EventId> = o.followers_of(&id(9)).iter().map(|e| e.id).collect();
-    let restored = CausalOrdering::import(o.export()).expect("a valid record");
-    let after: Vec<EventId> = restored.followers_of(&id(9)).iter().map(|e| e.id).collect();
+    let before: Vec<EventId> = o.followers_of(&id(9)).iter().map(|e| e.id()).collect();
+    let restored = CausalOrdering::<Growable>::import(o.export()).expect("a valid record");
+    let after: Vec<EventId> = restored
+        .followers_of(&id(9))
+        .iter()
+        .map(|e| e.id())
+        .collect();
     assert_eq!(before, after);
     assert_eq!(after.len(), 5);
 }
 
 #[test]
 fn impossible_follower_set_layouts_are_refused() {
-    let mut o = CausalOrdering::default();
-    o.record_follower(uuid_follower(TIED[0], 100));
+    let mut o = CausalOrdering::<Growable>::default();
+    assert!(o.record_follower(&uuid_follower(TIED[0], 100).view()));
     let good = o.export();
     let with = |size: u32, slots: Vec<(u32, Option<EventId>)>| {
         let mut r = o.export();
         r.followers[0].1 = (size, slots);
-        CausalOrdering::import(r)
+        CausalOrdering::<Growable>::import(r)
     };
     let one = Some(EventId::parse(TIED[0]).expect("a uuid"));
-    assert!(CausalOrdering::import(good).is_some());
+    assert!(CausalOrdering::<Growable>::import(good).is_some());
     assert!(with(12, vec![(0, one)]).is_none(), "not a power of two");
     assert!(with(4, vec![(0, one)]).is_none(), "below CPython's minimum");
     assert!(
@@ -136,17 +144,17 @@ fn impossible_follower_set_layouts_are_refused() {
 
 #[test]
 fn followers_come_back_in_occurred_order_and_lost_ones_are_released_once() {
-    let mut o = CausalOrdering::default();
-    o.record_follower(follower(3, 9, 30, 5));
-    o.record_follower(follower(2, 9, 20, 6));
-    o.record_follower(follower(4, 8, 10, 7));
-    let ids: Vec<_> = o.followers_of(&id(9)).iter().map(|e| e.id).collect();
+    let mut o = CausalOrdering::<Growable>::default();
+    assert!(o.record_follower(&follower(3, 9, 30, 5).view()));
+    assert!(o.record_follower(&follower(2, 9, 20, 6).view()));
+    assert!(o.record_follower(&follower(4, 8, 10, 7).view()));
+    let ids: Vec<_> = o.followers_of(&id(9)).iter().map(|e| e.id()).collect();
     assert_eq!(ids, [id(2), id(3)]);
     assert_eq!(o.earliest_received(), Some(Instant::from_secs(5)));
     let lost: Vec<_> = o
         .take_lost(Instant::from_secs(6))
         .iter()
-        .map(|(_, e)| e.id)
+        .map(|(_, e)| e.id())
         .collect();
     assert_eq!(lost, [id(2), id(3)]);
     assert_eq!(o.len(), 1);
@@ -154,13 +162,16 @@ fn followers_come_back_in_occurred_order_and_lost_ones_are_released_once() {
     assert!(o.take_lost(Instant::from_secs(6)).is_empty());
     // put back where they were: the same order and lost again at the same cutoff
     let before = o.len();
-    o.put_back([(0, follower(3, 9, 30, 5)), (1, follower(2, 9, 20, 6))]);
+    o.put_back([
+        (0, pack(follower(3, 9, 30, 5))),
+        (1, pack(follower(2, 9, 20, 6))),
+    ]);
     assert_eq!(o.len(), before + 2);
     assert_eq!(o.chain_len(&id(9), 20), 2);
     let again: Vec<_> = o
         .take_lost(Instant::from_secs(6))
         .iter()
-        .map(|(p, e)| (*p, e.id))
+        .map(|(p, e)| (*p, e.id()))
         .collect();
     assert_eq!(again, [(1, id(2)), (0, id(3))]);
 }
@@ -169,7 +180,7 @@ fn followers_come_back_in_occurred_order_and_lost_ones_are_released_once() {
 fn a_fixed_seen_cache_behaves_as_the_growable_one_even_when_its_ring_fills() {
     // four ids at most, and a ring of four entries: refreshes leave stale entries
     // behind that must be compacted away when the ring fills
-    let mut fixed = SeenCache::<Fixed<1, 1, 1, 1, 4, 1>>::default();
+    let mut fixed = SeenCache::<Fixed<1, 1, 1, 1, 1, 4, 1>>::default();
     let mut growable = SeenCache::<Growable>::default();
     let ttl = Duration::from_secs(50);
     let mut state = 0x2545_f491_u32;
