@@ -263,3 +263,6 @@ impl<S: Storage> Engine<S> {
         Some(watermark)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -203,3 +203,121 @@ fn a_fixed_seen_cache_behaves_as_the_growable_one_even_when_its_ring_fills() {
         assert!(fixed.export().0.eq(growable.export().0), "step {step}");
     }
 }
+
+/// A follower with `labels` resource labels (varying packed sizes).
+fn sized_follower(n: u8, leader: u8, occurred: u64, received: u64, labels: usize) -> OwnedEvent {
+    let mut e = follower(n, leader, occurred, received);
+    e.resource = (0..labels)
+        .map(|i| (alloc::format!("label-{i}"), alloc::format!("value-{n}-{i}")))
+        .collect();
+    e.related = (0..labels % 3)
+        .map(|i| alloc::vec![(alloc::string::String::from("role"), alloc::format!("r{i}"))])
+        .collect();
+    e
+}
+
+/// What a list of packed events says, comparable across storage flavours.
+fn owned<B: core::ops::Deref<Target = [u8]>>(
+    events: impl IntoIterator<Item = crate::event::PackedEvent<B>>,
+) -> Vec<OwnedEvent> {
+    events
+        .into_iter()
+        .map(|e| e.view().to_owned_event())
+        .collect()
+}
+
+/// Lost followers with their positions, comparable across storage flavours.
+fn summary<B: core::ops::Deref<Target = [u8]>>(
+    lost: &[(u64, crate::event::PackedEvent<B>)],
+) -> Vec<(u64, OwnedEvent)> {
+    lost.iter()
+        .map(|(p, e)| (*p, e.view().to_owned_event()))
+        .collect()
+}
+
+#[test]
+fn a_fixed_waitlist_behaves_as_the_growable_one() {
+    // eight waiting events of at most 160 bytes packed: the engine's admission keeps
+    // within that, so the driver does as well
+    type Small = Fixed<1, 1, 1, 8, 160, 1, 1>;
+    let mut fixed = CausalOrdering::<Small>::default();
+    let mut growable = CausalOrdering::<Growable>::default();
+    let mut state = 0x9e37_79b9_u32;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        state
+    };
+    let mut refused = 0;
+    for step in 0..20_000u64 {
+        let r = next();
+        let (n, leader) = ((r % 12) as u8, ((r >> 8) % 4) as u8 + 20);
+        match (r >> 16) % 8 {
+            0..=3 => {
+                let e = sized_follower(
+                    n,
+                    leader,
+                    (r >> 20) as u64 % 50,
+                    step / 4,
+                    (r >> 24) as usize % 6,
+                );
+                let bytes = Packed::<Small>::encoded_len(&e.view());
+                let fits = bytes <= 160 && (fixed.is_waiting(&e.id) || fixed.len() < 8);
+                let recorded = fixed.record_follower(&e.view());
+                assert_eq!(recorded, fits, "step {step}: {bytes} bytes");
+                if recorded {
+                    assert!(growable.record_follower(&e.view()));
+                } else {
+                    refused += 1;
+                }
+            }
+            4 => {
+                fixed.forget_follower(&id(n), &id(leader));
+                growable.forget_follower(&id(n), &id(leader));
+            }
+            5 => {
+                let cutoff = Instant::from_secs(step / 4)
+                    .saturating_sub(Duration::from_secs(u64::from(r >> 24) % 40));
+                let (f, g) = (fixed.take_lost(cutoff), growable.take_lost(cutoff));
+                assert_eq!(summary(&f), summary(&g), "step {step}");
+                // every other time, the lost ones are put back as a cut tick does
+                if (r >> 28) % 2 == 0 {
+                    fixed.put_back(f);
+                    growable.put_back(g);
+                }
+            }
+            _ => {
+                let leader = id(leader);
+                assert_eq!(
+                    owned(fixed.followers_of(&leader)),
+                    owned(growable.followers_of(&leader)),
+                    "step {step}"
+                );
+                assert_eq!(fixed.chain_len(&leader, 3), growable.chain_len(&leader, 3));
+            }
+        }
+        assert_eq!(fixed.len(), growable.len(), "step {step}");
+        assert_eq!(fixed.earliest_received(), growable.earliest_received());
+        assert_eq!(fixed.longest(), growable.longest(), "step {step}");
+        for probe in 0..12 {
+            assert_eq!(
+                fixed.is_waiting(&id(probe)),
+                growable.is_waiting(&id(probe))
+            );
+        }
+        if step % 97 == 0 {
+            let (f, g) = (fixed.export(), growable.export());
+            assert_eq!(f.waiting, g.waiting, "step {step}");
+            assert_eq!(f.followers, g.followers, "step {step}");
+            assert_eq!(f.next_position, g.next_position, "step {step}");
+            // and the fixed one imports what the growable one exported
+            let again = CausalOrdering::<Small>::import(g).expect("fits");
+            assert_eq!(again.export().waiting, f.waiting);
+        }
+    }
+    assert!(
+        refused > 100,
+        "the bounds were reached ({refused} refusals)"
+    );
+}
