@@ -339,3 +339,5 @@ fn fixed_engine_footprint_per_key() {
     std::println!("fixed engine: {per_key} B per key with 64 key bytes ({state} B key state)");
     assert_eq!(per_key, formula);
 }
+
+mod event_bytes;
