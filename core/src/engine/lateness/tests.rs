@@ -42,8 +42,8 @@ fn a_fixed_lateness_buffer_behaves_as_the_growable_one() {
         state ^= state >> 17;
         state ^= state << 5;
         let r = state;
-        if r % 3 != 0 {
-            let follows = ((r >> 4) % 3 == 0).then_some((r >> 6) as u8 % 4);
+        if !r.is_multiple_of(3) {
+            let follows = (r >> 4).is_multiple_of(3).then_some((r >> 6) as u8 % 4);
             let e = event(
                 (r >> 8) as u8 % 10,
                 step / 8 + u64::from(r >> 12) % 20,
