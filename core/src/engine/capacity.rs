@@ -12,6 +12,13 @@
 //! per interested event trigger per event (a reactive trigger with `threshold <= 0`
 //! fires for the window it closes and again for the one the event opens) and one per
 //! window — or if none are pending, so a caller that drains always makes progress.
+//!
+//! An event the engine holds for later (waiting for its leader, or buffered for
+//! allowed lateness) is stored packed ([`PackedEvent`](crate::event::PackedEvent)):
+//! one that would take more than `Capacities::event_bytes` is refused when it arrives
+//! ([`Capacity::EventBytes`]). Events held later come from events held already
+//! (a released follower that has to wait again, a lost follower put back), so they
+//! always fit.
 
 use super::pool::Packed;
 use super::{Capacity, Engine, HandleEventError, Node, NodeKind, Posture};

@@ -36,8 +36,12 @@
 //! State is Prefect's, kept in memory: one `Bucket` per (trigger,
 //! for_each key) with start, end, count and last event; for proactive triggers with
 //! `after`, the key's held `expect` events (3.9); the seen-id cache and the waitlist of
-//! followers. Every key has at most one timer, filed in the timing wheel at the
-//! earliest instant anything can happen to it without an event:
+//! followers. Events kept for later (waiting followers, the allowed-lateness buffer)
+//! are stored whole but packed, one byte buffer each
+//! ([`PackedEvent`](crate::event::PackedEvent)), and read back in place as an
+//! [`Event`] view when they are evaluated. Every key has at most one timer, filed in
+//! the timing wheel at the earliest instant anything can happen to it without an
+//! event:
 //!
 //! | key state | timer |
 //! |---|---|

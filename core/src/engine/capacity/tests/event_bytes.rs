@@ -135,3 +135,23 @@ fn the_error_says_which_bound_to_raise() {
     assert!(text.contains("Capacities::event_bytes"), "{text}");
     assert!(text.contains("too long"), "{text}");
 }
+
+/// The per-event footprint of `benches/README.md` ("Footprint of the fixed engine"):
+/// every container sized by `EVENTS`, per event of capacity, with `EVENT_BYTES` = 256.
+#[test]
+fn fixed_engine_footprint_per_event() {
+    use crate::event::EventId;
+    use core::mem::size_of;
+    type Small = Engine<Fixed<4, 4, 64, 0, 256, 4, 4>>;
+    type Large = Engine<Fixed<4, 4, 64, 1024, 256, 4, 4>>;
+    let per_event = (size_of::<Large>() - size_of::<Small>()) / 1024;
+    let slot = size_of::<Option<PackedEvent<heapless::Vec<u8, 256>>>>();
+    let formula = size_of::<((u32, Instant, EventId), Instant)>() // held `expect` pool
+        + 2 * (slot + 4) // waitlist and lateness pools: a slot and a free-list entry
+        + 2 * size_of::<Option<(EventId, (u32, Instant, u64))>>() // waitlist table, 2 slots
+        + size_of::<((Instant, u64, EventId), ())>() // waitlist by `received`
+        + size_of::<((Instant, EventId, u64), u32)>() // lateness order
+        + 2 * size_of::<Option<(EventId, u32)>>(); // lateness ids table, 2 slots
+    std::println!("fixed engine: {per_event} B per event with 256 event bytes ({slot} B slot)");
+    assert_eq!(per_event, formula);
+}
