@@ -1,29 +1,5 @@
 //! [`PackedEvent`]: one event encoded into one byte buffer, read back as an [`Event`]
 //! view without allocating.
-//!
-//! # Layout
-//!
-//! | bytes | content |
-//! |---|---|
-//! | 0..16 | id |
-//! | 16..24 | `occurred`, µs, `u64` little-endian |
-//! | 24..32 | `received`, µs, `u64` little-endian |
-//! | 32 | 1 if the event follows another one, else 0 |
-//! | 33..49 | the id it follows (zeros when it follows none) |
-//! | 49.. | the name: length, bytes |
-//! | | the resource: label count, then per label name length, name, value length, value |
-//! | | the related resources: count, then per resource its labels as for the resource |
-//!
-//! Every length and count is an unsigned LEB128 varint (7 bits per byte, low bits
-//! first, as postcard writes them): one byte below 128. An event with a name of `n`
-//! bytes and labels of `l` bytes in all (names and values, all shorter than 128
-//! bytes) over `p` labels and `r` related resources takes `49 + 1 + n + 1 + 2p + l +
-//! 1 + r` bytes ([`PackedEvent::encoded_len`]).
-//!
-//! The fixed header makes the id, the times and `follows` readable in O(1); labels
-//! are read by walking the varints, which is what a lookup by label name does on a
-//! slice of pairs anyway. Only [`PackedEvent::pack`] makes the bytes, so they always
-//! decode; should they not, the view reads as empty rather than panicking.
 
 use core::str;
 
@@ -120,9 +96,33 @@ fn put_labels<B: ByteBuf>(out: &mut B, labels: Labels<'_>) -> bool {
         })
 }
 
-/// One event packed into one byte buffer `B` (see the [module docs](self) for the
-/// layout): how the engine holds events it keeps for later (followers waiting for
-/// their leader, events buffered for allowed lateness) in any storage flavour.
+/// One event packed into one byte buffer `B`: how the engine holds events it keeps
+/// for later (followers waiting for their leader, events buffered for allowed
+/// lateness) in any storage flavour.
+///
+/// # Layout
+///
+/// | bytes | content |
+/// |---|---|
+/// | 0..16 | id |
+/// | 16..24 | `occurred`, µs, `u64` little-endian |
+/// | 24..32 | `received`, µs, `u64` little-endian |
+/// | 32 | 1 if the event follows another one, else 0 |
+/// | 33..49 | the id it follows (zeros when it follows none) |
+/// | 49.. | the name: length, bytes |
+/// | | the resource: label count, then per label name length, name, value length, value |
+/// | | the related resources: count, then per resource its labels as for the resource |
+///
+/// Every length and count is an unsigned LEB128 varint (7 bits per byte, low bits
+/// first, as postcard writes them): one byte below 128. An event with a name of `n`
+/// bytes and labels of `l` bytes in all (names and values, all shorter than 128
+/// bytes) over `p` labels and `r` related resources takes `49 + 1 + n + 1 + 2p + l +
+/// 1 + r` bytes ([`PackedEvent::encoded_len`]).
+///
+/// The fixed header makes the id, the times and `follows` readable in O(1); labels
+/// are read by walking the varints, which is what a lookup by label name does on a
+/// slice of pairs anyway. Only [`PackedEvent::pack`] makes the bytes, so they always
+/// decode; should they not, the view reads as empty rather than panicking.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PackedEvent<B> {
     bytes: B,
