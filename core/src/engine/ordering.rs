@@ -228,9 +228,9 @@ struct Waiting {
 /// the events themselves packed in storage `S`.
 ///
 /// On the heap still (feature `alloc`): each leader's set of follower ids (a
-/// [`PySet`], whose table grows as CPython's does), the stack of events being
-/// processed, and the lists [`followers_of`](Self::followers_of) and
-/// [`take_lost`](Self::take_lost) return.
+/// [`PySet`], whose table grows as CPython's does) and the lists
+/// [`followers_of`](Self::followers_of), [`take_lost`](Self::take_lost) and
+/// [`chain_len`](Self::chain_len) make.
 pub(crate) struct CausalOrdering<S: Storage> {
     /// id → where its event is and its waitlist place.
     waiting: S::EventTable<EventId, Waiting>,
@@ -243,9 +243,13 @@ pub(crate) struct CausalOrdering<S: Storage> {
     /// (received, position) of every waiting follower, for lost-follower release.
     by_received: S::EventSorted<(Instant, u64, EventId), ()>,
     next_position: u64,
-    /// Events being processed right now (recursion through followers).
-    processing: Vec<EventId>,
+    /// Events being processed right now: at most one, as `reactive_evaluation` ends
+    /// an event's mark before it processes the event's followers.
+    processing: heapless::Vec<EventId, PROCESSING>,
 }
+
+/// Room for events being processed at once (one is the most there can be).
+const PROCESSING: usize = 4;
 
 impl<S: Storage> Default for CausalOrdering<S> {
     fn default() -> Self {
@@ -255,7 +259,7 @@ impl<S: Storage> Default for CausalOrdering<S> {
             followers: HashMap::default(),
             by_received: Default::default(),
             next_position: 0,
-            processing: Vec::new(),
+            processing: heapless::Vec::new(),
         }
     }
 }
@@ -271,7 +275,9 @@ impl<S: Storage> CausalOrdering<S> {
         if self.is_processing(&id) {
             return false;
         }
-        self.processing.push(id);
+        debug_assert!(self.processing.is_empty(), "one event processed at a time");
+        // (never full: see `processing`)
+        let _ = self.processing.push(id);
         true
     }
 
