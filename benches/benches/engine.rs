@@ -193,6 +193,7 @@ fn zombie_engine() -> Engine {
             held_events: 4_000_000,
             waiting_followers: 1_000,
             buffered_events: 1_000,
+            event_bytes: 4_096,
             pending_firings: 100_000,
         };
     }

@@ -4,7 +4,8 @@
 # The check crate is #![no_std] with its own #[panic_handler]; if overdue-core or one of
 # its dependencies linked std (an `extern crate std`, a dependency's `std` feature), the
 # build fails with a duplicate `panic_impl` lang item. The binary exits non-zero if the
-# wheel misbehaves. Run from anywhere; uses the toolchain pinned by the repository.
+# wheel or the packed event misbehaves. Run from anywhere; uses the toolchain pinned by the
+# repository.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 manifest=core/nostd-check/Cargo.toml

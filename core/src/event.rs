@@ -13,6 +13,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::time::Instant;
 
+mod packed;
+pub use packed::{
+    PackedEvent, PackedLabels, PackedLabelsIter, PackedRelated, PackedRelatedIter,
+    PACKED_HEADER_LEN,
+};
+
 /// The label holding a resource's id (`prefect.resource.id`).
 pub const RESOURCE_ID: &str = "prefect.resource.id";
 /// The label holding a related resource's role (`prefect.resource.role`).
@@ -90,6 +96,8 @@ pub enum Labels<'a> {
     /// The pairs of an owned resource.
     #[cfg(feature = "alloc")]
     Owned(&'a [(String, String)]),
+    /// The labels of a [`PackedEvent`]'s resource, read in place.
+    Packed(PackedLabels<'a>),
 }
 
 impl<'a> Labels<'a> {
@@ -106,6 +114,7 @@ impl<'a> Labels<'a> {
                 .iter()
                 .find(|(k, _)| k == name)
                 .map(|(_, v)| v.as_str()),
+            Labels::Packed(p) => p.get(name),
         }
     }
 
@@ -115,6 +124,7 @@ impl<'a> Labels<'a> {
             Labels::Pairs(p) => p.len(),
             #[cfg(feature = "alloc")]
             Labels::Owned(p) => p.len(),
+            Labels::Packed(p) => p.len(),
         }
     }
 
@@ -129,13 +139,40 @@ impl<'a> Labels<'a> {
             Labels::Pairs(p) => p.get(i).copied(),
             #[cfg(feature = "alloc")]
             Labels::Owned(p) => p.get(i).map(|(k, v)| (k.as_str(), v.as_str())),
+            Labels::Packed(p) => p.iter().nth(i),
         }
     }
 
     /// Every `(name, value)` pair in order.
     pub fn iter(&self) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
-        let this = *self;
-        (0..this.len()).filter_map(move |i| this.pair(i))
+        match *self {
+            Labels::Pairs(p) => LabelsIter::Pairs(p.iter()),
+            #[cfg(feature = "alloc")]
+            Labels::Owned(p) => LabelsIter::Owned(p.iter()),
+            Labels::Packed(p) => LabelsIter::Packed(p.iter()),
+        }
+    }
+}
+
+/// The iterator of [`Labels::iter`], one arm per variant.
+enum LabelsIter<'a> {
+    Pairs(core::slice::Iter<'a, (&'a str, &'a str)>),
+    #[cfg(feature = "alloc")]
+    Owned(core::slice::Iter<'a, (String, String)>),
+    Packed(PackedLabelsIter<'a>),
+}
+
+impl<'a> Iterator for LabelsIter<'a> {
+    type Item = (&'a str, &'a str);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            LabelsIter::Pairs(it) => it.next().copied(),
+            #[cfg(feature = "alloc")]
+            LabelsIter::Owned(it) => it.next().map(|(k, v)| (k.as_str(), v.as_str())),
+            LabelsIter::Packed(it) => it.next(),
+        }
     }
 }
 
@@ -147,6 +184,8 @@ pub enum Related<'a> {
     /// The related resources of an [`OwnedEvent`].
     #[cfg(feature = "alloc")]
     Owned(&'a [Vec<(String, String)>]),
+    /// The related resources of a [`PackedEvent`], read in place.
+    Packed(PackedRelated<'a>),
 }
 
 impl<'a> Related<'a> {
@@ -159,6 +198,7 @@ impl<'a> Related<'a> {
             Related::Pairs(p) => p.len(),
             #[cfg(feature = "alloc")]
             Related::Owned(p) => p.len(),
+            Related::Packed(p) => p.len(),
         }
     }
 
@@ -173,13 +213,40 @@ impl<'a> Related<'a> {
             Related::Pairs(p) => p.get(i).map(|l| Labels::Pairs(l)),
             #[cfg(feature = "alloc")]
             Related::Owned(p) => p.get(i).map(|l| Labels::Owned(l.as_slice())),
+            Related::Packed(p) => p.get(i).map(Labels::Packed),
         }
     }
 
     /// Every related resource in order.
     pub fn iter(&self) -> impl Iterator<Item = Labels<'a>> + 'a {
-        let this = *self;
-        (0..this.len()).filter_map(move |i| this.get(i))
+        match *self {
+            Related::Pairs(p) => RelatedIter::Pairs(p.iter()),
+            #[cfg(feature = "alloc")]
+            Related::Owned(p) => RelatedIter::Owned(p.iter()),
+            Related::Packed(p) => RelatedIter::Packed(p.iter()),
+        }
+    }
+}
+
+/// The iterator of [`Related::iter`], one arm per variant.
+enum RelatedIter<'a> {
+    Pairs(core::slice::Iter<'a, &'a [(&'a str, &'a str)]>),
+    #[cfg(feature = "alloc")]
+    Owned(core::slice::Iter<'a, Vec<(String, String)>>),
+    Packed(PackedRelatedIter<'a>),
+}
+
+impl<'a> Iterator for RelatedIter<'a> {
+    type Item = Labels<'a>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            RelatedIter::Pairs(it) => it.next().map(|l| Labels::Pairs(l)),
+            #[cfg(feature = "alloc")]
+            RelatedIter::Owned(it) => it.next().map(|l| Labels::Owned(l.as_slice())),
+            RelatedIter::Packed(it) => it.next().map(Labels::Packed),
+        }
     }
 }
 

@@ -900,6 +900,9 @@ fn tight(config: EngineConfig) -> EngineConfig {
             held_events: 2,
             waiting_followers: 1,
             buffered_events: 3,
+            // the packed size of an event with a 23- or 24-byte name (the 26-byte
+            // ones do not fit)
+            event_bytes: 115,
             pending_firings: 1,
         },
         ..config

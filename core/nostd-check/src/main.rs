@@ -2,8 +2,8 @@
 //!
 //! If overdue-core or any of its dependencies (with the features asked for here) linked
 //! `std`, std's `panic_impl` would clash with the handler below and the build would fail
-//! with "found duplicate lang item `panic_impl`". The binary then exercises the wheel and
-//! exits 0 only if everything came out right. libc is linked for `main`, `abort` and, with
+//! with "found duplicate lang item `panic_impl`". The binary then exercises the wheel and a
+//! packed event in a fixed buffer and exits 0 only if everything came out right. libc is linked for `main`, `abort` and, with
 //! feature `alloc`, `malloc`/`free`.
 #![no_std]
 #![no_main]
@@ -90,6 +90,51 @@ fn exercise_full() -> i32 {
     }
 }
 
+/// A packed event (how the engine holds events for later) in a fixed buffer: packed,
+/// read back whole through the view, refused when it does not fit.
+fn exercise_packed() -> i32 {
+    use overdue_core::event::{Event, EventId, Labels, PackedEvent, Related};
+    use overdue_core::store::{Fixed, Storage};
+    type Slot<const N: usize> = <Fixed<1, 1, 1, 1, N, 1, 1> as Storage>::EventBytes;
+    let related: &[&[(&str, &str)]] = &[
+        &[
+            ("prefect.resource.id", "prefect.flow.f"),
+            ("prefect.resource.role", "flow"),
+        ],
+        &[],
+    ];
+    let event = Event {
+        id: EventId([3; 16]),
+        event: "prefect.flow-run.Completed",
+        occurred: Instant::from_secs(5),
+        received: Instant::from_secs(6),
+        resource: Labels::Pairs(&[("prefect.resource.id", "prefect.flow-run.1"), ("k", "")]),
+        related: Related::Pairs(related),
+        follows: Some(EventId([1; 16])),
+    };
+    let len = PackedEvent::<Slot<256>>::encoded_len(&event);
+    let Some(packed) = PackedEvent::<Slot<256>>::pack(&event) else {
+        return 30;
+    };
+    let view = packed.view();
+    if packed.as_bytes().len() != len
+        || view.id != event.id
+        || view.event != event.event
+        || (view.occurred, view.received, view.follows)
+            != (event.occurred, event.received, event.follows)
+        || view.resource.get("prefect.resource.id") != Some("prefect.flow-run.1")
+        || view.resource.get("k") != Some("")
+        || view.related.len() != 2
+        || view.find_resource_label("related:flow:prefect.resource.id") != Some("prefect.flow.f")
+    {
+        return 31;
+    }
+    match PackedEvent::<Slot<64>>::pack(&event) {
+        None if len > 64 => 0,
+        _ => 32,
+    }
+}
+
 #[cfg(feature = "alloc")]
 mod heap {
     use core::alloc::{GlobalAlloc, Layout};
@@ -170,6 +215,10 @@ pub extern "C" fn main(_argc: i32, _argv: *const *const u8) -> i32 {
         return code;
     }
     let code = exercise_full();
+    if code != 0 {
+        return code;
+    }
+    let code = exercise_packed();
     if code != 0 {
         return code;
     }

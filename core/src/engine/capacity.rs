@@ -12,7 +12,15 @@
 //! per interested event trigger per event (a reactive trigger with `threshold <= 0`
 //! fires for the window it closes and again for the one the event opens) and one per
 //! window — or if none are pending, so a caller that drains always makes progress.
+//!
+//! An event the engine holds for later (waiting for its leader, or buffered for
+//! allowed lateness) is stored packed ([`PackedEvent`](crate::event::PackedEvent)):
+//! one that would take more than `Capacities::event_bytes` is refused when it arrives
+//! ([`Capacity::EventBytes`]). Events held later come from events held already
+//! (a released follower that has to wait again, a lost follower put back), so they
+//! always fit.
 
+use super::pool::Packed;
 use super::{Capacity, Engine, HandleEventError, Node, NodeKind, Posture};
 use crate::event::Event;
 use crate::store::Storage;
@@ -218,6 +226,7 @@ impl<S: Storage> Engine<S> {
         let (reserved_keys, reserved_held) =
             self.reserved(self.pending_events(), self.event_nodes, self.holding_nodes);
         let (keys, held) = if self.waits_for_leader(event) {
+            fits_packed::<S>(event, caps.event_bytes)?;
             if self.ordering.is_waiting(&event.id) {
                 // a new copy replaces the waiting one and its reservation
                 return Ok(());
@@ -252,6 +261,7 @@ impl<S: Storage> Engine<S> {
         if !caps.checks_events() {
             return Ok(());
         }
+        fits_packed::<S>(event, caps.event_bytes)?;
         self.event_need(event)?;
         if event.follows.is_some_and(|l| l != event.id)
             && self.waitlist_places() >= caps.waiting_followers
@@ -310,6 +320,11 @@ impl<S: Storage> Engine<S> {
         if self.waitlist_places() > caps.waiting_followers {
             return Err(Capacity::WaitingFollowers);
         }
+        if caps.event_bytes != usize::MAX
+            && self.ordering.longest().max(self.lateness.longest()) > caps.event_bytes
+        {
+            return Err(Capacity::EventBytes);
+        }
         let (keys, held) =
             self.reserved(self.pending_events(), self.event_nodes, self.holding_nodes);
         if self.keys.len().saturating_add(keys) > caps.keys {
@@ -346,6 +361,15 @@ impl<S: Storage> Engine<S> {
     pub fn tick_deferred(&self) -> bool {
         self.resume != TickResume::Start
     }
+}
+
+/// Refuses an event that takes more than `max` bytes packed (what holding it for its
+/// leader or buffering it stores).
+fn fits_packed<S: Storage>(event: &Event<'_>, max: usize) -> Result<(), Capacity> {
+    if max != usize::MAX && Packed::<S>::encoded_len(event) > max {
+        return Err(Capacity::EventBytes);
+    }
+    Ok(())
 }
 
 /// The event triggers of a tree about to be loaded: (event nodes, holding nodes,

@@ -153,6 +153,11 @@ pub struct Capacities {
     pub waiting_followers: usize,
     /// Events in the allowed-lateness buffer.
     pub buffered_events: usize,
+    /// Bytes of one waiting or buffered event, packed
+    /// ([`PackedEvent::encoded_len`](crate::event::PackedEvent::encoded_len): 49
+    /// bytes plus the name and every label name and value, each with its length as a
+    /// varint, plus a count per resource).
+    pub event_bytes: usize,
     /// Firings made and not yet taken with `poll_action`.
     pub pending_firings: usize,
 }
@@ -166,6 +171,7 @@ impl Capacities {
         held_events: usize::MAX,
         waiting_followers: usize::MAX,
         buffered_events: usize::MAX,
+        event_bytes: usize::MAX,
         pending_firings: usize::MAX,
     };
 
@@ -177,6 +183,7 @@ impl Capacities {
             Capacity::KeyBytes,
             Capacity::HeldEvents,
             Capacity::WaitingFollowers,
+            Capacity::EventBytes,
             Capacity::PendingFirings,
         ]
         .into_iter()
@@ -194,6 +201,7 @@ impl Capacities {
             Capacity::HeldEvents => self.held_events,
             Capacity::WaitingFollowers => self.waiting_followers,
             Capacity::BufferedEvents => self.buffered_events,
+            Capacity::EventBytes => self.event_bytes,
             Capacity::PendingFirings => self.pending_firings,
         }
     }
@@ -207,6 +215,7 @@ impl Capacities {
             Capacity::HeldEvents => &mut self.held_events,
             Capacity::WaitingFollowers => &mut self.waiting_followers,
             Capacity::BufferedEvents => &mut self.buffered_events,
+            Capacity::EventBytes => &mut self.event_bytes,
             Capacity::PendingFirings => &mut self.pending_firings,
         };
         *field = bound;
@@ -237,19 +246,22 @@ pub enum Capacity {
     WaitingFollowers,
     /// [`Capacities::buffered_events`].
     BufferedEvents,
+    /// [`Capacities::event_bytes`].
+    EventBytes,
     /// [`Capacities::pending_firings`].
     PendingFirings,
 }
 
 impl Capacity {
     /// Every capacity, in the order of the fields of [`Capacities`].
-    pub const ALL: [Capacity; 7] = [
+    pub const ALL: [Capacity; 8] = [
         Capacity::TriggerNodes,
         Capacity::Keys,
         Capacity::KeyBytes,
         Capacity::HeldEvents,
         Capacity::WaitingFollowers,
         Capacity::BufferedEvents,
+        Capacity::EventBytes,
         Capacity::PendingFirings,
     ];
 
@@ -267,6 +279,7 @@ impl Capacity {
             Capacity::HeldEvents => "held_events",
             Capacity::WaitingFollowers => "waiting_followers",
             Capacity::BufferedEvents => "buffered_events",
+            Capacity::EventBytes => "event_bytes",
             Capacity::PendingFirings => "pending_firings",
         }
     }
@@ -283,6 +296,9 @@ impl Capacity {
                 "deliver the leaders, or advance time so lost followers are released"
             }
             Capacity::BufferedEvents => "advance time with handle_timeout to release events",
+            Capacity::EventBytes => {
+                "the event (its name and resource labels) is too long to be held for later by this engine"
+            }
             Capacity::PendingFirings => "take the pending firings with poll_action",
         }
     }

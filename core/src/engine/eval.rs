@@ -158,7 +158,9 @@ impl<S: Storage> Engine<S> {
                 // (A leader "being processed" is waited for by Prefect for up to 8 s;
                 // processing here is sequential, so a leader up the stack is never
                 // seen within that wait and the event joins the waitlist.)
-                self.ordering.record_follower(event.to_owned_event());
+                // (the admission checks leave room for it: an event held now was
+                // admitted, a released follower was waiting already)
+                let _ = self.ordering.record_follower(event);
                 self.ordering.stop_processing(&event.id);
                 self.stats.followers_held += 1;
                 return Err(NotProcessed::ArrivedEarly);

@@ -9,14 +9,11 @@
 //! still save it may arrive. An event that arrives with `occurred` at or before the
 //! watermark is *late* and handled by [`LatePolicy`].
 
-use alloc::collections::BTreeMap;
-use alloc::vec::Vec;
-use hashbrown::HashMap;
-
+use super::pool::{EventPool, Packed};
 use super::{Engine, Entry, EventOutcome, HandleEventError};
-use crate::event::{Event, EventId, OwnedEvent};
+use crate::event::{Event, EventId};
 use crate::hash::FxBuildHasher;
-use crate::store::Storage;
+use crate::store::{Sorted, Storage, Table};
 use crate::time::Instant;
 
 /// What to do with an event that arrives after the watermark passed its `occurred`.
@@ -29,14 +26,15 @@ pub enum LatePolicy {
     Process,
 }
 
-/// Buffered events, in canonical order.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct LatenessBuffer {
-    /// (occurred, id, arrival) → event. `arrival` keeps exact duplicates apart in
-    /// [`Entry::Direct`], where Prefect counts them twice.
-    events: BTreeMap<(Instant, EventId, u64), OwnedEvent>,
+/// Buffered events, in canonical order, packed in storage `S`.
+pub(crate) struct LatenessBuffer<S: Storage> {
+    /// (occurred, id, arrival) → the event's slot in `pool`. `arrival` keeps exact
+    /// duplicates apart in [`Entry::Direct`], where Prefect counts them twice.
+    order: S::EventSorted<(Instant, EventId, u64), u32>,
+    /// The buffered events.
+    pool: EventPool<S>,
     /// Buffered copies per id (for de-duplication in [`Entry::Consumer`]).
-    ids: HashMap<EventId, u32, FxBuildHasher>,
+    ids: S::EventTable<EventId, u32>,
     arrivals: u64,
     /// Buffered events that follow another event (each may join the waitlist when
     /// released, so each keeps a place there).
@@ -45,15 +43,28 @@ pub(crate) struct LatenessBuffer {
     pub(crate) watermark: Option<Instant>,
 }
 
-impl LatenessBuffer {
+impl<S: Storage> Default for LatenessBuffer<S> {
+    fn default() -> Self {
+        LatenessBuffer {
+            order: Default::default(),
+            pool: EventPool::default(),
+            ids: Default::default(),
+            arrivals: 0,
+            following: 0,
+            watermark: None,
+        }
+    }
+}
+
+impl<S: Storage> LatenessBuffer<S> {
     /// Number of buffered events.
     pub(crate) fn len(&self) -> usize {
-        self.events.len()
+        self.order.len()
     }
 
     /// The earliest buffered `occurred`.
     pub(crate) fn earliest(&self) -> Option<Instant> {
-        self.events.keys().next().map(|k| k.0)
+        self.order.first().map(|(k, _)| k.0)
     }
 
     /// Buffered events that follow another event.
@@ -61,31 +72,87 @@ impl LatenessBuffer {
         self.following
     }
 
+    /// The longest buffered event, packed, in bytes.
+    pub(crate) fn longest(&self) -> usize {
+        self.iter()
+            .map(|(_, e)| e.as_bytes().len())
+            .max()
+            .unwrap_or(0)
+    }
+
     fn contains_id(&self, id: &EventId) -> bool {
         self.ids.contains_key(id)
     }
 
-    fn push(&mut self, event: OwnedEvent) {
-        self.following += usize::from(follows_another(&event));
-        *self.ids.entry(event.id).or_insert(0) += 1;
-        self.arrivals += 1;
-        self.events
-            .insert((event.occurred, event.id, self.arrivals), event);
+    /// Files a packed event under arrival number `arrival`; false (nothing changed)
+    /// when a fixed container is full or the key is taken.
+    fn file(&mut self, event: Packed<S>, arrival: u64) -> bool {
+        let (key, id, follows) = (
+            (event.occurred(), event.id(), arrival),
+            event.id(),
+            follows_another(&event),
+        );
+        if self.order.get(&key).is_some() {
+            return false;
+        }
+        let count = self.ids.get(&id).copied().unwrap_or(0);
+        if self.ids.try_insert(id, count + 1).is_err() {
+            return false;
+        }
+        let Some(slot) = self.pool.insert(event) else {
+            self.uncount(&id);
+            return false;
+        };
+        if self.order.try_insert(key, slot).is_err() {
+            self.pool.take(slot);
+            self.uncount(&id);
+            return false;
+        }
+        self.following += usize::from(follows);
+        true
     }
 
-    /// The buffered events with their arrival numbers, in release order, and the
-    /// arrival counter.
-    pub(crate) fn export(&self) -> (impl ExactSizeIterator<Item = (u64, &OwnedEvent)> + '_, u64) {
-        (
-            self.events.iter().map(|(&(_, _, arrival), e)| (arrival, e)),
-            self.arrivals,
-        )
+    /// One buffered copy of `id` fewer.
+    fn uncount(&mut self, id: &EventId) {
+        if let Some(n) = self.ids.get_mut(id) {
+            *n -= 1;
+            if *n == 0 {
+                self.ids.remove(id);
+            }
+        }
+    }
+
+    /// Buffers `event`; false (nothing changed) when it does not fit (the admission
+    /// checks leave room for an accepted event).
+    fn push(&mut self, event: &Event<'_>) -> bool {
+        let Some(packed) = Packed::<S>::pack(event) else {
+            return false;
+        };
+        let arrival = self.arrivals + 1;
+        let filed = self.file(packed, arrival);
+        if filed {
+            self.arrivals = arrival;
+        }
+        filed
+    }
+
+    /// The buffered events with their arrival numbers, in release order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (u64, &Packed<S>)> + '_ {
+        self.order
+            .iter()
+            .filter_map(|(&(_, _, arrival), &slot)| Some((arrival, self.pool.get(slot)?)))
+    }
+
+    /// The buffered events with their arrival numbers, in release order (with their
+    /// number), and the arrival counter.
+    pub(crate) fn export(&self) -> (impl Iterator<Item = (u64, &Packed<S>)> + '_, usize, u64) {
+        (self.iter(), self.len(), self.arrivals)
     }
 
     /// The buffer [`export`](Self::export) describes; `None` if an arrival number
-    /// repeats or exceeds `arrivals`.
-    pub(crate) fn import(
-        events: Vec<(u64, OwnedEvent)>,
+    /// repeats or exceeds `arrivals`, or the events do not fit in `S`.
+    pub(crate) fn import<'e>(
+        events: impl IntoIterator<Item = (u64, Event<'e>)>,
         arrivals: u64,
         watermark: Option<Instant>,
     ) -> Option<Self> {
@@ -94,51 +161,48 @@ impl LatenessBuffer {
             watermark,
             ..LatenessBuffer::default()
         };
-        let mut seen = hashbrown::HashSet::with_capacity_and_hasher(events.len(), FxBuildHasher);
+        let mut seen = hashbrown::HashSet::with_hasher(FxBuildHasher);
         for (arrival, event) in events {
             if arrival > arrivals || !seen.insert(arrival) {
                 return None;
             }
-            *out.ids.entry(event.id).or_insert(0) += 1;
-            out.following += usize::from(follows_another(&event));
-            out.events
-                .insert((event.occurred, event.id, arrival), event);
+            if !out.file(Packed::<S>::pack(&event)?, arrival) {
+                return None;
+            }
         }
         Some(out)
     }
 
     /// Takes the earliest event, whenever it occurred.
-    pub(crate) fn pop_first(&mut self) -> Option<OwnedEvent> {
+    pub(crate) fn pop_first(&mut self) -> Option<Packed<S>> {
         self.pop_due(Instant::from_micros(u64::MAX))
     }
 
-    /// The earliest event if it occurred at or before `watermark`.
-    fn peek_due(&self, watermark: Instant) -> Option<&OwnedEvent> {
-        let (key, event) = self.events.iter().next()?;
-        (key.0 <= watermark).then_some(event)
+    /// The id of the earliest event if it occurred at or before `watermark`.
+    fn peek_due(&self, watermark: Instant) -> Option<EventId> {
+        let (key, _) = self.order.first()?;
+        (key.0 <= watermark).then_some(key.1)
     }
 
     /// Takes the earliest event if it occurred at or before `watermark`.
-    fn pop_due(&mut self, watermark: Instant) -> Option<OwnedEvent> {
-        let (&key, _) = self.events.iter().next()?;
+    fn pop_due(&mut self, watermark: Instant) -> Option<Packed<S>> {
+        let (&key, &slot) = self.order.first()?;
         if key.0 > watermark {
             return None;
         }
-        let event = self.events.remove(&key)?;
+        self.order.remove(&key);
+        let event = self.pool.take(slot)?;
         self.following -= usize::from(follows_another(&event));
-        if let Some(n) = self.ids.get_mut(&event.id) {
-            *n -= 1;
-            if *n == 0 {
-                self.ids.remove(&event.id);
-            }
-        }
+        self.uncount(&key.1);
         Some(event)
     }
 }
 
 /// Whether the event follows an event other than itself.
-fn follows_another(event: &OwnedEvent) -> bool {
-    event.follows.is_some_and(|l| l != event.id)
+fn follows_another<B: core::ops::Deref<Target = [u8]>>(
+    event: &crate::event::PackedEvent<B>,
+) -> bool {
+    event.follows().is_some_and(|l| l != event.id())
 }
 
 impl<S: Storage> Engine<S> {
@@ -170,7 +234,8 @@ impl<S: Storage> Engine<S> {
         if let Err(c) = self.admit_buffered(event) {
             return Err(self.refuse(c));
         }
-        self.lateness.push(event.to_owned_event());
+        // (the admission checks leave room for the event)
+        let _ = self.lateness.push(event);
         Ok(EventOutcome::Buffered)
     }
 
@@ -186,7 +251,7 @@ impl<S: Storage> Engine<S> {
         };
         self.lateness.watermark = Some(watermark);
         while let Some(next) = self.lateness.peek_due(watermark) {
-            if !self.room_for_event(&next.id, self.event_nodes) {
+            if !self.room_for_event(&next, self.event_nodes) {
                 return None;
             }
             let Some(event) = self.lateness.pop_due(watermark) else {
@@ -198,3 +263,6 @@ impl<S: Storage> Engine<S> {
         Some(watermark)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -36,8 +36,12 @@
 //! State is Prefect's, kept in memory: one `Bucket` per (trigger,
 //! for_each key) with start, end, count and last event; for proactive triggers with
 //! `after`, the key's held `expect` events (3.9); the seen-id cache and the waitlist of
-//! followers. Every key has at most one timer, filed in the timing wheel at the
-//! earliest instant anything can happen to it without an event:
+//! followers. Events kept for later (waiting followers, the allowed-lateness buffer)
+//! are stored whole but packed, one byte buffer each
+//! ([`PackedEvent`](crate::event::PackedEvent)), and read back in place as an
+//! [`Event`] view when they are evaluated. Every key has at most one timer, filed in
+//! the timing wheel at the earliest instant anything can happen to it without an
+//! event:
 //!
 //! | key state | timer |
 //! |---|---|
@@ -122,6 +126,7 @@ mod keys;
 mod lateness;
 mod load;
 mod ordering;
+mod pool;
 mod pyset;
 mod snapshot;
 mod tick;
@@ -239,7 +244,7 @@ pub struct Engine<S: Storage = Growable> {
     batch: S::KeySeq<u32>,
     actions: VecDeque<Firing>,
     seen: SeenCache<S>,
-    ordering: CausalOrdering,
+    ordering: CausalOrdering<S>,
     events_clock: Option<Instant>,
     events_clock_updated: Option<Instant>,
     /// The wall clock (never goes back).
@@ -250,7 +255,7 @@ pub struct Engine<S: Storage = Growable> {
     scratch_candidates: Vec<u32>,
     scratch_key: Vec<u8>,
     route_cache: eval::RouteCache,
-    lateness: lateness::LatenessBuffer,
+    lateness: lateness::LatenessBuffer<S>,
     /// Prefect's `_triggers_by_expect` as CPython lays it out (pattern → set of trigger
     /// ids, in insertion order), or `None` when some trigger has no UUID id.
     py_index: Option<Vec<(String, pyset::PySet)>>,
@@ -301,6 +306,7 @@ impl<S: Storage> Engine<S> {
         c.held_events = c.held_events.min(S::EVENTS);
         c.waiting_followers = c.waiting_followers.min(S::EVENTS);
         c.buffered_events = c.buffered_events.min(S::EVENTS);
+        c.event_bytes = c.event_bytes.min(S::EVENT_BYTES);
         c.pending_firings = c.pending_firings.min(S::FIRINGS);
         config.dedup_capacity = config.dedup_capacity.min(S::SEEN);
         let mut keys = KeyTable::default();

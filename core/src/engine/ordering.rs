@@ -1,14 +1,14 @@
 //! Prefect's consumer bookkeeping: the "seen" event ids (de-duplication) and causal
 //! ordering with `follows` (`server/events/ordering/memory.py`).
 
-use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 use hashbrown::HashMap;
 
+use super::pool::{EventPool, Packed};
 use super::pyset::{py_hash_uuid, PySet};
-use crate::event::{EventId, OwnedEvent};
+use crate::event::{Event, EventId, OwnedEvent};
 use crate::hash::FxBuildHasher as FixedState;
-use crate::store::{Queue, Storage, Table};
+use crate::store::{Queue, Sorted, Storage, Table};
 use crate::time::{Duration, Instant};
 
 /// The ids of events processed recently: Prefect's `TTLCache(maxsize, ttl)` of seen
@@ -232,31 +232,57 @@ pub(crate) struct OrderingRecord {
 }
 
 /// A follower waiting for its leader (`memory.py`'s `_events` + `_waitlist`).
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 struct Waiting {
-    event: OwnedEvent,
+    /// The event's slot in the pool.
+    slot: u32,
     /// `received` of the (latest) copy recorded: the lost-follower clock.
     received: Instant,
     /// Position in the waitlist dict (insertion order; re-recording keeps it).
     position: u64,
 }
 
-/// Followers held until their leader is seen (Prefect's in-memory causal ordering).
-#[derive(Clone, Debug, Default)]
-pub(crate) struct CausalOrdering {
-    waiting: HashMap<EventId, Waiting, FixedState>,
+/// Followers held until their leader is seen (Prefect's in-memory causal ordering),
+/// the events themselves packed in storage `S`.
+///
+/// On the heap still (feature `alloc`): each leader's set of follower ids (a
+/// [`PySet`], whose table grows as CPython's does) and the lists
+/// [`followers_of`](Self::followers_of), [`take_lost`](Self::take_lost) and
+/// [`chain_len`](Self::chain_len) make.
+pub(crate) struct CausalOrdering<S: Storage> {
+    /// id → where its event is and its waitlist place.
+    waiting: S::EventTable<EventId, Waiting>,
+    /// The waiting events, packed.
+    pool: EventPool<S>,
     /// leader → its followers' ids, as the CPython `set` Prefect keeps: when several
     /// followers of one leader share `occurred`, Prefect processes them in the
     /// iteration order of a copy of this set.
     followers: HashMap<EventId, PySet<EventId>, FixedState>,
     /// (received, position) of every waiting follower, for lost-follower release.
-    by_received: BTreeSet<(Instant, u64, EventId)>,
+    by_received: S::EventSorted<(Instant, u64, EventId), ()>,
     next_position: u64,
-    /// Events being processed right now (recursion through followers).
-    processing: Vec<EventId>,
+    /// Events being processed right now: at most one, as `reactive_evaluation` ends
+    /// an event's mark before it processes the event's followers.
+    processing: heapless::Vec<EventId, PROCESSING>,
 }
 
-impl CausalOrdering {
+/// Room for events being processed at once (one is the most there can be).
+const PROCESSING: usize = 4;
+
+impl<S: Storage> Default for CausalOrdering<S> {
+    fn default() -> Self {
+        CausalOrdering {
+            waiting: Default::default(),
+            pool: EventPool::default(),
+            followers: HashMap::default(),
+            by_received: Default::default(),
+            next_position: 0,
+            processing: heapless::Vec::new(),
+        }
+    }
+}
+
+impl<S: Storage> CausalOrdering<S> {
     /// Whether the event with this id is being processed.
     pub(crate) fn is_processing(&self, id: &EventId) -> bool {
         self.processing.contains(id)
@@ -267,7 +293,9 @@ impl CausalOrdering {
         if self.is_processing(&id) {
             return false;
         }
-        self.processing.push(id);
+        debug_assert!(self.processing.is_empty(), "one event processed at a time");
+        // (never full: see `processing`)
+        let _ = self.processing.push(id);
         true
     }
 
@@ -278,15 +306,26 @@ impl CausalOrdering {
         }
     }
 
-    /// Puts an event on the waitlist of its leader (`record_follower`).
-    pub(crate) fn record_follower(&mut self, event: OwnedEvent) {
+    /// Puts an event on the waitlist of its leader (`record_follower`); false, with
+    /// nothing changed, when it does not fit in `S` (the admission checks leave room
+    /// for every event accepted).
+    pub(crate) fn record_follower(&mut self, event: &Event<'_>) -> bool {
         let Some(leader) = event.follows else {
-            return;
+            return true;
+        };
+        let Some(packed) = Packed::<S>::pack(event) else {
+            return false;
         };
         let id = event.id;
-        let position = match self.waiting.get(&id) {
+        let old = self.waiting.get(&id).copied();
+        if old.is_none() && self.pool.is_full() {
+            return false;
+        }
+        let position = match old {
             Some(w) => {
                 self.by_received.remove(&(w.received, w.position, id));
+                self.waiting.remove(&id);
+                self.pool.take(w.slot);
                 w.position
             }
             None => {
@@ -295,25 +334,39 @@ impl CausalOrdering {
                 p
             }
         };
-        self.insert_waiting(leader, event, position);
+        self.insert_waiting(leader, packed, position)
     }
 
-    /// Files a follower on the waitlist at `position` and in its leader's id set.
-    fn insert_waiting(&mut self, leader: EventId, event: OwnedEvent, position: u64) {
-        let (id, received) = (event.id, event.received);
-        self.by_received.insert((received, position, id));
-        self.waiting.insert(
-            id,
-            Waiting {
-                event,
-                received,
-                position,
-            },
-        );
+    /// Files a follower on the waitlist at `position` and in its leader's id set;
+    /// false, with nothing changed, when a fixed container is full.
+    fn insert_waiting(&mut self, leader: EventId, event: Packed<S>, position: u64) -> bool {
+        let (id, received) = (event.id(), event.received());
+        let Some(slot) = self.pool.insert(event) else {
+            return false;
+        };
+        let waiting = Waiting {
+            slot,
+            received,
+            position,
+        };
+        if self
+            .by_received
+            .try_insert((received, position, id), ())
+            .is_err()
+        {
+            self.pool.take(slot);
+            return false;
+        }
+        if self.waiting.try_insert(id, waiting).is_err() {
+            self.by_received.remove(&(received, position, id));
+            self.pool.take(slot);
+            return false;
+        }
         self.followers
             .entry(leader)
             .or_default()
             .add(id_hash(&id), id);
+        true
     }
 
     /// `_followers[leader].discard(id)`, dropping the leader's set once empty.
@@ -326,62 +379,67 @@ impl CausalOrdering {
         }
     }
 
+    /// Takes a waiting follower off the waitlist (not out of its leader's id set).
+    fn unfile(&mut self, id: &EventId) -> Option<(Waiting, Packed<S>)> {
+        let w = self.waiting.remove(id)?;
+        self.by_received.remove(&(w.received, w.position, *id));
+        Some((w, self.pool.take(w.slot)?))
+    }
+
     /// Forgets a follower that has been processed (`forget_follower`).
     pub(crate) fn forget_follower(&mut self, id: &EventId, leader: &EventId) {
-        if let Some(w) = self.waiting.remove(id) {
-            self.by_received.remove(&(w.received, w.position, *id));
-        }
+        self.unfile(id);
         self.discard_follower(leader, id);
     }
 
     /// The followers waiting on `leader` (`get_followers`): a copy of the leader's
-    /// id set iterated in CPython's order, then sorted stably by `occurred`; cloned,
+    /// id set iterated in CPython's order, then sorted stably by `occurred`; copied,
     /// they stay on the waitlist until processed.
-    pub(crate) fn followers_of(&self, leader: &EventId) -> Vec<OwnedEvent> {
+    pub(crate) fn followers_of(&self, leader: &EventId) -> Vec<Packed<S>> {
         let Some(ids) = self.followers.get(leader) else {
             return Vec::new();
         };
-        let mut out: Vec<OwnedEvent> = ids
+        let mut out: Vec<Packed<S>> = ids
             .copy()
             .iter()
-            .filter_map(|id| self.waiting.get(&id))
-            .map(|w| w.event.clone())
+            .filter_map(|id| self.pool.get(self.waiting.get(&id)?.slot))
+            .cloned()
             .collect();
-        out.sort_by_key(|e| e.occurred);
+        out.sort_by_key(|e| e.occurred());
         out
     }
 
     /// Removes and returns every follower received at or before `cutoff`, sorted by
     /// `occurred` (`get_lost_followers`), each with its waitlist position.
-    pub(crate) fn take_lost(&mut self, cutoff: Instant) -> Vec<(u64, OwnedEvent)> {
-        let mut lost: Vec<(u64, OwnedEvent)> = Vec::new();
-        while let Some(&(received, position, id)) = self.by_received.iter().next() {
+    pub(crate) fn take_lost(&mut self, cutoff: Instant) -> Vec<(u64, Packed<S>)> {
+        let mut lost: Vec<(u64, Packed<S>)> = Vec::new();
+        while let Some((&(received, position, id), ())) = self.by_received.first() {
             if received > cutoff {
                 break;
             }
             self.by_received.remove(&(received, position, id));
-            if let Some(w) = self.waiting.remove(&id) {
-                if let Some(leader) = w.event.follows {
+            if let Some((w, event)) = self.unfile(&id) {
+                if let Some(leader) = event.follows() {
                     self.discard_follower(&leader, &id);
                 }
-                lost.push((w.position, w.event));
+                lost.push((w.position, event));
             }
         }
         lost.sort_by_key(|(pos, _)| *pos);
-        lost.sort_by_key(|(_, e)| e.occurred);
+        lost.sort_by_key(|(_, e)| e.occurred());
         lost
     }
 
     /// Puts lost followers taken with [`take_lost`](Self::take_lost) and not evaluated
     /// back on the waitlist, at their old positions (a tick that ran out of room for
-    /// firings; see `Capacities`).
-    pub(crate) fn put_back(&mut self, lost: impl IntoIterator<Item = (u64, OwnedEvent)>) {
+    /// firings; see `Capacities`). They fit: they were taken out.
+    pub(crate) fn put_back(&mut self, lost: impl IntoIterator<Item = (u64, Packed<S>)>) {
         for (position, event) in lost {
-            let Some(leader) = event.follows else {
+            let Some(leader) = event.follows() else {
                 continue;
             };
             // (recorded again meanwhile: the newer copy stays)
-            if !self.waiting.contains_key(&event.id) {
+            if !self.waiting.contains_key(&event.id()) {
                 self.insert_waiting(leader, event, position);
             }
         }
@@ -419,7 +477,7 @@ impl CausalOrdering {
 
     /// The earliest `received` among waiting followers.
     pub(crate) fn earliest_received(&self) -> Option<Instant> {
-        self.by_received.iter().next().map(|&(r, _, _)| r)
+        self.by_received.first().map(|(&(r, _, _), ())| r)
     }
 
     /// How many followers wait.
@@ -427,13 +485,26 @@ impl CausalOrdering {
         self.waiting.len()
     }
 
+    /// The longest waiting event, packed, in bytes.
+    pub(crate) fn longest(&self) -> usize {
+        self.waiting
+            .iter()
+            .filter_map(|(_, w)| self.pool.get(w.slot))
+            .map(|e| e.as_bytes().len())
+            .max()
+            .unwrap_or(0)
+    }
+
     /// The waitlist, deterministically ordered (between `handle_*` calls nothing is
     /// being processed, so that is all the state).
     pub(crate) fn export(&self) -> OrderingRecord {
         let mut waiting: Vec<WaitingRecord> = self
             .waiting
-            .values()
-            .map(|w| (w.position, w.received, w.event.clone()))
+            .iter()
+            .filter_map(|(_, w)| {
+                let event = self.pool.get(w.slot)?.view().to_owned_event();
+                Some((w.position, w.received, event))
+            })
             .collect();
         waiting.sort_by_key(|(position, _, e)| (*position, e.id));
         let mut followers: Vec<(EventId, FollowerSetRecord)> = self
@@ -450,25 +521,29 @@ impl CausalOrdering {
     }
 
     /// The waitlist [`export`](Self::export) describes; `None` if a follower or a
-    /// leader appears twice, a position is not below `next_position`, or a follower
-    /// set's layout is not one CPython could have made.
+    /// leader appears twice, a position is not below `next_position`, a follower
+    /// set's layout is not one CPython could have made, or the events do not fit in
+    /// `S`.
     pub(crate) fn import(record: OrderingRecord) -> Option<Self> {
-        let mut out = CausalOrdering {
+        let mut out = CausalOrdering::<S> {
             next_position: record.next_position,
-            ..CausalOrdering::default()
+            ..CausalOrdering::<S>::default()
         };
         for (position, received, event) in record.waiting {
             if position >= record.next_position {
                 return None;
             }
             let id = event.id;
-            out.by_received.insert((received, position, id));
+            let slot = out.pool.pack(&event.view())?;
+            out.by_received
+                .try_insert((received, position, id), ())
+                .ok()?;
             let waiting = Waiting {
-                event,
+                slot,
                 received,
                 position,
             };
-            if out.waiting.insert(id, waiting).is_some() {
+            if out.waiting.try_insert(id, waiting).ok()?.is_some() {
                 return None;
             }
         }

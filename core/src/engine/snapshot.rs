@@ -201,7 +201,7 @@ impl<S: Storage> Engine<S> {
             followers: waitlist.followers,
             next_position: waitlist.next_position,
             lateness: LatenessOut(&self.lateness),
-            lateness_arrivals: self.lateness.export().1,
+            lateness_arrivals: self.lateness.export().2,
             watermark: self.lateness.watermark,
         }
     }

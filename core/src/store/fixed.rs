@@ -2,12 +2,24 @@
 
 use core::hash::Hash;
 
-use super::{Bytes, FlatMap, SortedSeq, Storage};
+use super::{ByteBuf, Bytes, FlatMap, SortedSeq, Storage};
 use crate::wheel::ArrayStorage;
 
 impl<const N: usize> Bytes for heapless::Vec<u8, N> {
     fn from_bytes(bytes: &[u8]) -> Option<Self> {
         heapless::Vec::from_slice(bytes).ok()
+    }
+    fn max_len() -> Option<usize> {
+        Some(N)
+    }
+}
+
+impl<const N: usize> ByteBuf for heapless::Vec<u8, N> {
+    fn with_room(_len: usize) -> Self {
+        heapless::Vec::new()
+    }
+    fn try_extend(&mut self, bytes: &[u8]) -> bool {
+        self.extend_from_slice(bytes).is_ok()
     }
     fn max_len() -> Option<usize> {
         Some(N)
@@ -22,8 +34,17 @@ impl<const N: usize> Bytes for heapless::Vec<u8, N> {
 /// | `KEYS` | tracked (trigger, key) pairs: buckets, held-event owners, timers |
 /// | `KEY_BYTES` | the encoded `for_each` values of one key (each value's bytes plus a 1-byte length below 128 bytes) |
 /// | `EVENTS` | held `expect` events, and separately followers waiting for their leader and events buffered for allowed lateness |
+/// | `EVENT_BYTES` | one waiting or buffered event, packed (`PackedEvent::encoded_len`: 49 bytes, plus the name and every label name and value, each with a 1-byte length below 128 bytes, plus a 1-byte count per resource) |
 /// | `SEEN` | event ids remembered for de-duplication |
 /// | `FIRINGS` | firings not yet taken with `poll_action` |
+///
+/// Waiting and buffered events are kept whole (their name and labels are read again
+/// when they are evaluated), each in a slot of `EVENT_BYTES` bytes: `2 × EVENTS ×
+/// EVENT_BYTES` bytes in all (one pool for the waitlist, one for the lateness buffer).
+/// A slot per event, rather than one byte arena shared by all events, keeps insertion
+/// and removal O(1) with no compaction and makes the worst case plain: any `EVENTS`
+/// events of at most `EVENT_BYTES` bytes fit, whatever their order of arrival; the
+/// price is the room a short event leaves unused in its slot.
 ///
 /// The engine checks every capacity before it changes anything and refuses what does
 /// not fit with a typed error naming it (see `Capacities` in the engine's
@@ -34,6 +55,7 @@ pub struct Fixed<
     const KEYS: usize,
     const KEY_BYTES: usize,
     const EVENTS: usize,
+    const EVENT_BYTES: usize,
     const SEEN: usize,
     const FIRINGS: usize,
 >;
@@ -43,14 +65,16 @@ impl<
         const KEYS: usize,
         const KEY_BYTES: usize,
         const EVENTS: usize,
+        const EVENT_BYTES: usize,
         const SEEN: usize,
         const FIRINGS: usize,
-    > Storage for Fixed<TRIGGERS, KEYS, KEY_BYTES, EVENTS, SEEN, FIRINGS>
+    > Storage for Fixed<TRIGGERS, KEYS, KEY_BYTES, EVENTS, EVENT_BYTES, SEEN, FIRINGS>
 {
     const TRIGGERS: usize = TRIGGERS;
     const KEYS: usize = KEYS;
     const KEY_BYTES: usize = KEY_BYTES;
     const EVENTS: usize = EVENTS;
+    const EVENT_BYTES: usize = EVENT_BYTES;
     const SEEN: usize = SEEN;
     const FIRINGS: usize = FIRINGS;
     type TriggerSeq<T> = heapless::Vec<T, TRIGGERS>;
@@ -64,6 +88,7 @@ impl<
     type EventSeq<T> = heapless::Vec<T, EVENTS>;
     type EventTable<K: Eq + Hash, V> = FlatMap<K, V, EVENTS>;
     type EventSorted<K: Ord, V> = SortedSeq<K, V, EVENTS>;
+    type EventBytes = heapless::Vec<u8, EVENT_BYTES>;
     type SeenTable<K: Eq + Hash, V> = FlatMap<K, V, SEEN>;
     type SeenQueue<T> = heapless::Deque<T, SEEN>;
     type FiringQueue<T> = heapless::Deque<T, FIRINGS>;

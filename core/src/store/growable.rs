@@ -153,11 +153,25 @@ impl super::Bytes for alloc::boxed::Box<[u8]> {
     }
 }
 
+impl super::ByteBuf for Vec<u8> {
+    fn with_room(len: usize) -> Self {
+        Vec::with_capacity(len)
+    }
+    fn try_extend(&mut self, bytes: &[u8]) -> bool {
+        self.extend_from_slice(bytes);
+        true
+    }
+    fn max_len() -> Option<usize> {
+        None
+    }
+}
+
 impl super::Storage for Growable {
     const TRIGGERS: usize = usize::MAX;
     const KEYS: usize = usize::MAX;
     const KEY_BYTES: usize = usize::MAX;
     const EVENTS: usize = usize::MAX;
+    const EVENT_BYTES: usize = usize::MAX;
     const SEEN: usize = usize::MAX;
     const FIRINGS: usize = usize::MAX;
     type TriggerSeq<T> = Vec<T>;
@@ -171,6 +185,7 @@ impl super::Storage for Growable {
     type EventSeq<T> = Vec<T>;
     type EventTable<K: Eq + Hash, V> = hashbrown::HashMap<K, V, FxBuildHasher>;
     type EventSorted<K: Ord, V> = BTreeMap<K, V>;
+    type EventBytes = Vec<u8>;
     type SeenTable<K: Eq + Hash, V> = hashbrown::HashMap<K, V, FxBuildHasher>;
     type SeenQueue<T> = VecDeque<T>;
     type FiringQueue<T> = VecDeque<T>;

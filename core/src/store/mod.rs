@@ -11,6 +11,7 @@
 //! | [`Table`] | `hashbrown::HashMap` with the fixed hasher | [`FlatMap`] |
 //! | [`Sorted`] | `alloc::collections::BTreeMap` | [`SortedSeq`] |
 //! | [`Queue`] | `alloc::collections::VecDeque` | `heapless::Deque<T, N>` |
+//! | [`Bytes`], [`ByteBuf`] | `Box<[u8]>`, `Vec<u8>` | `heapless::Vec<u8, N>` |
 //!
 //! Every operation that adds an element is fallible and hands the element back when a
 //! fixed container is full (`Result<_, T>`, heapless' convention): nothing is dropped
@@ -235,13 +236,27 @@ pub trait Bytes: Deref<Target = [u8]> + Clone + core::fmt::Debug {
     fn max_len() -> Option<usize>;
 }
 
+/// An owned byte buffer filled by appending, up to a bound: one packed event
+/// ([`PackedEvent`](crate::event::PackedEvent)).
+pub trait ByteBuf: Deref<Target = [u8]> + Clone + core::fmt::Debug {
+    /// An empty buffer about to receive `len` bytes (a growable one reserves exactly
+    /// that much, so packing allocates once).
+    fn with_room(len: usize) -> Self;
+    /// Appends `bytes`; false, with nothing appended, when they do not fit.
+    fn try_extend(&mut self, bytes: &[u8]) -> bool;
+    /// The most bytes it holds (`None`: any number).
+    fn max_len() -> Option<usize>;
+}
+
 /// Which containers the engine keeps its state in, by role.
 ///
 /// Each role has its own capacity in a fixed flavour: *trigger* containers hold one
 /// element per loaded trigger node, *key* containers one per tracked (trigger, key),
 /// *event* containers one per held, waiting or buffered event, *seen* containers one
 /// per remembered event id (de-duplication), *firing* containers one per firing not
-/// yet polled.
+/// yet polled. Held, waiting and buffered events are stored packed, each in one
+/// [`EventBytes`](Storage::EventBytes) buffer of at most
+/// [`EVENT_BYTES`](Storage::EVENT_BYTES) bytes.
 pub trait Storage: Sized + 'static {
     /// The most trigger nodes it holds (`usize::MAX`: it grows).
     const TRIGGERS: usize;
@@ -252,6 +267,9 @@ pub trait Storage: Sized + 'static {
     /// The most held, waiting or buffered events of each kind it holds
     /// (`usize::MAX`: it grows).
     const EVENTS: usize;
+    /// The most bytes one waiting or buffered event takes packed (`usize::MAX`: any;
+    /// see [`PackedEvent::encoded_len`](crate::event::PackedEvent::encoded_len)).
+    const EVENT_BYTES: usize;
     /// The most event ids it remembers for de-duplication (`usize::MAX`: it grows).
     const SEEN: usize;
     /// The most firings it keeps until they are polled (`usize::MAX`: it grows).
@@ -278,6 +296,8 @@ pub trait Storage: Sized + 'static {
     type EventTable<K: Eq + Hash, V>: Table<K, V>;
     /// An ordered map with one entry per held, waiting or buffered event.
     type EventSorted<K: Ord, V>: Sorted<K, V>;
+    /// One waiting or buffered event, packed.
+    type EventBytes: ByteBuf;
     /// A table with one entry per remembered event id.
     type SeenTable<K: Eq + Hash, V>: Table<K, V>;
     /// A queue with one element per remembered event id.

@@ -133,7 +133,8 @@ struct RunArgs {
 
     /// Bound a part of the engine's state (repeatable): trigger_nodes, keys (tracked
     /// windows), key_bytes (per key), held_events, waiting_followers, buffered_events
-    /// (with --allowed-lateness; default 1000000) or pending_firings. An event that
+    /// (with --allowed-lateness; default 1000000), event_bytes (per waiting or buffered
+    /// event, packed) or pending_firings. An event that
     /// would need more than is left is refused and counted (the summary says how many);
     /// nothing the engine took is lost. Unbounded by default.
     #[arg(long = "capacity", value_name = "NAME=N", value_parser = overdue_std::run::parse_capacity)]

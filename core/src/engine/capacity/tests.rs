@@ -308,7 +308,8 @@ fn errors_name_the_capacity_and_what_to_do() {
         held_events: 3,
         waiting_followers: 4,
         buffered_events: 5,
-        pending_firings: 6,
+        event_bytes: 6,
+        pending_firings: 7,
     };
     assert_eq!(caps, set);
     assert!(Capacity::ALL
@@ -324,8 +325,8 @@ fn errors_name_the_capacity_and_what_to_do() {
 fn fixed_engine_footprint_per_key() {
     use crate::store::Fixed;
     use core::mem::size_of;
-    type Small = Engine<Fixed<4, 0, 64, 4, 4, 4>>;
-    type Large = Engine<Fixed<4, 1024, 64, 4, 4, 4>>;
+    type Small = Engine<Fixed<4, 0, 64, 4, 256, 4, 4>>;
+    type Large = Engine<Fixed<4, 1024, 64, 4, 256, 4, 4>>;
     let per_key = (size_of::<Large>() - size_of::<Small>()) / 1024;
     let state = size_of::<Option<crate::engine::keys::KeyState<heapless::Vec<u8, 64>>>>();
     let formula = state // key state, key bytes inline
@@ -338,3 +339,5 @@ fn fixed_engine_footprint_per_key() {
     std::println!("fixed engine: {per_key} B per key with 64 key bytes ({state} B key state)");
     assert_eq!(per_key, formula);
 }
+
+mod event_bytes;

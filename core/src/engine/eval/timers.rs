@@ -377,7 +377,7 @@ impl<S: Storage> Engine<S> {
         let was_proactive = core::mem::replace(&mut self.in_proactive, false);
         let mut complete = true;
         while let Some((position, follower)) = lost.next() {
-            if !self.room_for_event(&follower.id, self.event_nodes) {
+            if !self.room_for_event(&follower.id(), self.event_nodes) {
                 let rest = core::iter::once((position, follower)).chain(lost);
                 self.ordering.put_back(rest);
                 complete = false;

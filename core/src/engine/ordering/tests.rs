@@ -58,6 +58,10 @@ fn follower(n: u8, leader: u8, occurred: u64, received: u64) -> OwnedEvent {
     }
 }
 
+fn pack(e: OwnedEvent) -> Packed<Growable> {
+    Packed::<Growable>::pack(&e.view()).expect("any event fits growable storage")
+}
+
 fn uuid_follower(uuid: &str, occurred: u64) -> OwnedEvent {
     let mut e = follower(0, 9, occurred, 1);
     e.id = EventId::parse(uuid).expect("a uuid");
@@ -77,11 +81,11 @@ const TIED: [&str; 5] = [
 
 #[test]
 fn followers_with_equal_occurred_come_in_the_order_of_a_copy_of_pythons_set() {
-    let mut o = CausalOrdering::default();
+    let mut o = CausalOrdering::<Growable>::default();
     for uuid in TIED {
-        o.record_follower(uuid_follower(uuid, 100));
+        assert!(o.record_follower(&uuid_follower(uuid, 100).view()));
     }
-    let order: Vec<EventId> = o.followers_of(&id(9)).iter().map(|e| e.id).collect();
+    let order: Vec<EventId> = o.followers_of(&id(9)).iter().map(|e| e.id()).collect();
     let expected: Vec<EventId> = [4, 0, 2, 1, 3]
         .iter()
         .map(|&i| EventId::parse(TIED[i]).expect("a uuid"))
@@ -92,33 +96,37 @@ fn followers_with_equal_occurred_come_in_the_order_of_a_copy_of_pythons_set() {
     );
     // an earlier `occurred` still comes first
     let early = "00000000-0000-4000-8000-000000000001";
-    o.record_follower(uuid_follower(early, 50));
+    assert!(o.record_follower(&uuid_follower(early, 50).view()));
     assert_eq!(
-        o.followers_of(&id(9))[0].id,
+        o.followers_of(&id(9))[0].id(),
         EventId::parse(early).expect("a uuid")
     );
 
     // the layout (deleted entries included) survives export and import
     o.forget_follower(&EventId::parse(TIED[0]).expect("a uuid"), &id(9));
-    let before: Vec<EventId> = o.followers_of(&id(9)).iter().map(|e| e.id).collect();
-    let restored = CausalOrdering::import(o.export()).expect("a valid record");
-    let after: Vec<EventId> = restored.followers_of(&id(9)).iter().map(|e| e.id).collect();
+    let before: Vec<EventId> = o.followers_of(&id(9)).iter().map(|e| e.id()).collect();
+    let restored = CausalOrdering::<Growable>::import(o.export()).expect("a valid record");
+    let after: Vec<EventId> = restored
+        .followers_of(&id(9))
+        .iter()
+        .map(|e| e.id())
+        .collect();
     assert_eq!(before, after);
     assert_eq!(after.len(), 5);
 }
 
 #[test]
 fn impossible_follower_set_layouts_are_refused() {
-    let mut o = CausalOrdering::default();
-    o.record_follower(uuid_follower(TIED[0], 100));
+    let mut o = CausalOrdering::<Growable>::default();
+    assert!(o.record_follower(&uuid_follower(TIED[0], 100).view()));
     let good = o.export();
     let with = |size: u32, slots: Vec<(u32, Option<EventId>)>| {
         let mut r = o.export();
         r.followers[0].1 = (size, slots);
-        CausalOrdering::import(r)
+        CausalOrdering::<Growable>::import(r)
     };
     let one = Some(EventId::parse(TIED[0]).expect("a uuid"));
-    assert!(CausalOrdering::import(good).is_some());
+    assert!(CausalOrdering::<Growable>::import(good).is_some());
     assert!(with(12, vec![(0, one)]).is_none(), "not a power of two");
     assert!(with(4, vec![(0, one)]).is_none(), "below CPython's minimum");
     assert!(
@@ -136,17 +144,17 @@ fn impossible_follower_set_layouts_are_refused() {
 
 #[test]
 fn followers_come_back_in_occurred_order_and_lost_ones_are_released_once() {
-    let mut o = CausalOrdering::default();
-    o.record_follower(follower(3, 9, 30, 5));
-    o.record_follower(follower(2, 9, 20, 6));
-    o.record_follower(follower(4, 8, 10, 7));
-    let ids: Vec<_> = o.followers_of(&id(9)).iter().map(|e| e.id).collect();
+    let mut o = CausalOrdering::<Growable>::default();
+    assert!(o.record_follower(&follower(3, 9, 30, 5).view()));
+    assert!(o.record_follower(&follower(2, 9, 20, 6).view()));
+    assert!(o.record_follower(&follower(4, 8, 10, 7).view()));
+    let ids: Vec<_> = o.followers_of(&id(9)).iter().map(|e| e.id()).collect();
     assert_eq!(ids, [id(2), id(3)]);
     assert_eq!(o.earliest_received(), Some(Instant::from_secs(5)));
     let lost: Vec<_> = o
         .take_lost(Instant::from_secs(6))
         .iter()
-        .map(|(_, e)| e.id)
+        .map(|(_, e)| e.id())
         .collect();
     assert_eq!(lost, [id(2), id(3)]);
     assert_eq!(o.len(), 1);
@@ -154,13 +162,16 @@ fn followers_come_back_in_occurred_order_and_lost_ones_are_released_once() {
     assert!(o.take_lost(Instant::from_secs(6)).is_empty());
     // put back where they were: the same order and lost again at the same cutoff
     let before = o.len();
-    o.put_back([(0, follower(3, 9, 30, 5)), (1, follower(2, 9, 20, 6))]);
+    o.put_back([
+        (0, pack(follower(3, 9, 30, 5))),
+        (1, pack(follower(2, 9, 20, 6))),
+    ]);
     assert_eq!(o.len(), before + 2);
     assert_eq!(o.chain_len(&id(9), 20), 2);
     let again: Vec<_> = o
         .take_lost(Instant::from_secs(6))
         .iter()
-        .map(|(p, e)| (*p, e.id))
+        .map(|(p, e)| (*p, e.id()))
         .collect();
     assert_eq!(again, [(1, id(2)), (0, id(3))]);
 }
@@ -169,7 +180,7 @@ fn followers_come_back_in_occurred_order_and_lost_ones_are_released_once() {
 fn a_fixed_seen_cache_behaves_as_the_growable_one_even_when_its_ring_fills() {
     // four ids at most, and a ring of four entries: refreshes leave stale entries
     // behind that must be compacted away when the ring fills
-    let mut fixed = SeenCache::<Fixed<1, 1, 1, 1, 4, 1>>::default();
+    let mut fixed = SeenCache::<Fixed<1, 1, 1, 1, 1, 4, 1>>::default();
     let mut growable = SeenCache::<Growable>::default();
     let ttl = Duration::from_secs(50);
     let mut state = 0x2545_f491_u32;
@@ -191,4 +202,122 @@ fn a_fixed_seen_cache_behaves_as_the_growable_one_even_when_its_ring_fills() {
         assert_eq!(fixed.len(), growable.len(), "step {step}");
         assert!(fixed.export().0.eq(growable.export().0), "step {step}");
     }
+}
+
+/// A follower with `labels` resource labels (varying packed sizes).
+fn sized_follower(n: u8, leader: u8, occurred: u64, received: u64, labels: usize) -> OwnedEvent {
+    let mut e = follower(n, leader, occurred, received);
+    e.resource = (0..labels)
+        .map(|i| (alloc::format!("label-{i}"), alloc::format!("value-{n}-{i}")))
+        .collect();
+    e.related = (0..labels % 3)
+        .map(|i| alloc::vec![(alloc::string::String::from("role"), alloc::format!("r{i}"))])
+        .collect();
+    e
+}
+
+/// What a list of packed events says, comparable across storage flavours.
+fn owned<B: core::ops::Deref<Target = [u8]>>(
+    events: impl IntoIterator<Item = crate::event::PackedEvent<B>>,
+) -> Vec<OwnedEvent> {
+    events
+        .into_iter()
+        .map(|e| e.view().to_owned_event())
+        .collect()
+}
+
+/// Lost followers with their positions, comparable across storage flavours.
+fn summary<B: core::ops::Deref<Target = [u8]>>(
+    lost: &[(u64, crate::event::PackedEvent<B>)],
+) -> Vec<(u64, OwnedEvent)> {
+    lost.iter()
+        .map(|(p, e)| (*p, e.view().to_owned_event()))
+        .collect()
+}
+
+#[test]
+fn a_fixed_waitlist_behaves_as_the_growable_one() {
+    // eight waiting events of at most 160 bytes packed: the engine's admission keeps
+    // within that, so the driver does as well
+    type Small = Fixed<1, 1, 1, 8, 160, 1, 1>;
+    let mut fixed = CausalOrdering::<Small>::default();
+    let mut growable = CausalOrdering::<Growable>::default();
+    let mut state = 0x9e37_79b9_u32;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        state
+    };
+    let mut refused = 0;
+    for step in 0..20_000u64 {
+        let r = next();
+        let (n, leader) = ((r % 12) as u8, ((r >> 8) % 4) as u8 + 20);
+        match (r >> 16) % 8 {
+            0..=3 => {
+                let e = sized_follower(
+                    n,
+                    leader,
+                    (r >> 20) as u64 % 50,
+                    step / 4,
+                    (r >> 24) as usize % 6,
+                );
+                let bytes = Packed::<Small>::encoded_len(&e.view());
+                let fits = bytes <= 160 && (fixed.is_waiting(&e.id) || fixed.len() < 8);
+                let recorded = fixed.record_follower(&e.view());
+                assert_eq!(recorded, fits, "step {step}: {bytes} bytes");
+                if recorded {
+                    assert!(growable.record_follower(&e.view()));
+                } else {
+                    refused += 1;
+                }
+            }
+            4 => {
+                fixed.forget_follower(&id(n), &id(leader));
+                growable.forget_follower(&id(n), &id(leader));
+            }
+            5 => {
+                let cutoff = Instant::from_secs(step / 4)
+                    .saturating_sub(Duration::from_secs(u64::from(r >> 24) % 40));
+                let (f, g) = (fixed.take_lost(cutoff), growable.take_lost(cutoff));
+                assert_eq!(summary(&f), summary(&g), "step {step}");
+                // every other time, the lost ones are put back as a cut tick does
+                if (r >> 28) % 2 == 0 {
+                    fixed.put_back(f);
+                    growable.put_back(g);
+                }
+            }
+            _ => {
+                let leader = id(leader);
+                assert_eq!(
+                    owned(fixed.followers_of(&leader)),
+                    owned(growable.followers_of(&leader)),
+                    "step {step}"
+                );
+                assert_eq!(fixed.chain_len(&leader, 3), growable.chain_len(&leader, 3));
+            }
+        }
+        assert_eq!(fixed.len(), growable.len(), "step {step}");
+        assert_eq!(fixed.earliest_received(), growable.earliest_received());
+        assert_eq!(fixed.longest(), growable.longest(), "step {step}");
+        for probe in 0..12 {
+            assert_eq!(
+                fixed.is_waiting(&id(probe)),
+                growable.is_waiting(&id(probe))
+            );
+        }
+        if step % 97 == 0 {
+            let (f, g) = (fixed.export(), growable.export());
+            assert_eq!(f.waiting, g.waiting, "step {step}");
+            assert_eq!(f.followers, g.followers, "step {step}");
+            assert_eq!(f.next_position, g.next_position, "step {step}");
+            // and the fixed one imports what the growable one exported
+            let again = CausalOrdering::<Small>::import(g).expect("fits");
+            assert_eq!(again.export().waiting, f.waiting);
+        }
+    }
+    assert!(
+        refused > 100,
+        "the bounds were reached ({refused} refusals)"
+    );
 }

@@ -6,7 +6,7 @@
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
-use serde::ser::{SerializeSeq, Serializer};
+use serde::ser::{SerializeSeq, SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
 
 use super::codec::Bytes;
@@ -14,7 +14,7 @@ use crate::engine::keys::{Bucket, Held, KeyTable};
 use crate::engine::lateness::LatenessBuffer;
 use crate::engine::ordering::{FollowerSetRecord, WaitingRecord};
 use crate::engine::{Engine, Firing, Stats, TriggerId};
-use crate::event::{EventId, OwnedEvent};
+use crate::event::{Event, EventId, Labels, OwnedEvent, Related};
 use crate::store::Storage;
 use crate::time::Instant;
 
@@ -109,11 +109,60 @@ impl<St: Storage> Serialize for KeysOut<'_, St> {
 }
 
 /// The lateness buffer's events with their arrival numbers, in release order.
-pub(super) struct LatenessOut<'a>(pub(super) &'a LatenessBuffer);
+pub(super) struct LatenessOut<'a, St: Storage>(pub(super) &'a LatenessBuffer<St>);
 
-impl Serialize for LatenessOut<'_> {
+impl<St: Storage> Serialize for LatenessOut<'_, St> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.export().0)
+        let (events, len, _) = self.0.export();
+        let mut seq = s.serialize_seq(Some(len))?;
+        for (arrival, event) in events {
+            seq.serialize_element(&(arrival, EventOut(event.view())))?;
+        }
+        seq.end()
+    }
+}
+
+/// An event as [`OwnedEvent`] encodes (field for field), read from a view.
+struct EventOut<'a>(Event<'a>);
+
+/// Labels as a sequence of `(name, value)` pairs, as `Vec<(String, String)>` encodes.
+struct LabelsOut<'a>(Labels<'a>);
+
+/// Related resources as `Vec<Vec<(String, String)>>` encodes.
+struct RelatedOut<'a>(Related<'a>);
+
+impl Serialize for LabelsOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for pair in self.0.iter() {
+            seq.serialize_element(&pair)?;
+        }
+        seq.end()
+    }
+}
+
+impl Serialize for RelatedOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for labels in self.0.iter() {
+            seq.serialize_element(&LabelsOut(labels))?;
+        }
+        seq.end()
+    }
+}
+
+impl Serialize for EventOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let e = &self.0;
+        let mut st = s.serialize_struct("OwnedEvent", 7)?;
+        st.serialize_field("id", &e.id)?;
+        st.serialize_field("event", e.event)?;
+        st.serialize_field("occurred", &e.occurred)?;
+        st.serialize_field("received", &e.received)?;
+        st.serialize_field("resource", &LabelsOut(e.resource))?;
+        st.serialize_field("related", &RelatedOut(e.related))?;
+        st.serialize_field("follows", &e.follows)?;
+        st.end()
     }
 }
 
@@ -136,7 +185,7 @@ pub(super) struct PayloadOut<'a, St: Storage> {
     pub(super) waiting: Vec<WaitingRecord>,
     pub(super) followers: Vec<(EventId, FollowerSetRecord)>,
     pub(super) next_position: u64,
-    pub(super) lateness: LatenessOut<'a>,
+    pub(super) lateness: LatenessOut<'a, St>,
     pub(super) lateness_arrivals: u64,
     pub(super) watermark: Option<Instant>,
 }

@@ -9,6 +9,7 @@ use super::super::capacity::TickResume;
 use super::super::keys::KeyTable;
 use super::super::lateness::LatenessBuffer;
 use super::super::ordering::{CausalOrdering, OrderingRecord, SeenCache};
+use super::super::pool::Packed;
 use super::super::{
     AddTriggerError, Capacity, Engine, EngineConfig, Node, NodeKind, ProactiveMode, Stats,
     TriggerId,
@@ -16,6 +17,7 @@ use super::super::{
 use super::codec::{decode_seen, key_value_count};
 use super::records::{NodeIn, PayloadIn};
 use super::{fingerprint, read_header, RestoreError, RestoreReport};
+use crate::event::OwnedEvent;
 use crate::hash::FxBuildHasher;
 use crate::store::{Growable, Storage};
 use crate::trigger::Trigger;
@@ -339,15 +341,30 @@ impl<S: Storage> Engine<S> {
                 SeenCache::<S>::import(seen, saved.seen_next_seq, self.config.dedup_capacity)
             })
             .ok_or(RestoreError::Corrupt)?;
+        // the held events must fit this engine's capacities (counts and bytes)
+        let caps = self.config.capacities;
+        if saved.waiting.len() > caps.waiting_followers {
+            return Err(RestoreError::Full(Capacity::WaitingFollowers));
+        }
+        if saved.lateness.len() > caps.buffered_events {
+            return Err(RestoreError::Full(Capacity::BufferedEvents));
+        }
+        let too_long = |e: &OwnedEvent| Packed::<S>::encoded_len(&e.view()) > caps.event_bytes;
+        if caps.event_bytes != usize::MAX
+            && (saved.waiting.iter().any(|(_, _, e)| too_long(e))
+                || saved.lateness.iter().any(|(_, e)| too_long(e)))
+        {
+            return Err(RestoreError::Full(Capacity::EventBytes));
+        }
         self.ordering = CausalOrdering::import(OrderingRecord {
             waiting: saved.waiting,
             followers: saved.followers,
             next_position: saved.next_position,
         })
         .ok_or(RestoreError::Corrupt)?;
-        self.lateness =
-            LatenessBuffer::import(saved.lateness, saved.lateness_arrivals, saved.watermark)
-                .ok_or(RestoreError::Corrupt)?;
+        let lateness = saved.lateness.iter().map(|(a, e)| (*a, e.view()));
+        self.lateness = LatenessBuffer::import(lateness, saved.lateness_arrivals, saved.watermark)
+            .ok_or(RestoreError::Corrupt)?;
         self.wall = saved.wall;
         self.events_clock = saved.events_clock;
         self.events_clock_updated = saved.events_clock_updated;
