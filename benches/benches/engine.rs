@@ -89,6 +89,16 @@ impl Fleet {
 
     /// Feeds the next heartbeat (and any ticks before it) into the engine.
     fn step(&mut self, engine: &mut Engine) {
+        let (t, run, seq) = self.next_heartbeat();
+        self.tick_until(engine, t);
+        let resource = [(RESOURCE_ID, self.ids[run as usize].as_str())];
+        engine
+            .handle_event(&heartbeat(seq, t, &resource), Instant::from_micros(t))
+            .expect("valid event");
+    }
+
+    /// The next heartbeat: its instant (µs), its run and its sequence number.
+    fn next_heartbeat(&mut self) -> (u64, u64, u64) {
         loop {
             let (round, run) = (self.round, self.run);
             self.run += 1;
@@ -99,14 +109,8 @@ impl Fleet {
             if round >= 2 && self.silent(run) {
                 continue;
             }
-            let t = self.at(round, run);
-            self.tick_until(engine, t);
             self.seq += 1;
-            let resource = [(RESOURCE_ID, self.ids[run as usize].as_str())];
-            engine
-                .handle_event(&heartbeat(self.seq, t, &resource), Instant::from_micros(t))
-                .expect("valid event");
-            return;
+            return (self.at(round, run), run, self.seq);
         }
     }
 
@@ -149,22 +153,7 @@ impl Fleet {
     /// The next `BATCH` heartbeats: read ahead with `Engine::prefetch`, then handed in
     /// one by one, each after the ticks before it (what `step` does `BATCH` times).
     fn step_batch(&mut self, engine: &mut Engine) {
-        let mut plan = [(0u64, 0u64, 0u64); BATCH];
-        let mut n = 0;
-        while n < BATCH {
-            let (round, run) = (self.round, self.run);
-            self.run += 1;
-            if self.run == self.runs {
-                self.run = 0;
-                self.round += 1;
-            }
-            if round >= 2 && self.silent(run) {
-                continue;
-            }
-            self.seq += 1;
-            plan[n] = (self.at(round, run), run, self.seq);
-            n += 1;
-        }
+        let plan: [(u64, u64, u64); BATCH] = std::array::from_fn(|_| self.next_heartbeat());
         // (the ids are lent out while the ticks mutate the fleet)
         let ids = std::mem::take(&mut self.ids);
         let resources = plan.map(|(_, run, _)| [(RESOURCE_ID, ids[run as usize].as_str())]);

@@ -20,6 +20,8 @@
 //! (a released follower that has to wait again, a lost follower put back), so they
 //! always fit.
 
+use core::ops::ControlFlow;
+
 use super::pool::Packed;
 use super::{Capacity, Engine, HandleEventError, Node, NodeKind, Posture};
 use crate::event::Event;
@@ -181,36 +183,19 @@ impl<S: Storage> Engine<S> {
     /// The event's interested triggers: how many, how many lack a key, how many
     /// hold events; refuses a key longer than [`Capacities::key_bytes`](super::Capacities).
     fn event_need(&mut self, event: &Event<'_>) -> Result<EventNeed, Capacity> {
-        self.route(event.event);
         let max_key = self.config.capacities.key_bytes;
-        let mut key = core::mem::take(&mut self.scratch_key);
         let mut need = EventNeed::default();
         let mut result = Ok(());
-        for r in &self.route_cache.routes {
-            let Some(Node {
-                kind: NodeKind::Event(ev),
-                ..
-            }) = &self.nodes[r.trigger as usize]
-            else {
-                continue;
-            };
-            let c = &ev.compiled;
-            if !c.covers_resources(event) {
-                continue;
-            }
-            key.clear();
-            for v in c.key_values(event) {
-                super::keys::push_key_value(&mut key, v);
-            }
+        self.keyed_routes(event, |keys, trigger, c, key| {
             if key.len() > max_key {
                 result = Err(Capacity::KeyBytes);
-                break;
+                return ControlFlow::Break(());
             }
             need.routes += 1;
-            need.new_keys += usize::from(self.keys.find(r.trigger, &key).is_none());
+            need.new_keys += usize::from(keys.find(trigger, key).is_none());
             need.holding += usize::from(c.holds_expect_events());
-        }
-        self.scratch_key = key;
+            ControlFlow::Continue(())
+        });
         result.map(|()| need)
     }
 

@@ -3,9 +3,12 @@
 
 use alloc::vec::Vec;
 
-use super::keys::{push_key_value, LastEvent};
+use core::ops::ControlFlow;
+
+use super::keys::{push_key_value, KeyTable, LastEvent};
 use super::{Engine, EventsClock, Node, NodeKind};
 use crate::event::{Event, EventId};
+use crate::matcher::CompiledEventTrigger;
 use crate::store::Storage;
 use crate::time::{Duration, Instant};
 use crate::trigger::Posture;
@@ -230,6 +233,39 @@ impl<S: Storage> Engine<S> {
         self.scratch_key = key;
         // Evaluation never changes the loaded triggers, so the routes stay valid.
         self.route_cache.routes = routes;
+    }
+
+    /// Routes `event` and calls `f` for each interested trigger that covers its
+    /// resources, with the key table, the trigger's node and compiled form, and the
+    /// event's key for it (built in the scratch buffer), until `f` breaks.
+    pub(crate) fn keyed_routes(
+        &mut self,
+        event: &Event<'_>,
+        mut f: impl FnMut(&KeyTable<S>, u32, &CompiledEventTrigger, &[u8]) -> ControlFlow<()>,
+    ) {
+        self.route(event.event);
+        let mut key = core::mem::take(&mut self.scratch_key);
+        for r in &self.route_cache.routes {
+            let Some(Node {
+                kind: NodeKind::Event(ev),
+                ..
+            }) = &self.nodes[r.trigger as usize]
+            else {
+                continue;
+            };
+            let c = &ev.compiled;
+            if !c.covers_resources(event) {
+                continue;
+            }
+            key.clear();
+            for v in c.key_values(event) {
+                push_key_value(&mut key, v);
+            }
+            if f(&self.keys, r.trigger, c, &key).is_break() {
+                break;
+            }
+        }
+        self.scratch_key = key;
     }
 
     /// Whether two of these triggers belong to the same composite trigger tree (only

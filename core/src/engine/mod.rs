@@ -456,39 +456,22 @@ impl<S: Storage> Engine<S> {
         if self.config.allowed_lateness.is_some() {
             return;
         }
-        let mut key = core::mem::take(&mut self.scratch_key);
         let mut hashes = [0u64; keys::PREFETCH_BATCH];
         let mut n = 0;
         let mut acc = 0u64;
         for event in events {
-            self.route(event.event);
-            for r in &self.route_cache.routes {
-                let Some(Node {
-                    kind: NodeKind::Event(ev),
-                    ..
-                }) = &self.nodes[r.trigger as usize]
-                else {
-                    continue;
-                };
-                let c = &ev.compiled;
-                if !c.covers_resources(event) {
-                    continue;
-                }
-                key.clear();
-                for v in c.key_values(event) {
-                    keys::push_key_value(&mut key, v);
-                }
+            self.keyed_routes(event, |keys, trigger, _, key| {
                 if n == hashes.len() {
-                    acc = acc.wrapping_add(self.keys.prefetch(&hashes));
+                    acc = acc.wrapping_add(keys.prefetch(&hashes));
                     n = 0;
                 }
-                hashes[n] = self.keys.hash_key(r.trigger, &key);
+                hashes[n] = keys.hash_key(trigger, key);
                 n += 1;
-            }
+                core::ops::ControlFlow::Continue(())
+            });
         }
         acc = acc.wrapping_add(self.keys.prefetch(&hashes[..n]));
         core::hint::black_box(acc);
-        self.scratch_key = key;
     }
 
     /// Prefect's `reactive_evaluation` of one event, now.
