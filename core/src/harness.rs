@@ -366,13 +366,13 @@ pub fn run_timeline(config: EngineConfig, timeline: &Timeline) -> Report {
     run_timeline_with(config, timeline, false).0
 }
 
-/// [`run_timeline`], and the engine's snapshot at the end. With `prefetch`, every run
-/// of consecutive deliveries is first handed to [`Engine::prefetch`] as one batch.
+/// [`run_timeline`], and the engine as it ends. With `prefetch`, every run of
+/// consecutive deliveries is first handed to [`Engine::prefetch`] as one batch.
 pub fn run_timeline_with(
     config: EngineConfig,
     timeline: &Timeline,
     prefetch: bool,
-) -> (Report, Vec<u8>) {
+) -> (Report, Engine) {
     let mut engine = Engine::new(config);
     let mut report = Report {
         firings: Vec::new(),
@@ -416,7 +416,7 @@ pub fn run_timeline_with(
     }
     report.stats = engine.stats();
     report.buffered_at_end = engine.buffered_events();
-    (report, engine.snapshot_to_vec())
+    (report, engine)
 }
 
 /// Resolves `ops` and runs them: the firings.
@@ -803,14 +803,14 @@ pub fn check_clock(config: EngineConfig, timeline: &Timeline) -> Result<(), Stri
 /// [`Engine::prefetch`] first changes nothing: not the firings, the outcomes, the
 /// counters, nor a byte of the final snapshot.
 pub fn check_prefetch(config: EngineConfig, timeline: &Timeline) -> Result<(), String> {
-    let (plain, plain_bytes) = run_timeline_with(config, timeline, false);
-    let (hinted, hinted_bytes) = run_timeline_with(config, timeline, true);
+    let (plain, plain_engine) = run_timeline_with(config, timeline, false);
+    let (hinted, hinted_engine) = run_timeline_with(config, timeline, true);
     if plain != hinted {
         return Err(format!(
             "prefetch changed the run with {config:?}:\n plain:    {plain:?}\n prefetch: {hinted:?}"
         ));
     }
-    if plain_bytes != hinted_bytes {
+    if plain_engine.snapshot_to_vec() != hinted_engine.snapshot_to_vec() {
         return Err(format!(
             "prefetch changed the final snapshot with {config:?}"
         ));

@@ -45,6 +45,7 @@ pub mod store;
 pub mod time;
 #[cfg(feature = "alloc")]
 pub mod trigger;
+mod varint;
 pub mod wheel;
 
 #[cfg(feature = "alloc")]

@@ -10,6 +10,7 @@ use crate::event::EventId;
 use crate::hash::FxBuildHasher as FixedState;
 use crate::store::{Bytes, Seq, Sorted, Storage, Table};
 use crate::time::{Duration, Instant};
+use crate::varint;
 use crate::wheel::Handle;
 
 mod index;
@@ -104,16 +105,10 @@ impl<B> KeyState<B> {
 
 /// Appends one key value to an encoded key: a LEB128 length, then the bytes.
 pub(crate) fn push_key_value(out: &mut Vec<u8>, value: &str) {
-    let mut n = value.len();
-    loop {
-        let byte = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(byte);
-            break;
-        }
-        out.push(byte | 0x80);
-    }
+    out.extend_from_slice(varint::encode(
+        value.len() as u64,
+        &mut [0; varint::MAX_LEN],
+    ));
     out.extend_from_slice(value.as_bytes());
 }
 

@@ -6,54 +6,24 @@ use core::str;
 use super::{Event, EventId, Labels, Related};
 use crate::store::ByteBuf;
 use crate::time::Instant;
+use crate::varint;
 
 /// Bytes of the fixed header: id, `occurred`, `received`, `follows` flag and id.
 pub const PACKED_HEADER_LEN: usize = 49;
 
 /// Bytes of `n` as a varint.
-fn varint_len(mut n: usize) -> usize {
-    let mut len = 1;
-    while n >= 0x80 {
-        n >>= 7;
-        len += 1;
-    }
-    len
+fn varint_len(n: usize) -> usize {
+    varint::len(n as u64)
 }
 
 /// Appends `n` as a varint; false when it does not fit.
-fn put_varint<B: ByteBuf>(out: &mut B, mut n: usize) -> bool {
-    let mut buf = [0u8; 10];
-    let mut len = 0;
-    loop {
-        let byte = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            buf[len] = byte;
-            len += 1;
-            break;
-        }
-        buf[len] = byte | 0x80;
-        len += 1;
-    }
-    out.try_extend(&buf[..len])
+fn put_varint<B: ByteBuf>(out: &mut B, n: usize) -> bool {
+    out.try_extend(varint::encode(n as u64, &mut [0; varint::MAX_LEN]))
 }
 
 /// Reads a varint at `*at`, moving past it.
 fn read_varint(bytes: &[u8], at: &mut usize) -> Option<usize> {
-    let mut n: usize = 0;
-    let mut shift = 0u32;
-    loop {
-        let byte = *bytes.get(*at)?;
-        *at += 1;
-        n |= usize::from(byte & 0x7f).checked_shl(shift)?;
-        if byte < 0x80 {
-            return Some(n);
-        }
-        shift += 7;
-        if shift >= usize::BITS {
-            return None;
-        }
-    }
+    usize::try_from(varint::take(bytes, at)?).ok()
 }
 
 /// Reads a length-prefixed byte string at `*at`, moving past it.

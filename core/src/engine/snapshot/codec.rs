@@ -9,6 +9,7 @@ use serde::ser::{Serialize, Serializer};
 use crate::event::EventId;
 use crate::time::Instant;
 use crate::trigger::Trigger;
+use crate::varint;
 
 /// FNV-1a (64 bit) as a postcard output: hashes a value's encoding without storing it.
 struct Fnv1a(u64);
@@ -99,36 +100,11 @@ impl<B: AsRef<[u8]>> Serialize for Bytes<B> {
     }
 }
 
-pub(super) fn push_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push(v as u8 | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
+pub(super) fn push_varint(out: &mut Vec<u8>, v: u64) {
+    out.extend_from_slice(varint::encode(v, &mut [0; varint::MAX_LEN]));
 }
 
-/// Reads a varint at `*at` (advancing it); `None` at the end of the input or for
-/// more than 64 bits.
-pub(super) fn take_varint(input: &[u8], at: &mut usize) -> Option<u64> {
-    let mut v = 0u64;
-    let mut shift = 0u32;
-    loop {
-        let b = *input.get(*at)?;
-        *at += 1;
-        let bits = u64::from(b & 0x7f);
-        if shift == 63 && bits > 1 {
-            return None;
-        }
-        v |= bits << shift;
-        if b & 0x80 == 0 {
-            return Some(v);
-        }
-        shift += 7;
-        if shift > 63 {
-            return None;
-        }
-    }
-}
+pub(super) use varint::take as take_varint;
 
 /// How many values a saved key holds, or `None` unless it is exactly what the engine
 /// writes (`keys::push_key_value`): per value the shortest LEB128 length, then that
