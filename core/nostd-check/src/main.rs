@@ -95,7 +95,7 @@ fn exercise_full() -> i32 {
 fn exercise_packed() -> i32 {
     use overdue_core::event::{Event, EventId, Labels, PackedEvent, Related};
     use overdue_core::store::{Fixed, Storage};
-    type Slot<const N: usize> = <Fixed<1, 1, 1, 1, N, 1, 1> as Storage>::EventBytes;
+    type Slot<const N: usize> = <Fixed<1, 512, 1, 1, 1, N, 1, 1, 512> as Storage>::EventBytes;
     let related: &[&[(&str, &str)]] = &[
         &[
             ("prefect.resource.id", "prefect.flow.f"),

@@ -31,12 +31,14 @@ impl<const N: usize> ByteBuf for heapless::Vec<u8, N> {
 /// | parameter | capacity of |
 /// |---|---|
 /// | `TRIGGERS` | trigger nodes (an event trigger is one node; a composite one node plus its children's) |
+/// | `TRIGGER_BYTES` | one event trigger node compiled and packed (its patterns, labels and `for_each` names) |
 /// | `KEYS` | tracked (trigger, key) pairs: buckets, held-event owners, timers |
 /// | `KEY_BYTES` | the encoded `for_each` values of one key (each value's bytes plus a 1-byte length below 128 bytes) |
 /// | `EVENTS` | held `expect` events, and separately followers waiting for their leader and events buffered for allowed lateness |
 /// | `EVENT_BYTES` | one waiting or buffered event, packed (`PackedEvent::encoded_len`: 49 bytes, plus the name and every label name and value, each with a 1-byte length below 128 bytes, plus a 1-byte count per resource) |
 /// | `SEEN` | event ids remembered for de-duplication |
 /// | `FIRINGS` | firings not yet taken with `poll_action` |
+/// | `FIRING_BYTES` | one firing packed (its labels and, for a composite trigger, its child firings) |
 ///
 /// Waiting and buffered events are kept whole (their name and labels are read again
 /// when they are evaluated), each in a slot of `EVENT_BYTES` bytes: `2 × EVENTS ×
@@ -52,32 +54,50 @@ impl<const N: usize> ByteBuf for heapless::Vec<u8, N> {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Fixed<
     const TRIGGERS: usize,
+    const TRIGGER_BYTES: usize,
     const KEYS: usize,
     const KEY_BYTES: usize,
     const EVENTS: usize,
     const EVENT_BYTES: usize,
     const SEEN: usize,
     const FIRINGS: usize,
+    const FIRING_BYTES: usize,
 >;
 
 impl<
         const TRIGGERS: usize,
+        const TRIGGER_BYTES: usize,
         const KEYS: usize,
         const KEY_BYTES: usize,
         const EVENTS: usize,
         const EVENT_BYTES: usize,
         const SEEN: usize,
         const FIRINGS: usize,
-    > Storage for Fixed<TRIGGERS, KEYS, KEY_BYTES, EVENTS, EVENT_BYTES, SEEN, FIRINGS>
+        const FIRING_BYTES: usize,
+    > Storage
+    for Fixed<
+        TRIGGERS,
+        TRIGGER_BYTES,
+        KEYS,
+        KEY_BYTES,
+        EVENTS,
+        EVENT_BYTES,
+        SEEN,
+        FIRINGS,
+        FIRING_BYTES,
+    >
 {
     const TRIGGERS: usize = TRIGGERS;
+    const TRIGGER_BYTES: usize = TRIGGER_BYTES;
     const KEYS: usize = KEYS;
     const KEY_BYTES: usize = KEY_BYTES;
     const EVENTS: usize = EVENTS;
     const EVENT_BYTES: usize = EVENT_BYTES;
     const SEEN: usize = SEEN;
     const FIRINGS: usize = FIRINGS;
+    const FIRING_BYTES: usize = FIRING_BYTES;
     type TriggerSeq<T> = heapless::Vec<T, TRIGGERS>;
+    type TriggerBytes = heapless::Vec<u8, TRIGGER_BYTES>;
     type TriggerTable<K: Eq + Hash, V> = FlatMap<K, V, TRIGGERS>;
     type KeySeq<T> = heapless::Vec<T, KEYS>;
     type KeyTable<K: Eq + Hash, V> = FlatMap<K, V, KEYS>;
@@ -92,4 +112,5 @@ impl<
     type SeenTable<K: Eq + Hash, V> = FlatMap<K, V, SEEN>;
     type SeenQueue<T> = heapless::Deque<T, SEEN>;
     type FiringQueue<T> = heapless::Deque<T, FIRINGS>;
+    type FiringBytes = heapless::Vec<u8, FIRING_BYTES>;
 }

@@ -168,13 +168,16 @@ impl super::ByteBuf for Vec<u8> {
 
 impl super::Storage for Growable {
     const TRIGGERS: usize = usize::MAX;
+    const TRIGGER_BYTES: usize = usize::MAX;
     const KEYS: usize = usize::MAX;
     const KEY_BYTES: usize = usize::MAX;
     const EVENTS: usize = usize::MAX;
     const EVENT_BYTES: usize = usize::MAX;
     const SEEN: usize = usize::MAX;
     const FIRINGS: usize = usize::MAX;
+    const FIRING_BYTES: usize = usize::MAX;
     type TriggerSeq<T> = Vec<T>;
+    type TriggerBytes = Vec<u8>;
     type TriggerTable<K: Eq + Hash, V> = hashbrown::HashMap<K, V, FxBuildHasher>;
     type KeySeq<T> = Vec<T>;
     type KeyTable<K: Eq + Hash, V> = hashbrown::HashMap<K, V, FxBuildHasher>;
@@ -189,4 +192,5 @@ impl super::Storage for Growable {
     type SeenTable<K: Eq + Hash, V> = hashbrown::HashMap<K, V, FxBuildHasher>;
     type SeenQueue<T> = VecDeque<T>;
     type FiringQueue<T> = VecDeque<T>;
+    type FiringBytes = Vec<u8>;
 }

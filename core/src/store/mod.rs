@@ -260,6 +260,9 @@ pub trait ByteBuf: Deref<Target = [u8]> + Clone + core::fmt::Debug {
 pub trait Storage: Sized + 'static {
     /// The most trigger nodes it holds (`usize::MAX`: it grows).
     const TRIGGERS: usize;
+    /// The most bytes one event trigger node takes compiled and packed
+    /// (`usize::MAX`: any).
+    const TRIGGER_BYTES: usize;
     /// The most tracked keys it holds (`usize::MAX`: it grows).
     const KEYS: usize;
     /// The longest encoded key it holds (`usize::MAX`: any).
@@ -274,8 +277,13 @@ pub trait Storage: Sized + 'static {
     const SEEN: usize;
     /// The most firings it keeps until they are polled (`usize::MAX`: it grows).
     const FIRINGS: usize;
+    /// The most bytes one firing takes packed, child firings included (`usize::MAX`:
+    /// any).
+    const FIRING_BYTES: usize;
     /// A sequence with one element per trigger node.
     type TriggerSeq<T>: Seq<T>;
+    /// One event trigger node, compiled and packed.
+    type TriggerBytes: ByteBuf;
     /// A table with one entry per trigger node.
     type TriggerTable<K: Eq + Hash, V>: Table<K, V>;
     /// A sequence with one element per tracked key.
@@ -304,4 +312,6 @@ pub trait Storage: Sized + 'static {
     type SeenQueue<T>: Queue<T>;
     /// A queue with one element per firing not yet polled.
     type FiringQueue<T>: Queue<T>;
+    /// One firing, packed (labels and child firings included).
+    type FiringBytes: ByteBuf;
 }

@@ -325,8 +325,8 @@ fn errors_name_the_capacity_and_what_to_do() {
 fn fixed_engine_footprint_per_key() {
     use crate::store::Fixed;
     use core::mem::size_of;
-    type Small = Engine<Fixed<4, 0, 64, 4, 256, 4, 4>>;
-    type Large = Engine<Fixed<4, 1024, 64, 4, 256, 4, 4>>;
+    type Small = Engine<Fixed<4, 512, 0, 64, 4, 256, 4, 4, 512>>;
+    type Large = Engine<Fixed<4, 512, 1024, 64, 4, 256, 4, 4, 512>>;
     let per_key = (size_of::<Large>() - size_of::<Small>()) / 1024;
     let state = size_of::<Option<crate::engine::keys::KeyState<heapless::Vec<u8, 64>>>>();
     let formula = state // key state, key bytes inline

@@ -31,7 +31,7 @@ fn content<S: Storage>(b: &LatenessBuffer<S>) -> Vec<(u64, OwnedEvent)> {
 #[test]
 fn a_fixed_lateness_buffer_behaves_as_the_growable_one() {
     // six events of at most 128 bytes packed
-    type Small = Fixed<1, 1, 1, 6, 128, 1, 1>;
+    type Small = Fixed<1, 512, 1, 1, 6, 128, 1, 1, 512>;
     let mut fixed = LatenessBuffer::<Small>::default();
     let mut growable = LatenessBuffer::<Growable>::default();
     let mut state = 0x1234_5679_u32;

@@ -180,7 +180,7 @@ fn followers_come_back_in_occurred_order_and_lost_ones_are_released_once() {
 fn a_fixed_seen_cache_behaves_as_the_growable_one_even_when_its_ring_fills() {
     // four ids at most, and a ring of four entries: refreshes leave stale entries
     // behind that must be compacted away when the ring fills
-    let mut fixed = SeenCache::<Fixed<1, 1, 1, 1, 1, 4, 1>>::default();
+    let mut fixed = SeenCache::<Fixed<1, 512, 1, 1, 1, 1, 4, 1, 512>>::default();
     let mut growable = SeenCache::<Growable>::default();
     let ttl = Duration::from_secs(50);
     let mut state = 0x2545_f491_u32;
@@ -239,7 +239,7 @@ fn summary<B: core::ops::Deref<Target = [u8]>>(
 fn a_fixed_waitlist_behaves_as_the_growable_one() {
     // eight waiting events of at most 160 bytes packed: the engine's admission keeps
     // within that, so the driver does as well
-    type Small = Fixed<1, 1, 1, 8, 160, 1, 1>;
+    type Small = Fixed<1, 512, 1, 1, 8, 160, 1, 1, 512>;
     let mut fixed = CausalOrdering::<Small>::default();
     let mut growable = CausalOrdering::<Growable>::default();
     let mut state = 0x9e37_79b9_u32;

@@ -500,7 +500,7 @@ fn a_larger_dedup_cache_restores_into_a_smaller_one_keeping_the_newest_ids() {
     let now = super::super::tests::at(13);
 
     // a fixed engine remembering 8 ids, and a heap engine configured for 5
-    let (mut fixed, _) = Engine::<Fixed<8, 8, 64, 8, 256, 8, 8>>::restore_from(
+    let (mut fixed, _) = Engine::<Fixed<8, 512, 8, 64, 8, 256, 8, 8, 512>>::restore_from(
         EngineConfig::default(),
         zombies(),
         &bytes,

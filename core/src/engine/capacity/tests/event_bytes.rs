@@ -89,7 +89,7 @@ fn a_buffered_event_longer_than_event_bytes_is_refused_and_the_buffer_is_kept() 
 
 #[test]
 fn fixed_storage_bounds_event_bytes_with_its_slot_size() {
-    type Small = Engine<Fixed<4, 8, 64, 4, 128, 16, 16>>;
+    type Small = Engine<Fixed<4, 512, 8, 64, 4, 128, 16, 16, 512>>;
     let mut e = Small::create(EngineConfig::default());
     assert_eq!(e.config().capacities.event_bytes, 128);
     e.add_trigger(TriggerId(0), trigger(ON_FAILED)).unwrap();
@@ -124,7 +124,7 @@ fn a_snapshot_holding_a_longer_event_is_refused_on_restore() {
     let (restored, _) = Engine::restore(with(n), triggers(), &bytes).unwrap();
     assert_eq!(restored.waiting_followers(), 1);
     // fixed storage whose slots are too small refuses it the same way
-    type Small = Fixed<4, 8, 64, 4, 64, 16, 16>;
+    type Small = Fixed<4, 512, 8, 64, 4, 64, 16, 16, 512>;
     let err = Engine::<Small>::restore_from(EngineConfig::default(), triggers(), &bytes);
     assert_eq!(err.err(), Some(RestoreError::Full(Capacity::EventBytes)));
 }
@@ -142,8 +142,8 @@ fn the_error_says_which_bound_to_raise() {
 fn fixed_engine_footprint_per_event() {
     use crate::event::EventId;
     use core::mem::size_of;
-    type Small = Engine<Fixed<4, 4, 64, 0, 256, 4, 4>>;
-    type Large = Engine<Fixed<4, 4, 64, 1024, 256, 4, 4>>;
+    type Small = Engine<Fixed<4, 512, 4, 64, 0, 256, 4, 4, 512>>;
+    type Large = Engine<Fixed<4, 512, 4, 64, 1024, 256, 4, 4, 512>>;
     let per_event = (size_of::<Large>() - size_of::<Small>()) / 1024;
     let slot = size_of::<Option<PackedEvent<heapless::Vec<u8, 256>>>>();
     let formula = size_of::<((u32, Instant, EventId), Instant)>() // held `expect` pool
