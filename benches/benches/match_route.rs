@@ -56,7 +56,7 @@ fn other(i: usize) -> EventTrigger {
     t
 }
 
-fn loaded(n: usize) -> (Router, Vec<CompiledEventTrigger>) {
+fn loaded(n: usize) -> (Router, Vec<CompiledEventTrigger<Vec<u8>>>) {
     let mut triggers = vec![CompiledEventTrigger::compile(&zombie())];
     triggers.extend((1..n).map(|i| CompiledEventTrigger::compile(&other(i))));
     let mut router = Router::new();
@@ -68,7 +68,7 @@ fn loaded(n: usize) -> (Router, Vec<CompiledEventTrigger>) {
 
 fn route(
     router: &Router,
-    triggers: &[CompiledEventTrigger],
+    triggers: &[CompiledEventTrigger<Vec<u8>>],
     ev: &Event<'_>,
     out: &mut Vec<u32>,
 ) -> usize {

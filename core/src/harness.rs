@@ -904,6 +904,8 @@ fn tight(config: EngineConfig) -> EngineConfig {
             // ones do not fit)
             event_bytes: 115,
             pending_firings: 1,
+            // the ops load their triggers unconditionally: only events are bounded
+            trigger_bytes: usize::MAX,
         },
         ..config
     }

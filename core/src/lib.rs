@@ -43,7 +43,6 @@ pub mod matcher;
 pub mod rfc3339;
 pub mod store;
 pub mod time;
-#[cfg(feature = "alloc")]
 pub mod trigger;
 mod varint;
 pub mod wheel;

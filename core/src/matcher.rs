@@ -14,16 +14,17 @@
 //! because the index uses fnmatch.
 //!
 //! Everything here is allocation-free and iterative (no recursion, no regex engine).
-//! With `alloc`, [`CompiledEventTrigger`] bundles one trigger's matchers and
-//! [`Router`] indexes many triggers by event name.
+//! [`CompiledEventTrigger`] bundles one trigger's matchers, packed into one byte
+//! buffer; a [`RouteIndex`] finds the triggers interested in an event name: with
+//! `alloc`, [`Router`] indexes many triggers by name, [`ScanRouter`] scans a few.
 
-#[cfg(feature = "alloc")]
 mod compiled;
+mod route;
 #[cfg(feature = "alloc")]
 mod router;
 
-#[cfg(feature = "alloc")]
-pub use compiled::{CompiledEventTrigger, CompiledSpec};
+pub use compiled::{CompiledEventTrigger, PackedSpec, PackedStrs};
+pub use route::{RouteIndex, ScanRouter};
 #[cfg(feature = "alloc")]
 pub use router::Router;
 

@@ -41,8 +41,11 @@
 //!   [`TriggerErrorKind::NegativeDuration`];
 //! * integers beyond `i64` (Python's are unbounded) are rejected.
 
+#[cfg(feature = "alloc")]
 use alloc::string::String;
+#[cfg(feature = "alloc")]
 use alloc::vec::Vec;
+#[cfg(feature = "alloc")]
 use alloc::{format, vec};
 
 use serde::{Deserialize, Serialize};
@@ -50,16 +53,28 @@ use serde::{Deserialize, Serialize};
 pub use crate::error::{TriggerError, TriggerErrorKind};
 use crate::time::Duration;
 
+mod def;
+#[cfg(feature = "alloc")]
 mod duration;
+mod fingerprint;
+#[cfg(feature = "alloc")]
 mod parse;
+#[cfg(feature = "alloc")]
 mod serde_impl;
+mod validate;
 
+pub use def::{
+    CompoundTriggerDef, EventTriggerDef, SequenceTriggerDef, SortedUnique, SpecDef, SpecDefs, Strs,
+    StrsIter, TriggerDef, TriggerDefs, TriggerSource,
+};
+#[cfg(feature = "alloc")]
 pub use duration::parse_duration;
 
 /// The smallest `within` of a Proactive trigger, and its default.
 pub const PROACTIVE_MIN_WITHIN: Duration = Duration::from_secs(10);
 
 /// Any Prefect trigger.
+#[cfg(feature = "alloc")]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Trigger {
     /// `"type": "event"`: counts events per bucket.
@@ -84,6 +99,7 @@ pub enum Posture {
 /// An empty spec matches every resource. A resource matches when **every** label
 /// has **some** pattern that [`label_matches`](crate::matcher::label_matches) its
 /// value; a label with an empty pattern list matches nothing.
+#[cfg(feature = "alloc")]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ResourceSpec {
     /// `(label, patterns)` in document order.
@@ -91,6 +107,7 @@ pub struct ResourceSpec {
 }
 
 /// A trigger on events: Prefect's `EventTrigger`.
+#[cfg(feature = "alloc")]
 #[derive(Clone, Debug, PartialEq)]
 pub struct EventTrigger {
     /// Prefect's trigger id (a UUID string), if the JSON carried one.
@@ -125,6 +142,7 @@ pub enum Require {
 }
 
 /// Prefect's `CompoundTrigger`.
+#[cfg(feature = "alloc")]
 #[derive(Clone, Debug, PartialEq)]
 pub struct CompoundTrigger {
     /// Prefect's trigger id, if given.
@@ -138,6 +156,7 @@ pub struct CompoundTrigger {
 }
 
 /// Prefect's `SequenceTrigger`.
+#[cfg(feature = "alloc")]
 #[derive(Clone, Debug, PartialEq)]
 pub struct SequenceTrigger {
     /// Prefect's trigger id, if given.
@@ -148,6 +167,7 @@ pub struct SequenceTrigger {
     pub triggers: Vec<Trigger>,
 }
 
+#[cfg(feature = "alloc")]
 impl Trigger {
     /// Normalizes and checks the trigger as Prefect's validators do, recursively.
     ///
@@ -161,20 +181,36 @@ impl Trigger {
     }
 
     pub(crate) fn validate_at(&mut self, path: &str) -> Result<(), TriggerError> {
+        self.def().validate_at(&def::Path::Root(path))?;
+        self.normalize();
+        Ok(())
+    }
+
+    /// Sorts and de-duplicates the sets and turns a Proactive zero `within` into 10 s,
+    /// recursively (what [`validate`](Self::validate) changes).
+    fn normalize(&mut self) {
         match self {
-            Trigger::Event(t) => t.validate_at(path),
-            Trigger::Compound(t) => {
-                check_id(&t.id, path)?;
-                validate_children(&mut t.triggers, path)?;
-                if let Require::AtLeast(n) = t.require {
-                    check_require(i64::from(n), t.triggers.len(), path)?;
-                }
-                Ok(())
-            }
-            Trigger::Sequence(t) => {
-                check_id(&t.id, path)?;
-                validate_children(&mut t.triggers, path)
-            }
+            Trigger::Event(t) => t.normalize(),
+            Trigger::Compound(c) => c.triggers.iter_mut().for_each(Trigger::normalize),
+            Trigger::Sequence(s) => s.triggers.iter_mut().for_each(Trigger::normalize),
+        }
+    }
+
+    /// The definition as a borrowed view (what the engine loads).
+    pub fn def(&self) -> TriggerDef<'_> {
+        match self {
+            Trigger::Event(t) => TriggerDef::Event(t.def()),
+            Trigger::Compound(c) => TriggerDef::Compound(CompoundTriggerDef {
+                id: c.id.as_deref(),
+                require: c.require,
+                within: c.within,
+                triggers: TriggerDefs::Owned(&c.triggers),
+            }),
+            Trigger::Sequence(s) => TriggerDef::Sequence(SequenceTriggerDef {
+                id: s.id.as_deref(),
+                within: s.within,
+                triggers: TriggerDefs::Owned(&s.triggers),
+            }),
         }
     }
 
@@ -226,6 +262,7 @@ impl Trigger {
     }
 }
 
+#[cfg(feature = "alloc")]
 impl EventTrigger {
     /// Prefect 3.9's `holds_expect_events`: Proactive with `after`.
     pub fn holds_expect_events(&self) -> bool {
@@ -254,22 +291,32 @@ impl EventTrigger {
     }
 
     fn validate_at(&mut self, path: &str) -> Result<(), TriggerError> {
-        check_id(&self.id, path)?;
+        TriggerDef::Event(self.def()).validate_at(&def::Path::Root(path))?;
+        self.normalize();
+        Ok(())
+    }
+
+    fn normalize(&mut self) {
         for set in [&mut self.after, &mut self.expect, &mut self.for_each] {
             set.sort_unstable();
             set.dedup();
         }
-        if self.posture == Posture::Proactive {
-            if self.within.is_zero() {
-                self.within = PROACTIVE_MIN_WITHIN;
-            } else if self.within < PROACTIVE_MIN_WITHIN {
-                return Err(TriggerError::new(
-                    join(path, "within"),
-                    TriggerErrorKind::ProactiveWithinTooShort(self.within),
-                ));
-            }
+        self.within = self.def().effective_within();
+    }
+
+    /// The definition as a borrowed view.
+    pub fn def(&self) -> EventTriggerDef<'_> {
+        EventTriggerDef {
+            id: self.id.as_deref(),
+            match_: SpecDef::Owned(&self.match_),
+            match_related: SpecDefs::Owned(&self.match_related),
+            after: Strs::Owned(&self.after),
+            expect: Strs::Owned(&self.expect),
+            for_each: Strs::Owned(&self.for_each),
+            posture: self.posture,
+            threshold: self.threshold,
+            within: self.within,
         }
-        Ok(())
     }
 
     /// Reactive and `within == 0`: every covered event counts, whatever its window.
@@ -278,6 +325,7 @@ impl EventTrigger {
     }
 }
 
+#[cfg(feature = "alloc")]
 impl CompoundTrigger {
     /// Prefect's `num_expected_firings`: 1 for `any`, the number of children for
     /// `all`, else the integer.
@@ -290,6 +338,7 @@ impl CompoundTrigger {
     }
 }
 
+#[cfg(feature = "alloc")]
 impl SequenceTrigger {
     /// Prefect's `num_expected_firings`: every child.
     pub fn num_expected_firings(&self) -> usize {
@@ -297,6 +346,7 @@ impl SequenceTrigger {
     }
 }
 
+#[cfg(feature = "alloc")]
 impl ResourceSpec {
     /// Whether the spec is empty (matches every resource).
     pub fn is_empty(&self) -> bool {
@@ -319,20 +369,8 @@ impl ResourceSpec {
     }
 }
 
-fn validate_children(children: &mut [Trigger], path: &str) -> Result<(), TriggerError> {
-    if children.is_empty() {
-        return Err(TriggerError::new(
-            join(path, "triggers"),
-            TriggerErrorKind::NoChildren,
-        ));
-    }
-    for (i, child) in children.iter_mut().enumerate() {
-        child.validate_at(&index(&join(path, "triggers"), i))?;
-    }
-    Ok(())
-}
-
-pub(crate) fn check_require(n: i64, children: usize, path: &str) -> Result<(), TriggerError> {
+/// A compound trigger's integer `require` must be in `1..=children`.
+pub(crate) fn check_require(n: i64, children: usize, path: &def::Path) -> Result<(), TriggerError> {
     let kind = if n < 1 {
         TriggerErrorKind::RequireBelowOne(n)
     } else if n as u64 > children as u64 {
@@ -343,17 +381,7 @@ pub(crate) fn check_require(n: i64, children: usize, path: &str) -> Result<(), T
     } else {
         return Ok(());
     };
-    Err(TriggerError::new(join(path, "require"), kind))
-}
-
-fn check_id(id: &Option<String>, path: &str) -> Result<(), TriggerError> {
-    match id {
-        Some(text) if !is_uuid(text) => Err(TriggerError::new(
-            join(path, "id"),
-            TriggerErrorKind::InvalidId(text.clone()),
-        )),
-        _ => Ok(()),
-    }
+    Err(TriggerError::at(def::Field(path, "require"), kind))
 }
 
 /// The UUID spellings pydantic accepts: hyphenated, 32 hex digits, `{…}`-braced, or
@@ -362,6 +390,7 @@ pub(crate) fn is_uuid(text: &str) -> bool {
     crate::event::EventId::parse_lenient(text).is_some()
 }
 
+#[cfg(feature = "alloc")]
 /// `path.field` (or `field` at the root).
 pub(crate) fn join(path: &str, field: &str) -> String {
     if path.is_empty() {
@@ -371,6 +400,7 @@ pub(crate) fn join(path: &str, field: &str) -> String {
     }
 }
 
+#[cfg(feature = "alloc")]
 /// `path[i]`.
 pub(crate) fn index(path: &str, i: usize) -> String {
     format!("{path}[{i}]")

@@ -299,6 +299,8 @@ proptest! {
                 buffered_events,
                 event_bytes,
                 pending_firings,
+                // the ops load their triggers unconditionally: only events are bounded
+                trigger_bytes: usize::MAX,
             },
             ..EngineConfig::default()
         };

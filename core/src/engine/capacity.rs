@@ -361,15 +361,13 @@ fn fits_packed<S: Storage>(event: &Event<'_>, max: usize) -> Result<(), Capacity
 
 /// The event triggers of a tree about to be loaded: (event nodes, holding nodes,
 /// proactive ones without `for_each`).
-pub(crate) fn count_event_nodes<'a>(
-    all: impl Iterator<Item = &'a crate::trigger::EventTrigger>,
-) -> (usize, usize, usize) {
+pub(crate) fn count_event_nodes(def: &crate::trigger::TriggerDef<'_>) -> (usize, usize, usize) {
     let mut out = (0, 0, 0);
-    for t in all {
+    def.for_each_event(&mut |t| {
         out.0 += 1;
         out.1 += usize::from(t.holds_expect_events());
         out.2 += usize::from(t.posture == Posture::Proactive && t.for_each.is_empty());
-    }
+    });
     out
 }
 

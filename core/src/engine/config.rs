@@ -160,6 +160,12 @@ pub struct Capacities {
     pub event_bytes: usize,
     /// Firings made and not yet taken with `poll_action`.
     pub pending_firings: usize,
+    /// Bytes of one event trigger node compiled and packed: its Prefect id, `expect`,
+    /// `after` (and their union), `for_each`, and its resource specs' label names and
+    /// patterns, each string with its length as a varint, plus a few bytes of counts
+    /// (see [`CompiledEventTrigger`](crate::matcher::CompiledEventTrigger)). A fixed
+    /// storage bounds it by its `TRIGGER_BYTES`.
+    pub trigger_bytes: usize,
 }
 
 impl Capacities {
@@ -173,10 +179,12 @@ impl Capacities {
         buffered_events: usize::MAX,
         event_bytes: usize::MAX,
         pending_firings: usize::MAX,
+        trigger_bytes: usize::MAX,
     };
 
-    /// Whether any bound other than `buffered_events` and `trigger_nodes` is set (those
-    /// two are checked where they are filled; the others need an admission check).
+    /// Whether any bound other than `buffered_events`, `trigger_nodes` and
+    /// `trigger_bytes` is set (those are checked where they are filled; the others
+    /// need an admission check).
     pub(crate) fn checks_events(&self) -> bool {
         [
             Capacity::Keys,
@@ -203,6 +211,7 @@ impl Capacities {
             Capacity::BufferedEvents => self.buffered_events,
             Capacity::EventBytes => self.event_bytes,
             Capacity::PendingFirings => self.pending_firings,
+            Capacity::TriggerBytes => self.trigger_bytes,
         }
     }
 
@@ -217,6 +226,7 @@ impl Capacities {
             Capacity::BufferedEvents => &mut self.buffered_events,
             Capacity::EventBytes => &mut self.event_bytes,
             Capacity::PendingFirings => &mut self.pending_firings,
+            Capacity::TriggerBytes => &mut self.trigger_bytes,
         };
         *field = bound;
     }
@@ -250,11 +260,14 @@ pub enum Capacity {
     EventBytes,
     /// [`Capacities::pending_firings`].
     PendingFirings,
+    /// [`Capacities::trigger_bytes`]: an event trigger node of the trigger being loaded
+    /// is too large packed.
+    TriggerBytes,
 }
 
 impl Capacity {
     /// Every capacity, in the order of the fields of [`Capacities`].
-    pub const ALL: [Capacity; 8] = [
+    pub const ALL: [Capacity; 9] = [
         Capacity::TriggerNodes,
         Capacity::Keys,
         Capacity::KeyBytes,
@@ -263,6 +276,7 @@ impl Capacity {
         Capacity::BufferedEvents,
         Capacity::EventBytes,
         Capacity::PendingFirings,
+        Capacity::TriggerBytes,
     ];
 
     /// The capacity whose [`field`](Self::field) name this is.
@@ -281,6 +295,7 @@ impl Capacity {
             Capacity::BufferedEvents => "buffered_events",
             Capacity::EventBytes => "event_bytes",
             Capacity::PendingFirings => "pending_firings",
+            Capacity::TriggerBytes => "trigger_bytes",
         }
     }
 
@@ -300,6 +315,9 @@ impl Capacity {
                 "the event (its name and resource labels) is too long to be held for later by this engine"
             }
             Capacity::PendingFirings => "take the pending firings with poll_action",
+            Capacity::TriggerBytes => {
+                "an event trigger of it (its id, patterns, labels and for_each names) is too large packed for this engine: shorten it, raise the TRIGGER_BYTES of its fixed storage"
+            }
         }
     }
 }

@@ -8,8 +8,8 @@ use core::ops::ControlFlow;
 use super::keys::{push_key_value, KeyTable, LastEvent};
 use super::{Engine, EventsClock, Node, NodeKind};
 use crate::event::{Event, EventId};
-use crate::matcher::CompiledEventTrigger;
-use crate::store::Storage;
+use crate::matcher::{CompiledEventTrigger, RouteIndex};
+use crate::store::{Seq, Storage};
 use crate::time::{Duration, Instant};
 use crate::trigger::Posture;
 
@@ -43,11 +43,34 @@ pub(crate) struct Route {
 }
 
 /// The routes of the last event name (valid until triggers are added or removed).
-#[derive(Clone, Debug, Default)]
-pub(crate) struct RouteCache {
-    pub(crate) name: alloc::string::String,
-    pub(crate) routes: Vec<Route>,
+pub(crate) struct RouteCache<S: Storage> {
+    pub(crate) name: S::RouteName,
+    pub(crate) routes: S::TriggerSeq<Route>,
+    /// The routes are those of `name` (false also when the name did not fit).
     pub(crate) valid: bool,
+}
+
+impl<S: Storage> Default for RouteCache<S> {
+    fn default() -> Self {
+        RouteCache {
+            name: Default::default(),
+            routes: Default::default(),
+            valid: false,
+        }
+    }
+}
+
+impl<S: Storage> RouteCache<S> {
+    /// Whether the routes are those of `name`.
+    fn holds(&self, name: &str) -> bool {
+        self.valid && *self.name == *name.as_bytes()
+    }
+
+    /// Remembers that the routes are those of `name`, if it fits.
+    fn set_name(&mut self, name: &str) {
+        self.name.clear();
+        self.valid = name.bytes().all(|b| self.name.try_push(b).is_ok());
+    }
 }
 
 /// The triggering event as `evaluate` needs it.
@@ -205,7 +228,7 @@ impl<S: Storage> Engine<S> {
         self.route(event.event);
         let routes = core::mem::take(&mut self.route_cache.routes);
         let mut key = core::mem::take(&mut self.scratch_key);
-        for r in &routes {
+        for r in routes.iter() {
             let covered = match &self.nodes[r.trigger as usize] {
                 Some(Node {
                     kind: NodeKind::Event(ev),
@@ -246,11 +269,16 @@ impl<S: Storage> Engine<S> {
     pub(crate) fn keyed_routes(
         &mut self,
         event: &Event<'_>,
-        mut f: impl FnMut(&KeyTable<S>, u32, &CompiledEventTrigger, &[u8]) -> ControlFlow<()>,
+        mut f: impl FnMut(
+            &KeyTable<S>,
+            u32,
+            &CompiledEventTrigger<S::TriggerBytes>,
+            &[u8],
+        ) -> ControlFlow<()>,
     ) {
         self.route(event.event);
         let mut key = core::mem::take(&mut self.scratch_key);
-        for r in &self.route_cache.routes {
+        for r in self.route_cache.routes.iter() {
             let Some(Node {
                 kind: NodeKind::Event(ev),
                 ..
@@ -290,7 +318,7 @@ impl<S: Storage> Engine<S> {
 
     /// Reorders `candidates` as Prefect iterates `candidate_ids` (a CPython set built
     /// by one `update` per matching index pattern); see [`super::pyset`].
-    pub(crate) fn python_set_order(&self, name: &str, candidates: &mut Vec<u32>) {
+    pub(crate) fn python_set_order(&self, name: &str, candidates: &mut [u32]) {
         let Some(index) = &self.py_index else { return };
         let mut set = super::pyset::PySet::default();
         for (pattern, ids) in index {
@@ -300,7 +328,7 @@ impl<S: Storage> Engine<S> {
         }
         let ordered: Vec<u32> = set.iter().filter(|t| candidates.contains(t)).collect();
         if ordered.len() == candidates.len() {
-            *candidates = ordered;
+            candidates.copy_from_slice(&ordered);
         }
     }
 
@@ -308,11 +336,18 @@ impl<S: Storage> Engine<S> {
     /// name pattern accept it (`find_interested_triggers` minus the resource check),
     /// in load order, with `starts_after`/`expects`. Reused while names repeat.
     pub(crate) fn route(&mut self, name: &str) {
-        if self.route_cache.valid && self.route_cache.name == name {
+        if self.route_cache.holds(name) {
             return;
         }
         let mut candidates = core::mem::take(&mut self.scratch_candidates);
-        self.router.candidates(name, &mut candidates);
+        let loaded = self.nodes.iter().enumerate().filter_map(|(i, n)| match n {
+            Some(Node {
+                kind: NodeKind::Event(ev),
+                ..
+            }) if !ev.shadowed => Some((i as u32, &ev.compiled)),
+            _ => None,
+        });
+        self.router.candidates(name, loaded, &mut candidates);
         if candidates.len() > 1 {
             candidates.sort_by_key(|&t| {
                 self.nodes[t as usize]
@@ -325,7 +360,8 @@ impl<S: Storage> Engine<S> {
         }
         let cache = &mut self.route_cache;
         cache.routes.clear();
-        for &t in &candidates {
+        let mut complete = true;
+        for &t in candidates.iter() {
             if let Some(Node {
                 kind: NodeKind::Event(ev),
                 ..
@@ -333,17 +369,18 @@ impl<S: Storage> Engine<S> {
             {
                 let c = &ev.compiled;
                 if c.covers_name(name) {
-                    cache.routes.push(Route {
+                    let route = Route {
                         trigger: t,
                         starts_after: c.starts_after(name),
                         expects: c.expects(name),
-                    });
+                    };
+                    complete &= cache.routes.try_push(route).is_ok();
                 }
             }
         }
-        cache.name.clear();
-        cache.name.push_str(name);
-        cache.valid = true;
+        // (routes hold one per event-trigger node: they always fit)
+        debug_assert!(complete, "more routes than trigger nodes");
+        cache.set_name(name);
         self.scratch_candidates = candidates;
     }
 

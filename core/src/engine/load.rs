@@ -4,13 +4,13 @@
 use alloc::vec::Vec;
 
 use super::{
-    capacity, keys, pyset, snapshot, AddTriggerError, CompositeNode, CompositeRule, Engine,
+    capacity, keys, pyset, AddTriggerError, Capacity, CompositeNode, CompositeRule, Engine,
     EventNode, Node, NodeKind, TriggerId,
 };
 use crate::event::EventId;
-use crate::matcher::CompiledEventTrigger;
-use crate::store::{Seq, Storage};
-use crate::trigger::{Posture, Require, Trigger};
+use crate::matcher::{CompiledEventTrigger, RouteIndex};
+use crate::store::{Seq, Storage, Table};
+use crate::trigger::{Posture, Require, TriggerDef, TriggerSource};
 
 impl<S: Storage> Engine<S> {
     /// Loads a trigger (validated as Prefect validates it) under `id`.
@@ -24,31 +24,54 @@ impl<S: Storage> Engine<S> {
     /// evaluated again and loses its state, as in Prefect's trigger cache keyed by id.
     /// Its tree stays loaded (a composite waiting for it then never completes). Give
     /// every trigger its own id, or none, to avoid this.
+    ///
+    /// The trigger is read through its borrowed definition ([`TriggerSource`]): an
+    /// owned [`Trigger`](crate::trigger::Trigger) (by value or reference) or a
+    /// [`TriggerDef`]. It is checked as [`TriggerDef::validate`] checks it and
+    /// normalized while compiled, so it need not be validated first.
+    ///
+    /// # Errors
+    ///
+    /// Nothing changes when the trigger is refused: [`AddTriggerError::DuplicateId`],
+    /// [`AddTriggerError::Invalid`], [`AddTriggerError::TooManyTriggers`], or
+    /// [`AddTriggerError::Full`] with [`Capacity::TriggerNodes`], a reservation
+    /// ([`Capacity::Keys`], [`Capacity::HeldEvents`]) or [`Capacity::TriggerBytes`]
+    /// (one of its event triggers is larger packed than the storage's
+    /// `TRIGGER_BYTES`).
     pub fn add_trigger(
         &mut self,
         id: TriggerId,
-        mut trigger: Trigger,
+        trigger: impl TriggerSource,
     ) -> Result<(), AddTriggerError> {
+        let def = trigger.def();
         if self.roots.contains_key(&id) {
             return Err(AddTriggerError::DuplicateId(id));
         }
-        trigger.validate()?;
+        def.validate()?;
+        let node_count = def.node_count();
         // node indices must stay below MAX_TRIGGER_NODES (free slots are reused first)
-        let fresh = trigger
-            .all_triggers()
-            .len()
-            .saturating_sub(self.free_nodes.len());
+        let fresh = node_count.saturating_sub(self.free_nodes.len());
         if self.nodes.len() + fresh > keys::MAX_TRIGGER_NODES as usize {
             return Err(AddTriggerError::TooManyTriggers);
         }
-        let (events, holding, globals) = capacity::count_event_nodes(trigger.event_triggers());
-        self.admit_nodes(trigger.all_triggers().len(), events, holding, globals)
+        let (events, holding, globals) = capacity::count_event_nodes(&def);
+        self.admit_nodes(node_count, events, holding, globals)
             .map_err(AddTriggerError::Full)?;
+        let max_bytes = self.config.capacities.trigger_bytes;
+        let mut fits = true;
+        def.for_each_event(&mut |t| {
+            fits &= CompiledEventTrigger::<S::TriggerBytes>::packed_len(t) <= max_bytes;
+        });
+        if !fits {
+            return Err(AddTriggerError::Full(Capacity::TriggerBytes));
+        }
         let first_new = self.next_order;
-        let root = self.add_node(&trigger, id, None, 0);
+        // every event node fits its buffer (checked above), so this cannot fail
+        let root = self
+            .add_node(&def, id, None, 0)
+            .ok_or(AddTriggerError::Full(Capacity::TriggerBytes))?;
         self.roots.insert(id, root);
-        self.fingerprints
-            .insert(id, snapshot::fingerprint(&trigger));
+        self.fingerprints.insert(id, def.fingerprint());
         self.route_cache.valid = false;
         if core::mem::take(&mut self.py_index_stale) {
             // a replaced trigger has to leave the index: rebuild it
@@ -100,7 +123,7 @@ impl<S: Storage> Engine<S> {
         }
     }
 
-    pub(crate) fn alloc_node(&mut self, node: Node) -> u32 {
+    pub(crate) fn alloc_node(&mut self, node: Node<S>) -> u32 {
         match self.free_nodes.pop() {
             Some(i) => {
                 self.nodes[i as usize] = Some(node);
@@ -113,18 +136,20 @@ impl<S: Storage> Engine<S> {
         }
     }
 
+    /// Loads the tree of `trigger`; `None` (with the nodes loaded so far kept) if an
+    /// event trigger does not fit its packed buffer, which callers check first.
     pub(crate) fn add_node(
         &mut self,
-        trigger: &Trigger,
+        trigger: &TriggerDef<'_>,
         root: TriggerId,
         parent: Option<u32>,
         child_index: u32,
-    ) -> u32 {
+    ) -> Option<u32> {
         let order = self.next_order;
         self.next_order += 1;
-        match trigger {
-            Trigger::Event(t) => {
-                let compiled = CompiledEventTrigger::compile(t);
+        let (rule, within, children) = match trigger {
+            TriggerDef::Event(t) => {
+                let compiled = CompiledEventTrigger::pack(t)?;
                 let proactive = t.posture == Posture::Proactive;
                 let idx = self.alloc_node(Node {
                     kind: NodeKind::Event(EventNode {
@@ -134,10 +159,8 @@ impl<S: Storage> Engine<S> {
                         keys: 0,
                         py_hash: t
                             .id
-                            .as_deref()
                             .and_then(EventId::parse)
                             .map(|u| pyset::py_hash_uuid(u.0)),
-                        prefect_id: t.id.clone(),
                         shadowed: false,
                     }),
                     parent,
@@ -155,59 +178,131 @@ impl<S: Storage> Engine<S> {
                 if proactive {
                     self.proactive.push(idx);
                 }
-                if let Some(pid) = &t.id {
-                    if let Some(earlier) = self.by_prefect_id.insert(pid.clone(), idx) {
-                        self.shadow(earlier);
-                    }
+                if let Some(pid) = t.id {
+                    self.claim_prefect_id(pid, idx);
                 }
-                idx
+                return Some(idx);
             }
-            Trigger::Compound(_) | Trigger::Sequence(_) => {
-                let (rule, within, children) = match trigger {
-                    Trigger::Compound(c) => {
-                        let need = match c.require {
-                            Require::Any => 1,
-                            Require::All => c.triggers.len(),
-                            Require::AtLeast(n) => n as usize,
-                        };
-                        (CompositeRule::AtLeast(need), c.within, &c.triggers)
-                    }
-                    Trigger::Sequence(s) => (CompositeRule::Sequence, s.within, &s.triggers),
-                    Trigger::Event(_) => unreachable!("matched above"),
+            TriggerDef::Compound(c) => {
+                let need = match c.require {
+                    Require::Any => 1,
+                    Require::All => c.triggers.len(),
+                    Require::AtLeast(n) => n as usize,
                 };
-                let uuids: Vec<Option<EventId>> = children
-                    .iter()
-                    .map(|c| c.id().and_then(EventId::parse))
-                    .collect();
-                let mut row_order: Vec<usize> = (0..children.len()).collect();
-                if uuids.iter().all(Option::is_some) {
-                    row_order.sort_by_key(|&i| uuids[i]);
+                (CompositeRule::AtLeast(need), c.within, c.triggers)
+            }
+            TriggerDef::Sequence(s) => (CompositeRule::Sequence, s.within, s.triggers),
+        };
+        let uuids: Vec<Option<EventId>> = children
+            .iter()
+            .map(|c| c.id().and_then(EventId::parse))
+            .collect();
+        let mut row_order: Vec<usize> = (0..children.len()).collect();
+        if uuids.iter().all(Option::is_some) {
+            row_order.sort_by_key(|&i| uuids[i]);
+        }
+        let idx = self.alloc_node(Node {
+            kind: NodeKind::Composite(CompositeNode {
+                rule,
+                within,
+                children: Vec::new(),
+                stored: children.iter().map(|_| None).collect(),
+                row_order,
+            }),
+            parent,
+            child_index,
+            root,
+            order,
+        });
+        let mut child_idxs = Vec::with_capacity(children.len());
+        for (i, child) in children.iter().enumerate() {
+            child_idxs.push(self.add_node(&child, root, Some(idx), i as u32)?);
+        }
+        if let Some(Node {
+            kind: NodeKind::Composite(c),
+            ..
+        }) = &mut self.nodes[idx as usize]
+        {
+            c.children = child_idxs;
+        }
+        Some(idx)
+    }
+
+    /// Event-trigger node `idx` carries Prefect id `pid`: it replaces the node that
+    /// owned the id (shadowed) and becomes the owner.
+    fn claim_prefect_id(&mut self, pid: &str, idx: u32) {
+        let hash = prefect_id_hash(pid);
+        match self.prefect_id_owner(pid) {
+            Some(earlier) => {
+                if self.by_prefect_id.get(&hash) == Some(&earlier) {
+                    self.by_prefect_id.try_insert(hash, idx).ok();
                 }
-                let idx = self.alloc_node(Node {
-                    kind: NodeKind::Composite(CompositeNode {
-                        rule,
-                        within,
-                        children: Vec::new(),
-                        stored: children.iter().map(|_| None).collect(),
-                        row_order,
-                    }),
-                    parent,
-                    child_index,
-                    root,
-                    order,
-                });
-                let mut child_idxs = Vec::with_capacity(children.len());
-                for (i, child) in children.iter().enumerate() {
-                    child_idxs.push(self.add_node(child, root, Some(idx), i as u32));
-                }
-                if let Some(Node {
-                    kind: NodeKind::Composite(c),
-                    ..
-                }) = &mut self.nodes[idx as usize]
+                // else the earlier owner was not indexed (a hash collision), and
+                // neither is its successor: the collision count stays
+                self.shadow(earlier);
+            }
+            None => {
+                if self.by_prefect_id.contains_key(&hash)
+                    || self.by_prefect_id.try_insert(hash, idx).is_err()
                 {
-                    c.children = child_idxs;
+                    self.prefect_id_collisions += 1;
                 }
-                idx
+            }
+        }
+    }
+
+    /// The live, not shadowed event-trigger node with Prefect id `pid`.
+    fn prefect_id_owner(&self, pid: &str) -> Option<u32> {
+        let owns = |n: u32| match self.nodes.get(n as usize) {
+            Some(Some(Node {
+                kind: NodeKind::Event(ev),
+                ..
+            })) => !ev.shadowed && ev.compiled.prefect_id() == Some(pid),
+            _ => false,
+        };
+        match self.by_prefect_id.get(&prefect_id_hash(pid)) {
+            Some(&n) if owns(n) => Some(n),
+            // another id with the same hash is indexed: the owner, if any, is not
+            Some(_) if self.prefect_id_collisions > 0 => {
+                (0..self.nodes.len() as u32).find(|&n| owns(n))
+            }
+            _ => None,
+        }
+    }
+
+    /// Event-trigger node `n`, the owner of Prefect id `pid`, is gone (its slot is
+    /// empty already): its index entry goes to a node with a colliding id, if any.
+    fn release_prefect_id(&mut self, pid: &str, n: u32) {
+        let hash = prefect_id_hash(pid);
+        if self.by_prefect_id.get(&hash) != Some(&n) {
+            self.prefect_id_collisions = self.prefect_id_collisions.saturating_sub(1);
+            return;
+        }
+        self.by_prefect_id.remove(&hash);
+        if self.prefect_id_collisions == 0 {
+            return;
+        }
+        let heir = self
+            .nodes
+            .iter()
+            .enumerate()
+            .find_map(|(i, node)| match node {
+                Some(Node {
+                    kind: NodeKind::Event(ev),
+                    ..
+                }) if !ev.shadowed
+                    && ev
+                        .compiled
+                        .prefect_id()
+                        .is_some_and(|p| prefect_id_hash(p) == hash) =>
+                {
+                    Some(i as u32)
+                }
+                _ => None,
+            });
+        if let Some(heir) = heir {
+            if self.by_prefect_id.try_insert(hash, heir).is_ok() {
+                self.prefect_id_collisions -= 1;
             }
         }
     }
@@ -244,17 +339,20 @@ impl<S: Storage> Engine<S> {
                 if !ev.shadowed {
                     self.router.remove(n, &ev.compiled);
                 }
-                if let Some(pid) = &ev.prefect_id {
-                    if self.by_prefect_id.get(pid) == Some(&n) {
-                        self.by_prefect_id.remove(pid);
-                    }
-                }
             }
         }
         self.drop_keys_of(&doomed);
         self.proactive.retain(|p| !doomed.contains(p));
         for n in doomed {
-            self.nodes[n as usize] = None;
+            if let Some(Node {
+                kind: NodeKind::Event(ev),
+                ..
+            }) = self.nodes[n as usize].take()
+            {
+                if let (false, Some(pid)) = (ev.shadowed, ev.compiled.prefect_id()) {
+                    self.release_prefect_id(pid, n);
+                }
+            }
             self.free_nodes.push(n);
         }
         self.py_index = Some(Vec::new());
@@ -307,3 +405,13 @@ impl<S: Storage> Engine<S> {
         }
     }
 }
+
+/// The key of a Prefect id in `Engine::by_prefect_id` (FNV-1a 64 of its bytes).
+fn prefect_id_hash(pid: &str) -> u64 {
+    pid.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests;

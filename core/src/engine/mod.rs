@@ -140,7 +140,7 @@ use hashbrown::HashMap;
 
 use crate::event::{Event, RESOURCE_ID};
 use crate::hash::FxBuildHasher as FixedState;
-use crate::matcher::{CompiledEventTrigger, Router};
+use crate::matcher::CompiledEventTrigger;
 use crate::store::{Growable, Storage};
 use crate::time::{Duration, Instant};
 use crate::trigger::Posture;
@@ -175,14 +175,15 @@ pub(crate) struct StoredChild {
 }
 
 /// One node of a loaded trigger tree.
-pub(crate) enum NodeKind {
-    Event(EventNode),
+pub(crate) enum NodeKind<S: Storage> {
+    Event(EventNode<S>),
     Composite(CompositeNode),
 }
 
 /// An event trigger and its per-trigger state.
-pub(crate) struct EventNode {
-    pub(crate) compiled: CompiledEventTrigger,
+pub(crate) struct EventNode<S: Storage> {
+    /// The compiled trigger, packed (its Prefect id included).
+    pub(crate) compiled: CompiledEventTrigger<S::TriggerBytes>,
     /// Keys queued for "delete buckets with count >= threshold" at the next tick.
     pub(crate) satisfied: Vec<u32>,
     /// `next_proactive_runs` ([`ProactiveMode::Scheduled`] only).
@@ -191,8 +192,6 @@ pub(crate) struct EventNode {
     pub(crate) keys: usize,
     /// CPython's `hash()` of the trigger's UUID id, when it has one.
     pub(crate) py_hash: Option<u64>,
-    /// The trigger's explicit Prefect id, if the definition carried one.
-    pub(crate) prefect_id: Option<String>,
     /// A later event trigger with the same Prefect id was loaded: this one is never
     /// evaluated again (see [`Engine::add_trigger`]).
     pub(crate) shadowed: bool,
@@ -212,8 +211,8 @@ pub(crate) struct CompositeNode {
 }
 
 /// A node of a trigger tree.
-pub(crate) struct Node {
-    pub(crate) kind: NodeKind,
+pub(crate) struct Node<S: Storage> {
+    pub(crate) kind: NodeKind<S>,
     pub(crate) parent: Option<u32>,
     /// Position among the parent's children.
     pub(crate) child_index: u32,
@@ -228,7 +227,7 @@ pub(crate) struct Node {
 /// flavour with const-generic capacities.
 pub struct Engine<S: Storage = Growable> {
     config: EngineConfig,
-    nodes: Vec<Option<Node>>,
+    nodes: Vec<Option<Node<S>>>,
     free_nodes: Vec<u32>,
     next_order: u64,
     roots: HashMap<TriggerId, u32, FixedState>,
@@ -236,7 +235,7 @@ pub struct Engine<S: Storage = Growable> {
     fingerprints: HashMap<TriggerId, u64, FixedState>,
     /// Proactive event-trigger nodes in load order.
     proactive: Vec<u32>,
-    router: Router,
+    router: S::Router,
     keys: KeyTable<S>,
     wheel: Wheel<u32, S::KeyWheel>,
     overdue: S::KeySorted<(Instant, u32), ()>,
@@ -252,16 +251,20 @@ pub struct Engine<S: Storage = Growable> {
     /// Firings made now are proactive.
     in_proactive: bool,
     stats: Stats,
-    scratch_candidates: Vec<u32>,
+    scratch_candidates: S::TriggerSeq<u32>,
     scratch_key: Vec<u8>,
-    route_cache: eval::RouteCache,
+    route_cache: eval::RouteCache<S>,
     lateness: lateness::LatenessBuffer<S>,
     /// Prefect's `_triggers_by_expect` as CPython lays it out (pattern → set of trigger
     /// ids, in insertion order), or `None` when some trigger has no UUID id.
     py_index: Option<Vec<(String, pyset::PySet)>>,
-    /// Prefect id → the event-trigger node that owns it (Prefect's `triggers` cache is
-    /// keyed by trigger id).
-    by_prefect_id: HashMap<String, u32, FixedState>,
+    /// Hash of a Prefect id → the event-trigger node that owns it (Prefect's
+    /// `triggers` cache is keyed by trigger id); the id itself is compared in the
+    /// node's packed trigger. See `load::PrefectIds`.
+    by_prefect_id: S::TriggerTable<u64, u32>,
+    /// Live event-trigger nodes whose Prefect id hashes like another live id's and
+    /// so are not in `by_prefect_id` (found by a scan while there are any).
+    prefect_id_collisions: usize,
     /// A trigger loaded by the `add_trigger` in progress replaced another one, so the
     /// CPython index must be rebuilt rather than extended.
     py_index_stale: bool,
@@ -307,6 +310,7 @@ impl<S: Storage> Engine<S> {
         c.waiting_followers = c.waiting_followers.min(S::EVENTS);
         c.buffered_events = c.buffered_events.min(S::EVENTS);
         c.event_bytes = c.event_bytes.min(S::EVENT_BYTES);
+        c.trigger_bytes = c.trigger_bytes.min(S::TRIGGER_BYTES);
         c.pending_firings = c.pending_firings.min(S::FIRINGS);
         config.dedup_capacity = config.dedup_capacity.min(S::SEEN);
         let mut keys = KeyTable::default();
@@ -321,7 +325,7 @@ impl<S: Storage> Engine<S> {
             roots: HashMap::with_hasher(FixedState),
             fingerprints: HashMap::with_hasher(FixedState),
             proactive: Vec::new(),
-            router: Router::default(),
+            router: Default::default(),
             keys,
             wheel: Wheel::new(config.wheel_tick, Instant::ZERO),
             overdue: Default::default(),
@@ -334,12 +338,13 @@ impl<S: Storage> Engine<S> {
             wall: Instant::ZERO,
             in_proactive: false,
             stats: Stats::default(),
-            scratch_candidates: Vec::new(),
+            scratch_candidates: Default::default(),
             scratch_key: Vec::new(),
-            route_cache: eval::RouteCache::default(),
+            route_cache: Default::default(),
             lateness: lateness::LatenessBuffer::default(),
             py_index: Some(Vec::new()),
-            by_prefect_id: HashMap::with_hasher(FixedState),
+            by_prefect_id: Default::default(),
+            prefect_id_collisions: 0,
             py_index_stale: false,
             event_nodes: 0,
             holding_nodes: 0,

@@ -1,164 +1,250 @@
-//! [`CompiledEventTrigger`]: one event trigger's matchers, prepared once.
+//! [`CompiledEventTrigger`]: one event trigger's matchers, prepared once and packed
+//! into one byte buffer.
+//!
+//! # Packed layout
+//!
+//! Every string is a varint byte length followed by its UTF-8 bytes; every count is
+//! a varint ([`crate::varint`]). Sets are sorted and unique. The sections follow each
+//! other in this order; the struct keeps the offset where each one starts (its
+//! header), so nothing is searched:
+//!
+//! | section | content |
+//! |---|---|
+//! | id | the Prefect id as a string (absent when the trigger has none) |
+//! | expect | count, patterns |
+//! | after | count, patterns |
+//! | index | count, keys: `expect ∪ after`, or the single key `*` when `expect` is empty |
+//! | for_each | count, labels |
+//! | match | a spec (below) |
+//! | match_related | count, then each spec as its byte length and the spec |
+//!
+//! A spec is a label count, then per label: the label name, the byte length of its
+//! pattern block, and the block: pattern count, then per pattern one flag byte (bits
+//! 0–1 the kind: 0 literal, 1 prefix, 2 glob; bit 2 negated) and the pattern text
+//! without its `!` (and, for a prefix, without its final `*`). The block length lets
+//! a match skip the rest of a label's patterns after a hit.
 
-use alloc::string::String;
-use alloc::vec::Vec;
+use core::str;
 
 use super::{fnmatch, has_wildcards, label_matches, NamePrefixPattern};
 use crate::event::{Event, Labels};
+use crate::store::ByteBuf;
 use crate::time::Duration;
-use crate::trigger::{EventTrigger, Posture, ResourceSpec};
+use crate::trigger::{EventTriggerDef, Posture, SpecDef};
+use crate::varint;
 
-/// How a [`LabelPattern`] is matched, decided once.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum PatternKind {
-    /// No wildcard: equality.
-    Literal,
-    /// Only one `*`, at the end (`prefect.flow-run.*`): `starts_with` the text before
-    /// it (fnmatch's `*` matches any run of characters, the empty one included).
-    Prefix,
-    /// Anything else: [`fnmatch`].
-    Glob,
+/// Pattern kind: equality.
+const LITERAL: u8 = 0;
+/// Pattern kind: only one `*`, at the end (`prefect.flow-run.*`): `starts_with` the
+/// text before it (fnmatch's `*` matches any run of characters, the empty one
+/// included).
+const PREFIX: u8 = 1;
+/// Pattern kind: anything else, [`fnmatch`].
+const GLOB: u8 = 2;
+/// The kind bits of a pattern's flag byte.
+const KIND: u8 = 0b11;
+/// The negation bit of a pattern's flag byte (`!pattern`).
+const NEGATED: u8 = 0b100;
+
+/// Where each packed section starts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Header {
+    expect: u32,
+    after: u32,
+    index: u32,
+    for_each: u32,
+    match_: u32,
+    related: u32,
 }
 
-/// One pattern of a resource spec, with the fast paths for literals and prefixes
-/// decided up front.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct LabelPattern {
-    /// The pattern without its `!` (for [`PatternKind::Prefix`], without its `*` too).
-    text: String,
-    negated: bool,
-    kind: PatternKind,
-}
-
-impl LabelPattern {
-    fn new(pattern: &str) -> LabelPattern {
-        let (negated, text) = match pattern.strip_prefix('!') {
-            Some(rest) => (true, rest),
-            None => (false, pattern),
-        };
-        let (text, kind) = match text.strip_suffix('*') {
-            _ if !has_wildcards(text) => (text, PatternKind::Literal),
-            Some(prefix) if !has_wildcards(prefix) => (prefix, PatternKind::Prefix),
-            _ => (text, PatternKind::Glob),
-        };
-        LabelPattern {
-            text: String::from(text),
-            negated,
-            kind,
-        }
-    }
-
-    /// [`label_matches`] with the pattern pre-split.
-    #[inline]
-    fn matches(&self, value: Option<&str>) -> bool {
-        let Some(value) = value else {
-            return false;
-        };
-        let hit = match self.kind {
-            PatternKind::Literal => self.text == value,
-            PatternKind::Prefix => value.starts_with(self.text.as_str()),
-            PatternKind::Glob => fnmatch(&self.text, value),
-        };
-        hit != self.negated
-    }
-}
-
-/// A compiled [`ResourceSpec`]: `ResourceSpecification.includes/matches`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct CompiledSpec {
-    labels: Vec<(String, Vec<LabelPattern>)>,
-}
-
-impl CompiledSpec {
-    /// Compiles a spec.
-    pub fn compile(spec: &ResourceSpec) -> CompiledSpec {
-        CompiledSpec {
-            labels: spec
-                .labels
-                .iter()
-                .map(|(label, patterns)| {
-                    (
-                        label.clone(),
-                        patterns.iter().map(|p| LabelPattern::new(p)).collect(),
-                    )
-                })
-                .collect(),
-        }
-    }
-
-    /// Whether the spec is empty (matches every resource, even no resource at all).
-    pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
-    }
-
-    /// `matches(resource)`: every label has some pattern matching the resource's
-    /// value; a missing label never matches (not even `!p`); an empty pattern list
-    /// never matches.
-    pub fn matches(&self, resource: Labels<'_>) -> bool {
-        self.labels.iter().all(|(label, patterns)| {
-            let value = resource.get(label);
-            patterns.iter().any(|p| p.matches(value))
-        })
-    }
-
-    /// `includes(candidates)`: an empty spec matches everything (even an empty list of
-    /// candidates); otherwise some candidate must match.
-    pub fn includes<'a>(&self, mut candidates: impl Iterator<Item = Labels<'a>>) -> bool {
-        self.is_empty() || candidates.any(|r| self.matches(r))
-    }
-}
-
-/// One [`EventTrigger`] compiled for the hot path: name matchers, resource specs, and
-/// the data the engine reads per event.
+/// One [`EventTriggerDef`] compiled for the hot path: name matchers, resource specs,
+/// and the data the engine reads per event, packed into one buffer `B` (see the
+/// [module docs](self) for the layout) and read in place.
 #[derive(Clone, Debug, PartialEq)]
-pub struct CompiledEventTrigger {
-    expect: Vec<String>,
-    after: Vec<String>,
-    for_each: Vec<String>,
-    /// `expect ∪ after` when `expect` is non-empty; empty means `.+`.
-    covers_patterns: Vec<String>,
-    index_keys: Vec<String>,
-    match_: CompiledSpec,
-    match_related: Vec<CompiledSpec>,
+pub struct CompiledEventTrigger<B: ByteBuf> {
+    bytes: B,
+    head: Header,
+    has_id: bool,
+    /// `expect` is empty (every name is expected; `covers` is `.+`).
+    expect_empty: bool,
+    after_empty: bool,
     posture: Posture,
     threshold: i64,
     within: Duration,
 }
 
-impl CompiledEventTrigger {
-    /// Compiles a (validated) trigger. The sets are sorted and de-duplicated here too,
-    /// so an unvalidated trigger still behaves like Prefect's set-based one.
-    pub fn compile(t: &EventTrigger) -> CompiledEventTrigger {
-        let set = |v: &[String]| {
-            let mut v = v.to_vec();
-            v.sort_unstable();
-            v.dedup();
-            v
-        };
-        let expect = set(&t.expect);
-        let after = set(&t.after);
-        let union = {
-            let mut u = expect.clone();
-            u.extend(after.iter().cloned());
-            set(&u)
-        };
-        let (covers_patterns, index_keys) = if expect.is_empty() {
-            (Vec::new(), alloc::vec![String::from("*")])
-        } else {
-            (union.clone(), union)
-        };
-        CompiledEventTrigger {
-            for_each: set(&t.for_each),
-            expect,
-            after,
-            covers_patterns,
-            index_keys,
-            match_: CompiledSpec::compile(&t.match_),
-            match_related: t.match_related.iter().map(CompiledSpec::compile).collect(),
+/// Where packing writes: a counter (to size the buffer) or the buffer.
+trait Sink {
+    fn put(&mut self, bytes: &[u8]) -> bool;
+    fn pos(&self) -> usize;
+    fn num(&mut self, n: usize) -> bool {
+        let mut buf = [0; varint::MAX_LEN];
+        self.put(varint::encode(n as u64, &mut buf))
+    }
+    fn text(&mut self, s: &str) -> bool {
+        self.num(s.len()) && self.put(s.as_bytes())
+    }
+}
+
+/// Counts the bytes packing takes.
+struct Count(usize);
+
+impl Sink for Count {
+    fn put(&mut self, bytes: &[u8]) -> bool {
+        self.0 = self.0.saturating_add(bytes.len());
+        true
+    }
+    fn pos(&self) -> usize {
+        self.0
+    }
+}
+
+impl<B: ByteBuf> Sink for B {
+    fn put(&mut self, bytes: &[u8]) -> bool {
+        self.try_extend(bytes)
+    }
+    fn pos(&self) -> usize {
+        self.len()
+    }
+}
+
+/// A pattern split once: flag byte and the text to match.
+fn split_pattern(pattern: &str) -> (u8, &str) {
+    let (negated, text) = match pattern.strip_prefix('!') {
+        Some(rest) => (NEGATED, rest),
+        None => (0, pattern),
+    };
+    let (text, kind) = match text.strip_suffix('*') {
+        _ if !has_wildcards(text) => (text, LITERAL),
+        Some(prefix) if !has_wildcards(prefix) => (prefix, PREFIX),
+        _ => (text, GLOB),
+    };
+    (kind | negated, text)
+}
+
+fn put_set<'a>(out: &mut impl Sink, set: impl Iterator<Item = &'a str> + Clone) -> bool {
+    out.num(set.clone().count()) && set.into_iter().all(|s| out.text(s))
+}
+
+/// The bytes of one label's pattern block.
+fn block_len(patterns: crate::trigger::Strs<'_>) -> usize {
+    let mut count = Count(0);
+    put_block(&mut count, patterns);
+    count.0
+}
+
+fn put_block(out: &mut impl Sink, patterns: crate::trigger::Strs<'_>) -> bool {
+    out.num(patterns.len())
+        && patterns.iter().all(|p| {
+            let (flags, text) = split_pattern(p);
+            out.put(&[flags]) && out.text(text)
+        })
+}
+
+fn put_spec(out: &mut impl Sink, spec: SpecDef<'_>) -> bool {
+    out.num(spec.len())
+        && spec.iter().all(|(label, patterns)| {
+            out.text(label) && out.num(block_len(patterns)) && put_block(out, patterns)
+        })
+}
+
+fn spec_len(spec: SpecDef<'_>) -> usize {
+    let mut count = Count(0);
+    put_spec(&mut count, spec);
+    count.0
+}
+
+/// Packs `t` into `out`; the section offsets, or `None` when `out` is full or an
+/// offset passes `u32::MAX`.
+fn pack_into(t: &EventTriggerDef<'_>, out: &mut impl Sink) -> Option<Header> {
+    let at = |out: &dyn SinkPos| u32::try_from(out.at()).ok();
+    let mut head = Header::default();
+    if let Some(id) = t.id {
+        out.text(id).then_some(())?;
+    }
+    head.expect = at(&Pos(out.pos()))?;
+    put_set(out, t.expect.sorted_unique()).then_some(())?;
+    head.after = at(&Pos(out.pos()))?;
+    put_set(out, t.after.sorted_unique()).then_some(())?;
+    head.index = at(&Pos(out.pos()))?;
+    if t.expect.is_empty() {
+        put_set(out, ["*"].into_iter()).then_some(())?;
+    } else {
+        put_set(out, t.expect.union(t.after)).then_some(())?;
+    }
+    head.for_each = at(&Pos(out.pos()))?;
+    put_set(out, t.for_each.sorted_unique()).then_some(())?;
+    head.match_ = at(&Pos(out.pos()))?;
+    put_spec(out, t.match_).then_some(())?;
+    head.related = at(&Pos(out.pos()))?;
+    out.num(t.match_related.len()).then_some(())?;
+    for spec in t.match_related.iter() {
+        (out.num(spec_len(spec)) && put_spec(out, spec)).then_some(())?;
+    }
+    Some(head)
+}
+
+/// A position, for the offset conversion in [`pack_into`].
+trait SinkPos {
+    fn at(&self) -> usize;
+}
+
+struct Pos(usize);
+
+impl SinkPos for Pos {
+    fn at(&self) -> usize {
+        self.0
+    }
+}
+
+impl<B: ByteBuf> CompiledEventTrigger<B> {
+    /// The bytes `t` takes packed (what [`pack`](Self::pack) needs `B` to hold).
+    pub fn packed_len(t: &EventTriggerDef<'_>) -> usize {
+        let mut count = Count(0);
+        pack_into(t, &mut count);
+        count.0
+    }
+
+    /// Compiles and packs a definition (normally validated: the sets are sorted and
+    /// de-duplicated here, and a Proactive zero `within` is read as 10 s, so an
+    /// unvalidated one still behaves like Prefect's set-based model). `None` when it
+    /// does not fit in `B` (more than [`ByteBuf::max_len`] bytes, see
+    /// [`packed_len`](Self::packed_len)).
+    pub fn pack(t: &EventTriggerDef<'_>) -> Option<Self> {
+        let len = Self::packed_len(t);
+        if B::max_len().is_some_and(|max| len > max) || u32::try_from(len).is_err() {
+            return None;
+        }
+        let mut bytes = B::with_room(len);
+        let head = pack_into(t, &mut bytes)?;
+        Some(CompiledEventTrigger {
+            bytes,
+            head,
+            has_id: t.id.is_some(),
+            expect_empty: t.expect.is_empty(),
+            after_empty: t.after.is_empty(),
             posture: t.posture,
             threshold: t.threshold,
-            within: t.within,
+            within: t.effective_within(),
+        })
+    }
+
+    /// The packed bytes.
+    pub fn packed(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    fn reader(&self, at: u32) -> Reader<'_> {
+        Reader {
+            bytes: &self.bytes,
+            at: at as usize,
         }
+    }
+
+    fn strs(&self, at: u32) -> PackedStrs<'_> {
+        let mut r = self.reader(at);
+        let left = r.num();
+        PackedStrs { r, left }
     }
 
     /// Prefect's `EventTrigger.covers(event)`: the name matches `event_pattern` (see
@@ -173,41 +259,58 @@ impl CompiledEventTrigger {
     /// non-empty and does not start with `\n`); otherwise some pattern of
     /// `expect ∪ after` as a start-anchored [`NamePrefixPattern`].
     pub fn covers_name(&self, name: &str) -> bool {
-        if self.covers_patterns.is_empty() {
+        if self.expect_empty {
             return name.chars().next().is_some_and(|c| c != '\n');
         }
-        self.covers_patterns
-            .iter()
+        self.index_keys()
             .any(|p| NamePrefixPattern(p).matches(name))
     }
 
     /// `covers_resources`: `match` includes the primary resource, and every
     /// `match_related` spec includes some related resource.
+    #[inline]
     pub fn covers_resources(&self, ev: &Event<'_>) -> bool {
-        self.match_.matches_or_empty(ev.resource)
+        let spec = self.match_spec();
+        (spec.is_empty() || spec.matches(ev.resource))
             && self
-                .match_related
-                .iter()
+                .match_related()
                 .all(|spec| spec.includes(ev.related.iter()))
+    }
+
+    /// The compiled `match` spec.
+    pub fn match_spec(&self) -> PackedSpec<'_> {
+        PackedSpec {
+            bytes: self
+                .bytes
+                .get(self.head.match_ as usize..self.head.related as usize)
+                .unwrap_or(&[]),
+        }
+    }
+
+    /// The compiled `match_related` specs.
+    pub fn match_related(&self) -> impl ExactSizeIterator<Item = PackedSpec<'_>> + '_ {
+        let mut r = self.reader(self.head.related);
+        let left = r.num();
+        RelatedSpecs { r, left }
     }
 
     /// `expects(name)`: `expect` is empty, or some pattern [`label_matches`] the name.
     #[inline]
     pub fn expects(&self, name: &str) -> bool {
-        self.expect.is_empty() || self.expect.iter().any(|p| label_matches(p, Some(name)))
+        self.expect_empty || self.expect().any(|p| label_matches(p, Some(name)))
     }
 
     /// `starts_after(name)`: some `after` pattern [`label_matches`] the name (false
     /// when `after` is empty).
     #[inline]
     pub fn starts_after(&self, name: &str) -> bool {
-        self.after.iter().any(|p| label_matches(p, Some(name)))
+        self.after().any(|p| label_matches(p, Some(name)))
     }
 
     /// Whether the trigger has `after` patterns.
     #[inline]
     pub fn has_after(&self) -> bool {
-        !self.after.is_empty()
+        !self.after_empty
     }
 
     /// Reactive or Proactive.
@@ -222,7 +325,7 @@ impl CompiledEventTrigger {
         self.threshold
     }
 
-    /// The window length.
+    /// The window length (a Proactive zero read as 10 s).
     #[inline]
     pub fn within(&self) -> Duration {
         self.within
@@ -253,18 +356,23 @@ impl CompiledEventTrigger {
 
     /// The `for_each` labels, sorted and unique (the order of key values).
     #[inline]
-    pub fn for_each(&self) -> &[String] {
-        &self.for_each
+    pub fn for_each(&self) -> PackedStrs<'_> {
+        self.strs(self.head.for_each)
     }
 
     /// The `expect` patterns, sorted and unique.
-    pub fn expect(&self) -> &[String] {
-        &self.expect
+    pub fn expect(&self) -> PackedStrs<'_> {
+        self.strs(self.head.expect)
     }
 
     /// The `after` patterns, sorted and unique.
-    pub fn after(&self) -> &[String] {
-        &self.after
+    pub fn after(&self) -> PackedStrs<'_> {
+        self.strs(self.head.after)
+    }
+
+    /// The trigger's explicit Prefect id, if the definition carried one.
+    pub fn prefect_id(&self) -> Option<&str> {
+        self.has_id.then(|| self.reader(0).text())
     }
 
     /// Prefect's `bucketing_key`: for each label of [`for_each`](Self::for_each),
@@ -276,8 +384,7 @@ impl CompiledEventTrigger {
         'e: 's,
     {
         let ev = *ev;
-        self.for_each
-            .iter()
+        self.for_each()
             .map(move |label| ev.find_resource_label(label).unwrap_or(""))
     }
 
@@ -286,14 +393,210 @@ impl CompiledEventTrigger {
     /// pattern is indexed as the literal name `!x` (Prefect's index does the same, so
     /// a negated `expect` pattern only ever sees an event literally named `!x`).
     #[inline]
-    pub fn index_keys(&self) -> impl Iterator<Item = &str> + '_ {
-        self.index_keys.iter().map(String::as_str)
+    pub fn index_keys(&self) -> PackedStrs<'_> {
+        self.strs(self.head.index)
     }
 }
 
-impl CompiledSpec {
+#[cfg(feature = "alloc")]
+impl CompiledEventTrigger<alloc::vec::Vec<u8>> {
+    /// Compiles an owned trigger on the heap (a growable buffer always fits).
+    pub fn compile(t: &crate::trigger::EventTrigger) -> Self {
+        match Self::pack(&t.def()) {
+            Some(c) => c,
+            // a Vec holds any length below u32::MAX bytes: only a trigger of 4 GiB
+            // of patterns gets here; it is compiled without its specs and sets.
+            None => CompiledEventTrigger {
+                bytes: alloc::vec::Vec::new(),
+                head: Header::default(),
+                has_id: false,
+                expect_empty: true,
+                after_empty: true,
+                posture: t.posture,
+                threshold: t.threshold,
+                within: t.def().effective_within(),
+            },
+        }
+    }
+}
+
+/// A cursor over packed bytes. Reading past the end yields empty values (the bytes
+/// are always written by this module, so it never happens).
+#[derive(Clone, Debug)]
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
     #[inline]
-    fn matches_or_empty(&self, resource: Labels<'_>) -> bool {
-        self.is_empty() || self.matches(resource)
+    fn num(&mut self) -> usize {
+        // fast path: one-byte varint
+        if let Some(&b) = self.bytes.get(self.at) {
+            if b < 0x80 {
+                self.at += 1;
+                return usize::from(b);
+            }
+        }
+        varint::take(self.bytes, &mut self.at).map_or(0, |n| n as usize)
+    }
+
+    #[inline]
+    fn byte(&mut self) -> u8 {
+        let b = self.bytes.get(self.at).copied().unwrap_or(0);
+        self.at += 1;
+        b
+    }
+
+    #[inline]
+    fn raw(&mut self) -> &'a [u8] {
+        let n = self.num();
+        let end = self.at.saturating_add(n);
+        let out = self.bytes.get(self.at..end).unwrap_or(&[]);
+        self.at = end;
+        out
+    }
+
+    #[inline]
+    fn text(&mut self) -> &'a str {
+        str::from_utf8(self.raw()).unwrap_or("")
+    }
+}
+
+/// The packed strings of one section (`expect`, `after`, `for_each`, index keys), in
+/// order.
+#[derive(Clone, Debug)]
+pub struct PackedStrs<'a> {
+    r: Reader<'a>,
+    left: usize,
+}
+
+impl<'a> Iterator for PackedStrs<'a> {
+    type Item = &'a str;
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a str> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        Some(self.r.text())
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl ExactSizeIterator for PackedStrs<'_> {}
+
+impl PackedStrs<'_> {
+    /// Whether no string is left.
+    pub fn is_empty(&self) -> bool {
+        self.left == 0
+    }
+}
+
+/// The `match_related` specs of a packed trigger.
+struct RelatedSpecs<'a> {
+    r: Reader<'a>,
+    left: usize,
+}
+
+impl<'a> Iterator for RelatedSpecs<'a> {
+    type Item = PackedSpec<'a>;
+
+    fn next(&mut self) -> Option<PackedSpec<'a>> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        Some(PackedSpec {
+            bytes: self.r.raw(),
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl ExactSizeIterator for RelatedSpecs<'_> {}
+
+/// A compiled resource spec, read in place: `ResourceSpecification.includes/matches`.
+#[derive(Clone, Copy, Debug)]
+pub struct PackedSpec<'a> {
+    bytes: &'a [u8],
+}
+
+impl PackedSpec<'_> {
+    /// Whether the spec is empty (matches every resource, even no resource at all).
+    pub fn is_empty(&self) -> bool {
+        self.bytes.first().is_none_or(|&n| n == 0)
+    }
+
+    /// `matches(resource)`: every label has some pattern matching the resource's
+    /// value; a missing label never matches (not even `!p`); an empty pattern list
+    /// never matches.
+    pub fn matches(&self, resource: Labels<'_>) -> bool {
+        let mut r = Reader {
+            bytes: self.bytes,
+            at: 0,
+        };
+        let labels = r.num();
+        for _ in 0..labels {
+            let label = r.text();
+            let block = r.num();
+            let next = r.at.saturating_add(block);
+            let Some(value) = resource.get(label) else {
+                return false;
+            };
+            let patterns = r.num();
+            let mut hit = false;
+            for _ in 0..patterns {
+                let flags = r.byte();
+                let text = r.raw();
+                if pattern_matches(flags, text, value) {
+                    hit = true;
+                    break;
+                }
+            }
+            if !hit {
+                return false;
+            }
+            r.at = next;
+        }
+        true
+    }
+
+    /// `includes(candidates)`: an empty spec matches everything (even an empty list of
+    /// candidates); otherwise some candidate must match.
+    pub fn includes<'a>(&self, mut candidates: impl Iterator<Item = Labels<'a>>) -> bool {
+        self.is_empty() || candidates.any(|r| self.matches(r))
+    }
+}
+
+/// [`label_matches`] with the pattern pre-split (see [`split_pattern`]).
+#[inline]
+fn pattern_matches(flags: u8, text: &[u8], value: &str) -> bool {
+    let hit = match flags & KIND {
+        LITERAL => value.as_bytes() == text,
+        PREFIX => value.as_bytes().starts_with(text),
+        _ => fnmatch(str::from_utf8(text).unwrap_or(""), value),
+    };
+    hit != (flags & NEGATED != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pattern_is_split_once() {
+        assert_eq!(split_pattern("a.b"), (LITERAL, "a.b"));
+        assert_eq!(split_pattern("!a.*"), (PREFIX | NEGATED, "a."));
+        assert_eq!(split_pattern("a*b*"), (GLOB, "a*b*"));
+        assert_eq!(split_pattern("*"), (PREFIX, ""));
+        assert_eq!(split_pattern("!"), (LITERAL | NEGATED, ""));
     }
 }

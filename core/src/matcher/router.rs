@@ -3,8 +3,9 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::{fnmatch, has_wildcards, literal_prefix, CompiledEventTrigger};
+use super::{fnmatch, has_wildcards, literal_prefix, CompiledEventTrigger, RouteIndex};
 use crate::hash::FxHashMap;
+use crate::store::{ByteBuf, Seq};
 
 /// An index from event names to the ids of the triggers whose
 /// [`index_keys`](CompiledEventTrigger::index_keys) fnmatch the name: Prefect's
@@ -43,7 +44,7 @@ impl Router {
 
     /// Indexes trigger `id` under its keys. Inserting the same `(id, trigger)` twice
     /// is harmless.
-    pub fn insert(&mut self, id: u32, t: &CompiledEventTrigger) {
+    pub fn insert<B: ByteBuf>(&mut self, id: u32, t: &CompiledEventTrigger<B>) {
         for key in t.index_keys() {
             if !has_wildcards(key) {
                 let ids = self.literal.entry_ref(key).or_default();
@@ -69,7 +70,7 @@ impl Router {
     }
 
     /// Removes trigger `id` from the keys of `t` (the trigger it was inserted with).
-    pub fn remove(&mut self, id: u32, t: &CompiledEventTrigger) {
+    pub fn remove<B: ByteBuf>(&mut self, id: u32, t: &CompiledEventTrigger<B>) {
         for key in t.index_keys() {
             if !has_wildcards(key) {
                 if let Some(ids) = self.literal.get_mut(key) {
@@ -111,9 +112,22 @@ impl Router {
     /// fnmatches `event_name`, sorted ascending and without duplicates. Allocates only
     /// if `out` lacks capacity.
     pub fn candidates(&self, event_name: &str, out: &mut Vec<u32>) {
+        self.fill(event_name, out);
+    }
+
+    /// [`candidates`](Self::candidates) into any sequence (ids that do not fit are
+    /// left out).
+    fn fill(&self, event_name: &str, out: &mut impl Seq<u32>) {
         out.clear();
+        let mut extend = |ids: &[u32]| {
+            for &id in ids {
+                if out.try_push(id).is_err() {
+                    break;
+                }
+            }
+        };
         if let Some(ids) = self.literal.get(event_name) {
-            out.extend_from_slice(ids);
+            extend(ids);
         }
         for &(len, _) in &self.prefix_lengths {
             if len > event_name.len() {
@@ -125,25 +139,12 @@ impl Router {
             if let Some(group) = self.wildcard.get(prefix) {
                 for (pattern, ids) in group {
                     if fnmatch(pattern, event_name) {
-                        out.extend_from_slice(ids);
+                        extend(ids);
                     }
                 }
             }
         }
-        match out.len() {
-            0 | 1 => {}
-            2 => {
-                if out[0] > out[1] {
-                    out.swap(0, 1);
-                } else if out[0] == out[1] {
-                    out.truncate(1);
-                }
-            }
-            _ => {
-                out.sort_unstable();
-                out.dedup();
-            }
-        }
+        super::route::sort_unique(out);
     }
 
     /// Whether no trigger is indexed.
@@ -161,5 +162,26 @@ fn insert_sorted(ids: &mut Vec<u32>, id: u32) {
 fn remove_sorted(ids: &mut Vec<u32>, id: u32) {
     if let Ok(i) = ids.binary_search(&id) {
         ids.remove(i);
+    }
+}
+
+impl<B: ByteBuf> RouteIndex<B> for Router {
+    fn insert(&mut self, id: u32, t: &CompiledEventTrigger<B>) {
+        Router::insert(self, id, t);
+    }
+
+    fn remove(&mut self, id: u32, t: &CompiledEventTrigger<B>) {
+        Router::remove(self, id, t);
+    }
+
+    fn candidates<'t>(
+        &self,
+        event_name: &str,
+        _loaded: impl Iterator<Item = (u32, &'t CompiledEventTrigger<B>)>,
+        out: &mut impl Seq<u32>,
+    ) where
+        B: 't,
+    {
+        self.fill(event_name, out);
     }
 }

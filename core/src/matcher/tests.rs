@@ -163,7 +163,10 @@ mod compiled {
             "ba",
         ];
         for pattern in patterns {
-            let spec = CompiledSpec::compile(&ResourceSpec::from_pairs(&[("l", &[pattern])]));
+            let mut t = EventTrigger::reactive(&[]);
+            t.match_ = ResourceSpec::from_pairs(&[("l", &[pattern])]);
+            let compiled = CompiledEventTrigger::compile(&t);
+            let spec = compiled.match_spec();
             for value in values {
                 let resource = [("l", value)];
                 assert_eq!(
@@ -332,7 +335,7 @@ mod compiled {
         ];
         let c = CompiledEventTrigger::compile(&t);
         assert_eq!(
-            c.for_each(),
+            c.for_each().collect::<Vec<_>>(),
             [
                 "prefect.resource.id",
                 "related:deployment:prefect.resource.id"
@@ -468,5 +471,83 @@ mod compiled {
         r.candidates("custom.family-42.done", &mut out);
         assert_eq!(out, [42]);
         assert_eq!(out.as_ptr(), ptr);
+    }
+}
+
+mod scan_router {
+    //! The fixed flavour's [`ScanRouter`] must route exactly as the indexed
+    //! [`Router`], and packed triggers in a fixed buffer exactly as in a `Vec`.
+
+    use super::super::*;
+    use crate::trigger::EventTrigger;
+    use alloc::string::String;
+    use alloc::vec::Vec;
+    use proptest::prelude::*;
+
+    type Packed = CompiledEventTrigger<heapless::Vec<u8, 256>>;
+
+    const PATTERNS: &[&str] = &[
+        "a", "a.b", "a.*", "a.?", "*", "b.[ab]", "!a", "a.b*", "ab", "a*b", "é.*", "[",
+    ];
+    const NAMES: &[&str] = &[
+        "a", "a.b", "a.", "a.bc", "b.a", "b.c", "!a", "ab", "é.x", "[", "",
+    ];
+
+    fn patterns() -> impl Strategy<Value = Vec<&'static str>> {
+        prop::collection::vec(prop::sample::select(PATTERNS), 0..3)
+    }
+
+    fn trig(expect: &[&str], after: &[&str]) -> EventTrigger {
+        let mut t = EventTrigger::reactive(expect);
+        t.after = after.iter().map(|s| String::from(*s)).collect();
+        t
+    }
+
+    proptest! {
+        #[test]
+        fn scanning_routes_as_the_index_does(
+            triggers in prop::collection::vec((patterns(), patterns(), any::<bool>()), 0..12),
+        ) {
+            let owned: Vec<EventTrigger> =
+                triggers.iter().map(|(e, a, _)| trig(e, a)).collect();
+            let packed: Vec<Packed> = owned
+                .iter()
+                .map(|t| Packed::pack(&t.def()).expect("fits"))
+                .collect();
+            let mut router = Router::new();
+            let mut scan = ScanRouter;
+            for (i, t) in packed.iter().enumerate() {
+                router.insert(i as u32, t);
+                RouteIndex::insert(&mut scan, i as u32, t);
+            }
+            // some are routed no more
+            for (i, (_, _, removed)) in triggers.iter().enumerate() {
+                if *removed {
+                    router.remove(i as u32, &packed[i]);
+                    RouteIndex::remove(&mut scan, i as u32, &packed[i]);
+                }
+            }
+            for name in NAMES {
+                let mut want = Vec::new();
+                router.candidates(name, &mut want);
+                let loaded = packed
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !triggers[*i].2)
+                    .map(|(i, t)| (i as u32, t));
+                let mut got: heapless::Vec<u32, 16> = heapless::Vec::new();
+                scan.candidates(name, loaded, &mut got);
+                prop_assert_eq!(&got[..], &want[..], "{}", name);
+                // and the packed trigger answers as the growable one
+                for (t, c) in owned.iter().zip(&packed) {
+                    let g = CompiledEventTrigger::compile(t);
+                    prop_assert_eq!(c.covers_name(name), g.covers_name(name));
+                    prop_assert_eq!(c.expects(name), g.expects(name));
+                    prop_assert_eq!(c.starts_after(name), g.starts_after(name));
+                    prop_assert!(c.index_keys().eq(g.index_keys()));
+                    prop_assert_eq!(c.packed(), g.packed());
+                }
+            }
+        }
     }
 }

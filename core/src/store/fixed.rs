@@ -3,6 +3,7 @@
 use core::hash::Hash;
 
 use super::{ByteBuf, Bytes, FlatMap, SortedSeq, Storage};
+use crate::matcher::ScanRouter;
 use crate::wheel::ArrayStorage;
 
 impl<const N: usize> Bytes for heapless::Vec<u8, N> {
@@ -39,6 +40,10 @@ impl<const N: usize> ByteBuf for heapless::Vec<u8, N> {
 /// | `SEEN` | event ids remembered for de-duplication |
 /// | `FIRINGS` | firings not yet taken with `poll_action` |
 /// | `FIRING_BYTES` | one firing packed (its labels and, for a composite trigger, its child firings) |
+///
+/// Event names are routed to triggers by scanning the loaded event triggers' `expect`
+/// and `after` patterns (no index: `TRIGGERS` is small); the last routed name is
+/// kept, if it fits in `EVENT_BYTES`, to reuse its routes while names repeat.
 ///
 /// Waiting and buffered events are kept whole (their name and labels are read again
 /// when they are evaluated), each in a slot of `EVENT_BYTES` bytes: `2 × EVENTS ×
@@ -98,6 +103,8 @@ impl<
     const FIRING_BYTES: usize = FIRING_BYTES;
     type TriggerSeq<T> = heapless::Vec<T, TRIGGERS>;
     type TriggerBytes = heapless::Vec<u8, TRIGGER_BYTES>;
+    type Router = ScanRouter;
+    type RouteName = heapless::Vec<u8, EVENT_BYTES>;
     type TriggerTable<K: Eq + Hash, V> = FlatMap<K, V, TRIGGERS>;
     type KeySeq<T> = heapless::Vec<T, KEYS>;
     type KeyTable<K: Eq + Hash, V> = FlatMap<K, V, KEYS>;

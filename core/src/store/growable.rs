@@ -178,6 +178,8 @@ impl super::Storage for Growable {
     const FIRING_BYTES: usize = usize::MAX;
     type TriggerSeq<T> = Vec<T>;
     type TriggerBytes = Vec<u8>;
+    type Router = crate::matcher::Router;
+    type RouteName = Vec<u8>;
     type TriggerTable<K: Eq + Hash, V> = hashbrown::HashMap<K, V, FxBuildHasher>;
     type KeySeq<T> = Vec<T>;
     type KeyTable<K: Eq + Hash, V> = hashbrown::HashMap<K, V, FxBuildHasher>;

@@ -284,6 +284,13 @@ pub trait Storage: Sized + 'static {
     type TriggerSeq<T>: Seq<T>;
     /// One event trigger node, compiled and packed.
     type TriggerBytes: ByteBuf;
+    /// How event names are routed to the loaded event trigger nodes: an index by
+    /// name ([`Router`](crate::matcher::Router), growable) or a scan of the nodes
+    /// ([`ScanRouter`](crate::matcher::ScanRouter), fixed).
+    type Router: crate::matcher::RouteIndex<Self::TriggerBytes>;
+    /// The last routed event name, kept to reuse its routes while names repeat (a
+    /// name that does not fit is routed every time).
+    type RouteName: Seq<u8>;
     /// A table with one entry per trigger node.
     type TriggerTable<K: Eq + Hash, V>: Table<K, V>;
     /// A sequence with one element per tracked key.

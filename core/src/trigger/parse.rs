@@ -133,7 +133,7 @@ pub(crate) fn trigger(v: &Value, path: &str) -> Result<Trigger, TriggerError> {
             other => {
                 return Err(err(
                     &join(path, "type"),
-                    TriggerErrorKind::UnknownType(other.to_string()),
+                    TriggerErrorKind::UnknownType(other.into()),
                 ))
             }
         },
@@ -174,7 +174,7 @@ fn event_trigger(v: &Value, path: &str) -> Result<EventTrigger, TriggerError> {
             other => {
                 return Err(err(
                     &join(path, "posture"),
-                    TriggerErrorKind::UnknownPosture(other.to_string()),
+                    TriggerErrorKind::UnknownPosture(other.into()),
                 ))
             }
         },
@@ -233,11 +233,11 @@ fn compound(v: &Value, path: &str) -> Result<CompoundTrigger, TriggerError> {
         Some(r) => {
             let n = integer(r, &require_path).map_err(|e| match (r, e.kind) {
                 (Value::Str(s), TriggerErrorKind::NotAnInteger(_)) => {
-                    err(&require_path, TriggerErrorKind::InvalidRequire(s.clone()))
+                    err(&require_path, TriggerErrorKind::InvalidRequire(s.into()))
                 }
                 (_, kind) => err(&require_path, kind),
             })?;
-            check_require(n, triggers.len(), path)?;
+            check_require(n, triggers.len(), &super::def::Path::Root(path))?;
             Require::AtLeast(n as u32)
         }
     };
@@ -332,7 +332,7 @@ fn spec(v: &Value, path: &str) -> Result<ResourceSpec, TriggerError> {
 /// A pydantic lax `int`: integers, integral floats, booleans, numeric strings.
 fn integer(v: &Value, path: &str) -> Result<i64, TriggerError> {
     let out_of_range = || err(path, TriggerErrorKind::IntegerOutOfRange);
-    let not_int = || err(path, TriggerErrorKind::NotAnInteger(v.describe()));
+    let not_int = || err(path, TriggerErrorKind::NotAnInteger(v.describe().into()));
     match v {
         Value::Int(i) => i64::try_from(*i).map_err(|_| out_of_range()),
         Value::Bool(b) => Ok(i64::from(*b)),
@@ -393,7 +393,7 @@ fn parse_int_str(text: &str) -> Option<Option<i64>> {
 
 /// A `timedelta` field: must not be negative.
 fn duration_value(v: &Value, path: &str) -> Result<Duration, TriggerError> {
-    let invalid = |why: &str| err(path, TriggerErrorKind::InvalidDuration(why.to_string()));
+    let invalid = |why: &'static str| err(path, TriggerErrorKind::InvalidDuration(why));
     let signed: Signed = match v {
         Value::Int(i) => duration::from_int_seconds(*i).map_err(invalid)?,
         Value::Float(f) => duration::from_float_seconds(*f).map_err(invalid)?,

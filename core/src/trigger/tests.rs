@@ -490,3 +490,138 @@ fn serde_rejects_invalid_triggers_in_both_formats() {
         ResourceSpec::from_pairs(&[("a", &["b"]), ("c", &["d"])])
     );
 }
+
+// ------------------------------------------------------------ borrowed definitions
+
+const CHILD_OK: TriggerDef<'static> = TriggerDef::Event(EventTriggerDef {
+    id: None,
+    match_: SpecDef::Borrowed(&[("prefect.resource.id", &["prefect.flow-run.*", "!x"])]),
+    match_related: SpecDefs::Borrowed(&[SpecDef::Borrowed(&[(
+        "prefect.resource.role",
+        &["deployment"],
+    )])]),
+    after: Strs::Borrowed(&["b", "a", "b"]),
+    expect: Strs::Borrowed(&["z", "y*", "z"]),
+    for_each: Strs::Borrowed(&["prefect.resource.id", "env", "env"]),
+    posture: Posture::Proactive,
+    threshold: 2,
+    within: Duration::ZERO,
+});
+
+const CHILD_SHORT: TriggerDef<'static> = TriggerDef::Event(EventTriggerDef {
+    id: None,
+    match_: SpecDef::EMPTY,
+    match_related: SpecDefs::EMPTY,
+    after: Strs::EMPTY,
+    expect: Strs::Borrowed(&["a"]),
+    for_each: Strs::EMPTY,
+    posture: Posture::Proactive,
+    threshold: 1,
+    within: Duration::from_secs(5),
+});
+
+const SEQUENCE_JSON: &str = r#"{"type": "sequence", "within": 60, "triggers": [
+    {"match": {"prefect.resource.id": ["prefect.flow-run.*", "!x"]},
+     "match_related": {"prefect.resource.role": "deployment"},
+     "after": ["b", "a", "b"], "expect": ["z", "y*", "z"],
+     "for_each": ["prefect.resource.id", "env", "env"],
+     "posture": "Proactive", "threshold": 2, "within": 0}
+]}"#;
+
+#[test]
+fn a_borrowed_definition_fingerprints_as_its_validated_owned_trigger() {
+    let def = TriggerDef::Sequence(SequenceTriggerDef {
+        id: None,
+        within: Some(Duration::from_secs(60)),
+        triggers: TriggerDefs::Borrowed(&[CHILD_OK]),
+    });
+    assert_eq!(def.validate(), Ok(()));
+    let owned = ok(SEQUENCE_JSON);
+    assert_eq!(def.fingerprint(), owned.def().fingerprint());
+    assert_eq!(def.node_count(), 2);
+    // a different definition hashes differently
+    let other = TriggerDef::Sequence(SequenceTriggerDef {
+        id: None,
+        within: Some(Duration::from_secs(61)),
+        triggers: TriggerDefs::Borrowed(&[CHILD_OK]),
+    });
+    assert_ne!(other.fingerprint(), def.fingerprint());
+}
+
+#[test]
+fn a_borrowed_definition_is_checked_as_the_owned_one_and_left_unchanged() {
+    let def = TriggerDef::Compound(CompoundTriggerDef {
+        id: None,
+        require: Require::AtLeast(2),
+        within: None,
+        triggers: TriggerDefs::Borrowed(&[CHILD_OK, CHILD_SHORT]),
+    });
+    let e = def.validate().unwrap_err();
+    assert_eq!(e.path, "triggers[1].within");
+    assert_eq!(
+        e.kind,
+        TriggerErrorKind::ProactiveWithinTooShort(Duration::from_secs(5))
+    );
+    let owned = parse(
+        r#"{"type": "compound", "require": 2, "within": null, "triggers": [
+            {"posture": "Reactive"}, {"posture": "Proactive", "expect": ["a"], "within": 5}]}"#,
+    );
+    assert_eq!(owned.unwrap_err(), e);
+    let too_many = TriggerDef::Compound(CompoundTriggerDef {
+        id: None,
+        require: Require::AtLeast(3),
+        within: None,
+        triggers: TriggerDefs::Borrowed(&[CHILD_OK, CHILD_OK]),
+    });
+    let e = too_many.validate().unwrap_err();
+    assert_eq!(e.path, "require");
+    let bad_id = TriggerDef::Sequence(SequenceTriggerDef {
+        id: None,
+        within: None,
+        triggers: TriggerDefs::Borrowed(&[TriggerDef::Sequence(SequenceTriggerDef {
+            id: Some("nope"),
+            within: None,
+            triggers: TriggerDefs::Borrowed(&[CHILD_OK]),
+        })]),
+    });
+    let e = bad_id.validate().unwrap_err();
+    assert_eq!(e.path, "triggers[0].id");
+    assert_eq!(e.kind, TriggerErrorKind::InvalidId("nope".into()));
+    let empty = TriggerDef::Sequence(SequenceTriggerDef {
+        id: None,
+        within: None,
+        triggers: TriggerDefs::Borrowed(&[]),
+    });
+    assert_eq!(
+        empty.validate().unwrap_err().kind,
+        TriggerErrorKind::NoChildren
+    );
+    // normalization is only ever read, never written
+    let TriggerDef::Event(e) = CHILD_OK else {
+        unreachable!()
+    };
+    assert!(e.within.is_zero());
+    assert_eq!(e.effective_within(), PROACTIVE_MIN_WITHIN);
+    let sorted: Vec<&str> = e.for_each.sorted_unique().collect();
+    assert_eq!(sorted, ["env", "prefect.resource.id"]);
+    let union: Vec<&str> = e.expect.union(e.after).collect();
+    assert_eq!(union, ["a", "b", "y*", "z"]);
+}
+
+#[test]
+fn long_error_texts_are_cut_visibly() {
+    let long_id = "é".repeat(100);
+    let e = fails(&format!(r#"{{"posture": "Reactive", "id": "{long_id}"}}"#));
+    let TriggerErrorKind::InvalidId(text) = &e.kind else {
+        panic!("{e:?}")
+    };
+    assert!(text.is_truncated());
+    assert!(text.len() <= crate::error::ERROR_TEXT_LEN);
+    assert!(text.as_str().starts_with("éé"));
+    assert!(e.to_string().contains("…"));
+    let path = crate::error::TriggerError::at("x".repeat(500), TriggerErrorKind::Missing).path;
+    assert!(path.is_truncated() && path.len() <= crate::error::ERROR_PATH_LEN);
+    let short = crate::error::TriggerError::at("within", TriggerErrorKind::Missing).path;
+    assert!(!short.is_truncated());
+    assert_eq!(short, "within");
+}

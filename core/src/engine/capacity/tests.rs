@@ -310,6 +310,7 @@ fn errors_name_the_capacity_and_what_to_do() {
         buffered_events: 5,
         event_bytes: 6,
         pending_firings: 7,
+        trigger_bytes: 8,
     };
     assert_eq!(caps, set);
     assert!(Capacity::ALL

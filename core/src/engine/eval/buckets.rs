@@ -238,8 +238,7 @@ impl<S: Storage> Engine<S> {
             }) => ev
                 .compiled
                 .for_each()
-                .iter()
-                .cloned()
+                .map(alloc::string::String::from)
                 .zip(super::super::keys::decode_key(self.keys.key(k)))
                 .collect(),
             _ => Vec::new(),

@@ -11,26 +11,10 @@ use crate::time::Instant;
 use crate::trigger::Trigger;
 use crate::varint;
 
-/// FNV-1a (64 bit) as a postcard output: hashes a value's encoding without storing it.
-struct Fnv1a(u64);
-
-impl postcard::ser_flavors::Flavor for Fnv1a {
-    type Output = u64;
-
-    fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
-        self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
-        Ok(())
-    }
-
-    fn finalize(self) -> postcard::Result<u64> {
-        Ok(self.0)
-    }
-}
-
 /// The fingerprint of a (validated) trigger definition: FNV-1a of its postcard
 /// encoding (the compact form, which holds every field).
 pub(crate) fn fingerprint(trigger: &Trigger) -> u64 {
-    postcard::serialize_with_flavor(trigger, Fnv1a(0xcbf2_9ce4_8422_2325)).unwrap_or(0)
+    trigger.def().fingerprint()
 }
 
 /// CRC-32 lookup tables for slicing by 8: `CRC_TABLES[0]` is the classic byte table,

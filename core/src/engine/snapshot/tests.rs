@@ -527,3 +527,48 @@ fn a_larger_dedup_cache_restores_into_a_smaller_one_keeping_the_newest_ids() {
     whole.handle_event(&ev(13), now).unwrap();
     assert_eq!(whole.remembered_ids(), 13);
 }
+
+/// Fingerprints of trigger definitions are stored in snapshots: they must never change
+/// for the same (validated) trigger. The values were computed by the version that
+/// serialized the owned `Trigger` with postcard.
+#[test]
+fn fingerprints_are_stable() {
+    const CASES: &[(&str, u64)] = &[
+        (
+            r#"{"type": "event", "match": {"prefect.resource.id": "prefect.flow-run.*"}, "after": ["prefect.flow-run.heartbeat"], "expect": ["prefect.flow-run.*"], "for_each": ["prefect.resource.id"], "posture": "Proactive", "threshold": 1, "within": 90}"#,
+            0x3a5e_2e3d_d91a_6b66,
+        ),
+        (
+            r#"{"expect": ["b", "a", "b", "c*"], "after": ["z", "y"], "for_each": ["x", "w", "x"], "match_related": [{"prefect.resource.role": "deployment", "a": ["1", "!2"]}, {}], "posture": "Proactive", "threshold": -3, "within": 0}"#,
+            0x6d10_be5b_edee_8346,
+        ),
+        (
+            r#"{"id": "0b8ac2e5-6a3c-4a43-9e3a-4a4bd4ab9e01", "posture": "Reactive", "within": 0.5}"#,
+            0xdbae_ba3c_3e08_65a0,
+        ),
+        (
+            r#"{"type": "compound", "id": "1b8ac2e5-6a3c-4a43-9e3a-4a4bd4ab9e01", "require": 2, "within": 120, "triggers": [
+                {"posture": "Reactive", "expect": ["a"]},
+                {"type": "sequence", "within": null, "triggers": [{"posture": "Reactive", "expect": ["b"], "match": {"k": ["v", "w*"]}}]},
+                {"posture": "Proactive", "expect": ["c"], "within": 30}
+            ]}"#,
+            0xf6e2_52af_5f00_94e6,
+        ),
+        (
+            r#"{"type": "compound", "require": "all", "within": null, "triggers": [{"posture": "Reactive"}]}"#,
+            0x6c0a_2739_bfc1_6256,
+        ),
+        (
+            r#"{"type": "compound", "require": "any", "within": 5, "triggers": [{"posture": "Reactive"}]}"#,
+            0x80b0_239d_4473_d377,
+        ),
+    ];
+    for (json, expected) in CASES {
+        let mut de = serde_json::Deserializer::from_str(json);
+        let trigger = crate::trigger::Trigger::deserialize_prefect(&mut de)
+            .expect("well-formed JSON")
+            .expect("valid trigger");
+        let got = super::fingerprint(&trigger);
+        assert_eq!(got, *expected, "{json}");
+    }
+}
