@@ -184,6 +184,7 @@ fn zombie_engine() -> Engine {
             buffered_events: 1_000,
             event_bytes: 4_096,
             pending_firings: 100_000,
+            firing_bytes: 4_096,
         };
     }
     let mut engine = Engine::new(config);

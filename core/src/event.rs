@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::time::Instant;
 
 mod packed;
+pub(crate) use packed::{put_varint, read_bytes, read_str, read_varint, varint_len};
 pub use packed::{
     PackedEvent, PackedLabels, PackedLabelsIter, PackedRelated, PackedRelatedIter,
     PACKED_HEADER_LEN,

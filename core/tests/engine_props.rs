@@ -299,6 +299,7 @@ proptest! {
                 buffered_events,
                 event_bytes,
                 pending_firings,
+                firing_bytes: usize::MAX,
             },
             ..EngineConfig::default()
         };
@@ -500,7 +501,7 @@ fn zombie_fleet(config: EngineConfig, shift: Duration) -> Vec<Zombie> {
         engine.handle_timeout(tick_at);
         while let Some(f) = engine.poll_action() {
             let event = f.event.map(|id| id.to_string());
-            out.push((f.kind, event, f.labels, f.at - shift));
+            out.push((f.kind, event, f.to_owned().labels, f.at - shift));
         }
     }
     out

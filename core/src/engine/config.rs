@@ -160,6 +160,13 @@ pub struct Capacities {
     pub event_bytes: usize,
     /// Firings made and not yet taken with `poll_action`.
     pub pending_firings: usize,
+    /// Bytes of one firing, packed (its child firings included): a trigger whose
+    /// firings could take more is refused when it is loaded
+    /// ([`Capacity::FiringBytes`]). An event trigger's firing takes 35 bytes, plus
+    /// each `for_each` label name with its length as a varint, plus the key's values
+    /// (at most [`key_bytes`](Self::key_bytes)); a compound or sequence trigger's
+    /// 35 bytes plus each child's firing with its length as a varint.
+    pub firing_bytes: usize,
 }
 
 impl Capacities {
@@ -173,6 +180,7 @@ impl Capacities {
         buffered_events: usize::MAX,
         event_bytes: usize::MAX,
         pending_firings: usize::MAX,
+        firing_bytes: usize::MAX,
     };
 
     /// Whether any bound other than `buffered_events` and `trigger_nodes` is set (those
@@ -203,6 +211,7 @@ impl Capacities {
             Capacity::BufferedEvents => self.buffered_events,
             Capacity::EventBytes => self.event_bytes,
             Capacity::PendingFirings => self.pending_firings,
+            Capacity::FiringBytes => self.firing_bytes,
         }
     }
 
@@ -217,6 +226,7 @@ impl Capacities {
             Capacity::BufferedEvents => &mut self.buffered_events,
             Capacity::EventBytes => &mut self.event_bytes,
             Capacity::PendingFirings => &mut self.pending_firings,
+            Capacity::FiringBytes => &mut self.firing_bytes,
         };
         *field = bound;
     }
@@ -250,11 +260,13 @@ pub enum Capacity {
     EventBytes,
     /// [`Capacities::pending_firings`].
     PendingFirings,
+    /// [`Capacities::firing_bytes`].
+    FiringBytes,
 }
 
 impl Capacity {
     /// Every capacity, in the order of the fields of [`Capacities`].
-    pub const ALL: [Capacity; 8] = [
+    pub const ALL: [Capacity; 9] = [
         Capacity::TriggerNodes,
         Capacity::Keys,
         Capacity::KeyBytes,
@@ -263,6 +275,7 @@ impl Capacity {
         Capacity::BufferedEvents,
         Capacity::EventBytes,
         Capacity::PendingFirings,
+        Capacity::FiringBytes,
     ];
 
     /// The capacity whose [`field`](Self::field) name this is.
@@ -281,6 +294,7 @@ impl Capacity {
             Capacity::BufferedEvents => "buffered_events",
             Capacity::EventBytes => "event_bytes",
             Capacity::PendingFirings => "pending_firings",
+            Capacity::FiringBytes => "firing_bytes",
         }
     }
 
@@ -300,6 +314,9 @@ impl Capacity {
                 "the event (its name and resource labels) is too long to be held for later by this engine"
             }
             Capacity::PendingFirings => "take the pending firings with poll_action",
+            Capacity::FiringBytes => {
+                "the trigger's firings (its for_each label names and key values, and its child firings) could be too long for this engine"
+            }
         }
     }
 }

@@ -44,6 +44,8 @@ impl<S: Storage> Engine<S> {
         let (events, holding, globals) = capacity::count_event_nodes(trigger.event_triggers());
         self.admit_nodes(trigger.all_triggers().len(), events, holding, globals)
             .map_err(AddTriggerError::Full)?;
+        self.admit_firings(&trigger)
+            .map_err(AddTriggerError::Full)?;
         let first_new = self.next_order;
         let root = self.add_node(&trigger, id, None, 0);
         self.roots.insert(id, root);
@@ -188,7 +190,6 @@ impl<S: Storage> Engine<S> {
                         rule,
                         within,
                         children: Vec::new(),
-                        stored: children.iter().map(|_| None).collect(),
                         row_order,
                     }),
                     parent,
@@ -254,6 +255,7 @@ impl<S: Storage> Engine<S> {
         self.drop_keys_of(&doomed);
         self.proactive.retain(|p| !doomed.contains(p));
         for n in doomed {
+            self.clear_stored(n);
             self.nodes[n as usize] = None;
             self.free_nodes.push(n);
         }
