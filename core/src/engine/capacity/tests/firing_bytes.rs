@@ -175,3 +175,59 @@ fn a_refused_trigger_changes_nothing_already_accepted() {
     assert_eq!(fired[0].children.len(), 2);
     assert_eq!(fired[0].children[0].event, Some(id(1)));
 }
+
+#[test]
+fn restoring_needs_room_for_the_saved_firings() {
+    let both = || {
+        alloc::vec![
+            (TriggerId(0), trigger(ON_FAILED)),
+            (TriggerId(1), trigger(BOTH))
+        ]
+    };
+    let mut e = Engine::new(EngineConfig::default());
+    for (id, t) in both() {
+        e.add_trigger(id, t).unwrap();
+    }
+    // three pending firings of trigger 0, and a stored child firing in the compound
+    for n in 1..=3 {
+        let secs = u64::from(n);
+        e.handle_event(&Ev::new(n, FAILED, RUN_39, secs).view(), at(secs))
+            .unwrap();
+    }
+    assert_eq!(e.pending_firings(), 3);
+    let bytes = e.snapshot_to_vec();
+    let config = EngineConfig::default();
+    // firing slots one byte too small (the triggers are gone, their firings are not)
+    let small = Sized::<{ EVENT_FIRING - 1 }>::restore_from(config, Vec::new(), &bytes);
+    assert!(matches!(
+        small,
+        Err(RestoreError::Full(Capacity::FiringBytes))
+    ));
+    // fewer firing slots than pending firings
+    type Few = Engine<Fixed<16, 512, 8, 40, 4, 256, 16, 2, COMPOSITE_FIRING>>;
+    assert!(matches!(
+        Few::restore_from(config, both(), &bytes),
+        Err(RestoreError::Full(Capacity::PendingFirings))
+    ));
+    // room enough: the same firings, and the stored child firing completes the compound
+    let (mut fixed, report) =
+        Sized::<COMPOSITE_FIRING>::restore_from(config, both(), &bytes).expect("fits");
+    assert_eq!(report.kept.len(), 2);
+    assert_eq!(fixed.snapshot_to_vec(), bytes);
+    assert_eq!(drain_any(&mut fixed), drain(&mut e));
+    for engine_fires in [
+        drain_after_completed(&mut fixed),
+        drain_after_completed(&mut e),
+    ] {
+        assert_eq!(engine_fires.len(), 1);
+        assert_eq!(engine_fires[0].trigger, TriggerId(1));
+        assert_eq!(engine_fires[0].children.len(), 2);
+    }
+}
+
+/// Hands a `Completed` event of the 39-byte run and drains.
+fn drain_after_completed<S: Storage>(e: &mut Engine<S>) -> Vec<OwnedFiring> {
+    e.handle_event(&Ev::new(9, COMPLETED, RUN_39, 9).view(), at(9))
+        .unwrap();
+    drain_any(e)
+}
