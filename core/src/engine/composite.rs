@@ -47,6 +47,9 @@ impl<S: Storage> Engine<S> {
     /// (compound) or every child in declared order of firing instants (sequence) are
     /// stored; the stored firings are then cleared.
     pub(crate) fn evaluate_composite(&mut self, parent: u32, child: u32, firing: FiringBuf<S>) {
+        if self.nodes[child as usize].is_none() {
+            return;
+        }
         let Some(Node {
             kind: NodeKind::Composite(c),
             root,
@@ -84,7 +87,8 @@ impl<S: Storage> Engine<S> {
                 }
             }
         }
-        if self.nodes[child as usize].is_none() || !self.store_firing(child, firing) {
+        // (the table has room for every loaded node)
+        if !self.store_firing(child, firing) {
             debug_assert!(false, "no room to store a child firing");
             return;
         }

@@ -71,9 +71,11 @@ pub enum AddTriggerError {
     Invalid(TriggerError),
     /// Loading it would exceed the engine's limit of trigger nodes (2^24).
     TooManyTriggers,
-    /// Loading it would exceed a capacity: [`Capacity::TriggerNodes`], or the key,
-    /// held-event or firing reservations of the events held or buffered now
-    /// (see [`Capacities`](super::Capacities)).
+    /// Loading it would exceed a capacity: [`Capacity::TriggerNodes`], the key or
+    /// held-event reservations of the events held or buffered now, or
+    /// [`Capacity::FiringBytes`] when one of its firings (labels and child firings
+    /// included) could take more bytes packed than the engine holds per firing (see
+    /// [`Capacities`](super::Capacities)).
     Full(Capacity),
 }
 
