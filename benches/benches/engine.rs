@@ -185,6 +185,7 @@ fn zombie_engine() -> Engine {
             event_bytes: 4_096,
             pending_firings: 100_000,
             trigger_bytes: 1_024,
+            firing_bytes: 4_096,
         };
     }
     let mut engine = Engine::new(config);

@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 use crate::time::Instant;
 
 mod packed;
+// (for the engine's packed firings; the engine itself still needs `alloc`)
+#[cfg_attr(not(feature = "alloc"), allow(unused_imports))]
+pub(crate) use packed::{put_varint, read_bytes, read_str, read_varint, varint_len};
 pub use packed::{
     PackedEvent, PackedLabels, PackedLabelsIter, PackedRelated, PackedRelatedIter,
     PACKED_HEADER_LEN,

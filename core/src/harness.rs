@@ -190,16 +190,19 @@ pub struct FiringSummary {
 }
 
 impl FiringSummary {
-    fn new(window: u32, f: &Firing) -> FiringSummary {
+    fn new(window: u32, f: &Firing<'_>) -> FiringSummary {
         FiringSummary {
             window,
             trigger: f.trigger.0,
             child: f.child,
-            labels: f.labels.clone(),
+            labels: f
+                .labels()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             event: f.event,
             at: f.at,
             kind: f.kind,
-            children: f.children.iter().map(|c| Self::new(window, c)).collect(),
+            children: f.children().map(|c| Self::new(window, &c)).collect(),
         }
     }
 }
@@ -906,6 +909,8 @@ fn tight(config: EngineConfig) -> EngineConfig {
             pending_firings: 1,
             // the ops load their triggers unconditionally: only events are bounded
             trigger_bytes: usize::MAX,
+            // event triggers' firings and composites of two fit, larger trees not
+            firing_bytes: 256,
         },
         ..config
     }

@@ -301,6 +301,7 @@ proptest! {
                 pending_firings,
                 // the ops load their triggers unconditionally: only events are bounded
                 trigger_bytes: usize::MAX,
+                firing_bytes: usize::MAX,
             },
             ..EngineConfig::default()
         };
@@ -502,7 +503,7 @@ fn zombie_fleet(config: EngineConfig, shift: Duration) -> Vec<Zombie> {
         engine.handle_timeout(tick_at);
         while let Some(f) = engine.poll_action() {
             let event = f.event.map(|id| id.to_string());
-            out.push((f.kind, event, f.labels, f.at - shift));
+            out.push((f.kind, event, f.to_owned().labels, f.at - shift));
         }
     }
     out

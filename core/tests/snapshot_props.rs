@@ -10,8 +10,8 @@
 //! entry, the proactive scheduler, the events clock and allowed lateness.
 
 use overdue_core::engine::{
-    Engine, EngineConfig, Entry, EventsClock, Firing, LatePolicy, PeriodicOrder, ProactiveMode,
-    TriggerId,
+    Engine, EngineConfig, Entry, EventsClock, LatePolicy, OwnedFiring, PeriodicOrder,
+    ProactiveMode, TriggerId,
 };
 use overdue_core::trigger::Trigger;
 use overdue_core::{Duration, EventId, Instant, OwnedEvent};
@@ -208,7 +208,7 @@ fn event_id(n: u8) -> EventId {
 }
 
 /// Everything observable after each step: firings and the next deadline.
-type Trace = Vec<(usize, Vec<Firing>, Option<Instant>)>;
+type Trace = Vec<(usize, Vec<OwnedFiring>, Option<Instant>)>;
 
 /// Runs the case, saving and restoring after each step in `cuts`.
 fn run(case: &Case, cuts: &[usize]) -> Result<(Trace, String), TestCaseError> {
@@ -248,7 +248,7 @@ fn run(case: &Case, cuts: &[usize]) -> Result<(Trace, String), TestCaseError> {
         let mut fired = Vec::new();
         if !cut || case.drain_first {
             while let Some(f) = engine.poll_action() {
-                fired.push(f);
+                fired.push(f.to_owned());
             }
         }
         if cut {
@@ -264,7 +264,7 @@ fn run(case: &Case, cuts: &[usize]) -> Result<(Trace, String), TestCaseError> {
                 "a restored engine saves the same bytes"
             );
             while let Some(f) = engine.poll_action() {
-                fired.push(f);
+                fired.push(f.to_owned());
             }
         }
         trace.push((i, fired, engine.poll_timeout()));
@@ -273,7 +273,7 @@ fn run(case: &Case, cuts: &[usize]) -> Result<(Trace, String), TestCaseError> {
     engine.handle_timeout(Instant::from_secs(wall + 100_000));
     let mut fired = Vec::new();
     while let Some(f) = engine.poll_action() {
-        fired.push(f);
+        fired.push(f.to_owned());
     }
     trace.push((usize::MAX, fired, engine.poll_timeout()));
     let summary = format!(

@@ -366,7 +366,7 @@ fn firing_line(
     scenario: &Scenario,
     step: usize,
     clock: Time,
-    firing: Firing,
+    firing: Firing<'_>,
     names: &HashMap<EventId, String>,
 ) -> FiringLine {
     let trigger = scenario
@@ -376,11 +376,11 @@ fn firing_line(
         .unwrap_or_else(|| firing.trigger.0.to_string());
     // `dict(zip(sorted(for_each), key))`: a repeated label keeps its first position and
     // its last value
-    let mut labels: Vec<(String, String)> = Vec::with_capacity(firing.labels.len());
-    for (k, v) in firing.labels {
-        match labels.iter_mut().find(|(seen, _)| *seen == k) {
-            Some(slot) => slot.1 = v,
-            None => labels.push((k, v)),
+    let mut labels: Vec<(String, String)> = Vec::with_capacity(firing.labels().len());
+    for (k, v) in firing.labels() {
+        match labels.iter_mut().find(|(seen, _)| seen == k) {
+            Some(slot) => slot.1 = v.to_owned(),
+            None => labels.push((k.to_owned(), v.to_owned())),
         }
     }
     let event = firing.event.map(|id| {

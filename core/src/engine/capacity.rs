@@ -22,11 +22,13 @@
 
 use core::ops::ControlFlow;
 
+use super::firing;
 use super::pool::Packed;
 use super::{Capacity, Engine, HandleEventError, Node, NodeKind, Posture};
 use crate::event::{Event, EventId};
-use crate::store::Storage;
+use crate::store::{Queue, Storage};
 use crate::time::Instant;
+use crate::trigger::TriggerDef;
 
 /// Where a tick that ran out of room for firings resumes (phases in tick order).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
@@ -295,6 +297,22 @@ impl<S: Storage> Engine<S> {
         Ok(())
     }
 
+    /// Whether every firing `trigger`'s tree can make fits
+    /// [`Capacities::firing_bytes`](super::Capacities) (with keys of
+    /// [`Capacities::key_bytes`](super::Capacities)) and the storage's firing buffers
+    /// (with keys of the storage's longest): a firing is packed while an event or a
+    /// tick is evaluated, where it must not fail.
+    pub(crate) fn admit_firings(&self, trigger: &TriggerDef<'_>) -> Result<(), Capacity> {
+        let caps = self.config.capacities;
+        let over = |key_bytes: usize, max: usize| {
+            max != usize::MAX && max_firing_len(trigger, key_bytes) > max
+        };
+        if over(caps.key_bytes, caps.firing_bytes) || over(S::KEY_BYTES, S::FIRING_BYTES) {
+            return Err(Capacity::FiringBytes);
+        }
+        Ok(())
+    }
+
     /// The first capacity the engine's state exceeds (a restored snapshot must fit).
     pub(crate) fn check_capacities(&self) -> Result<(), Capacity> {
         let caps = self.config.capacities;
@@ -347,6 +365,30 @@ impl<S: Storage> Engine<S> {
     /// [`handle_timeout`](Self::handle_timeout) again to finish it.
     pub fn tick_deferred(&self) -> bool {
         self.resume != TickResume::Start
+    }
+}
+
+/// The most bytes a firing of `trigger` (any node of its tree) takes packed, when
+/// keys take at most `key_bytes` bytes. Saturates at `usize::MAX`.
+pub(crate) fn max_firing_len(trigger: &TriggerDef<'_>, key_bytes: usize) -> usize {
+    match trigger {
+        TriggerDef::Event(t) => {
+            // the labels are the sorted, de-duplicated `for_each` names
+            let names = t.for_each;
+            let unique = names
+                .iter()
+                .enumerate()
+                .filter(move |&(i, name)| !names.iter().take(i).any(|n| n == name))
+                .map(|(_, name)| name);
+            firing::max_event_firing_len(unique, key_bytes)
+        }
+        TriggerDef::Compound(_) | TriggerDef::Sequence(_) => firing::max_composite_firing_len(
+            trigger
+                .children()
+                .into_iter()
+                .flat_map(|c| c.iter())
+                .map(|t| max_firing_len(&t, key_bytes)),
+        ),
     }
 }
 

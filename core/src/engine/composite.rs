@@ -1,12 +1,43 @@
 //! Compound and sequence triggers (`evaluate_composite_trigger`,
 //! `models/composite_trigger_child_firing.py`).
+//!
+//! The stored child firings (`composite_trigger_child_firing` rows) are kept packed
+//! in one engine-wide table by child node (`Engine::stored`): a node is the child of
+//! one composite at most and has at most one stored firing there, so the table needs
+//! one entry per trigger node, however the trees are shaped.
 
-use alloc::vec::Vec;
-
-use super::{CompositeRule, Engine, Firing, Node, NodeKind, StoredChild};
-use crate::store::Storage;
+use super::firing::Head;
+use super::{CompositeNode, CompositeRule, Engine, FiringBuf, Node, NodeKind};
+use crate::store::{Seq, Storage};
+use crate::time::Instant;
 
 impl<S: Storage> Engine<S> {
+    /// The firing stored for child node `child` in its parent.
+    pub(crate) fn stored_firing(&self, child: u32) -> Option<&FiringBuf<S>> {
+        self.stored.get(child as usize).and_then(Option::as_ref)
+    }
+
+    /// Forgets the firing stored for child node `child`.
+    pub(crate) fn clear_stored(&mut self, child: u32) {
+        if let Some(slot) = self.stored.get_mut(child as usize) {
+            *slot = None;
+        }
+    }
+
+    /// Stores `firing` for child node `child` (replacing its previous one); false
+    /// when the table has no room for the node (never for a loaded node: the table
+    /// is as long as the node table at most).
+    pub(crate) fn store_firing(&mut self, child: u32, firing: FiringBuf<S>) -> bool {
+        let index = child as usize;
+        while self.stored.len() <= index {
+            if self.stored.try_push(None).is_err() {
+                return false;
+            }
+        }
+        self.stored[index] = Some(firing);
+        true
+    }
+
     /// A child of composite `parent` fired: store it, and fire the parent when ready.
     ///
     /// As Prefect: a parent that needs one firing (`any`, `require: 1`, a one-child
@@ -15,83 +46,105 @@ impl<S: Storage> Engine<S> {
     /// child's previous one, and the parent fires when `require` distinct children
     /// (compound) or every child in declared order of firing instants (sequence) are
     /// stored; the stored firings are then cleared.
-    pub(crate) fn evaluate_composite(&mut self, parent: u32, child: u32, firing: Firing) {
-        let (root, own_index) = match &self.nodes[parent as usize] {
-            Some(n) => (n.root, n.parent.map(|_| n.child_index)),
-            None => return,
+    pub(crate) fn evaluate_composite(&mut self, parent: u32, child: u32, firing: FiringBuf<S>) {
+        if self.nodes[child as usize].is_none() {
+            return;
+        }
+        let Some(Node {
+            kind: NodeKind::Composite(c),
+            root,
+            parent: grandparent,
+            child_index,
+            ..
+        }) = &self.nodes[parent as usize]
+        else {
+            return;
         };
-        let child_index = match &self.nodes[child as usize] {
-            Some(n) => n.child_index as usize,
-            None => return,
+        let view = firing.view();
+        let head = Head {
+            trigger: *root,
+            child: grandparent.map(|_| *child_index),
+            event: view.event,
+            at: self.wall,
+            kind: view.kind,
         };
-        let at = self.wall;
-        let kind = firing.kind;
-        let event = firing.event;
-        let ready: Option<Vec<Firing>> = {
-            let Some(Node {
-                kind: NodeKind::Composite(c),
-                ..
-            }) = &mut self.nodes[parent as usize]
-            else {
-                return;
-            };
-            let need = match c.rule {
-                CompositeRule::AtLeast(n) => n,
-                CompositeRule::Sequence => c.children.len(),
-            };
-            if need <= 1 {
-                Some(alloc::vec![firing])
-            } else {
-                if let Some(within) = c.within {
-                    let cutoff = firing.at.saturating_sub(within);
-                    for slot in c.stored.iter_mut() {
-                        if slot.as_ref().is_some_and(|s| s.firing.at < cutoff) {
-                            *slot = None;
-                        }
+        let need = match c.rule {
+            CompositeRule::AtLeast(n) => n,
+            CompositeRule::Sequence => c.children.len(),
+        };
+        if need <= 1 {
+            let packed = FiringBuf::<S>::pack(&head, core::iter::empty(), core::iter::once(view));
+            return self.fire_composite(parent, packed);
+        }
+        let firing_at = view.at;
+        if let Some(within) = c.within {
+            let cutoff = firing_at.saturating_sub(within);
+            for &n in &c.children {
+                if let Some(slot) = self.stored.get_mut(n as usize) {
+                    if slot.as_ref().is_some_and(|s| s.at() < cutoff) {
+                        *slot = None;
                     }
-                }
-                if child_index < c.stored.len() {
-                    c.stored[child_index] = Some(StoredChild { firing });
-                }
-                // rows as the database returns them
-                let rows: Vec<usize> = c
-                    .row_order
-                    .iter()
-                    .copied()
-                    .filter(|&i| c.stored.get(i).is_some_and(Option::is_some))
-                    .collect();
-                let ok = match c.rule {
-                    CompositeRule::AtLeast(n) => rows.len() >= n,
-                    CompositeRule::Sequence => {
-                        let mut by_time = rows.clone();
-                        // stable: ties keep row order
-                        by_time.sort_by_key(|&i| c.stored[i].as_ref().map(|s| s.firing.at));
-                        by_time.len() == c.children.len()
-                            && by_time.iter().enumerate().all(|(pos, &i)| pos == i)
-                    }
-                };
-                if ok {
-                    let firings: Vec<Firing> = rows
-                        .iter()
-                        .filter_map(|&i| c.stored[i].take().map(|s| s.firing))
-                        .collect();
-                    Some(firings)
-                } else {
-                    None
                 }
             }
+        }
+        // (the table has room for every loaded node)
+        if !self.store_firing(child, firing) {
+            debug_assert!(false, "no room to store a child firing");
+            return;
+        }
+        let Some(Node {
+            kind: NodeKind::Composite(c),
+            ..
+        }) = &self.nodes[parent as usize]
+        else {
+            return;
         };
-        if let Some(children) = ready {
-            let composite = Firing {
-                trigger: root,
-                child: own_index,
-                labels: Vec::new(),
-                event,
-                at,
-                kind,
-                children,
-            };
-            self.dispatch(parent, composite);
+        if !self.composite_ready(c) {
+            return;
+        }
+        // rows as the database returns them
+        let rows = c
+            .row_order
+            .iter()
+            .filter_map(|&i| self.stored_firing(*c.children.get(i)?))
+            .map(|f| f.view());
+        let packed = FiringBuf::<S>::pack(&head, core::iter::empty(), rows);
+        for &n in &c.children {
+            if let Some(slot) = self.stored.get_mut(n as usize) {
+                *slot = None;
+            }
+        }
+        self.fire_composite(parent, packed);
+    }
+
+    /// Whether composite `c`'s stored child firings make it fire: `require` distinct
+    /// children (compound), or every child with firing instants in declared order,
+    /// ties broken by row order (sequence).
+    fn composite_ready(&self, c: &CompositeNode) -> bool {
+        let at = |i: usize| -> Option<Instant> {
+            let n = *c.children.get(i)?;
+            Some(self.stored_firing(n)?.at())
+        };
+        match c.rule {
+            CompositeRule::AtLeast(n) => {
+                (0..c.children.len()).filter(|&i| at(i).is_some()).count() >= n
+            }
+            CompositeRule::Sequence => {
+                // a stable sort of the rows by instant gives declared order exactly
+                // when each child sorts before the next one
+                let row = |i: usize| c.row_order.iter().position(|&r| r == i);
+                (0..c.children.len()).all(|i| at(i).is_some())
+                    && (1..c.children.len()).all(|i| (at(i - 1), row(i - 1)) < (at(i), row(i)))
+            }
+        }
+    }
+
+    /// Hands on a composite firing (packed in advance; it always fits, as
+    /// `add_trigger` refused a trigger whose firings could be longer).
+    fn fire_composite(&mut self, parent: u32, packed: Option<FiringBuf<S>>) {
+        match packed {
+            Some(firing) => self.dispatch(parent, firing),
+            None => debug_assert!(false, "a firing longer than its trigger's bound"),
         }
     }
 }

@@ -166,6 +166,13 @@ pub struct Capacities {
     /// (see [`CompiledEventTrigger`](crate::matcher::CompiledEventTrigger)). A fixed
     /// storage bounds it by its `TRIGGER_BYTES`.
     pub trigger_bytes: usize,
+    /// Bytes of one firing, packed (its child firings included): a trigger whose
+    /// firings could take more is refused when it is loaded
+    /// ([`Capacity::FiringBytes`]). An event trigger's firing takes 35 bytes, plus
+    /// each `for_each` label name with its length as a varint, plus the key's values
+    /// (at most [`key_bytes`](Self::key_bytes)); a compound or sequence trigger's
+    /// 35 bytes plus each child's firing with its length as a varint.
+    pub firing_bytes: usize,
 }
 
 impl Capacities {
@@ -180,6 +187,7 @@ impl Capacities {
         event_bytes: usize::MAX,
         pending_firings: usize::MAX,
         trigger_bytes: usize::MAX,
+        firing_bytes: usize::MAX,
     };
 
     /// Whether any bound other than `buffered_events`, `trigger_nodes` and
@@ -212,6 +220,7 @@ impl Capacities {
             Capacity::EventBytes => self.event_bytes,
             Capacity::PendingFirings => self.pending_firings,
             Capacity::TriggerBytes => self.trigger_bytes,
+            Capacity::FiringBytes => self.firing_bytes,
         }
     }
 
@@ -227,6 +236,7 @@ impl Capacities {
             Capacity::EventBytes => &mut self.event_bytes,
             Capacity::PendingFirings => &mut self.pending_firings,
             Capacity::TriggerBytes => &mut self.trigger_bytes,
+            Capacity::FiringBytes => &mut self.firing_bytes,
         };
         *field = bound;
     }
@@ -263,11 +273,13 @@ pub enum Capacity {
     /// [`Capacities::trigger_bytes`]: an event trigger node of the trigger being loaded
     /// is too large packed.
     TriggerBytes,
+    /// [`Capacities::firing_bytes`].
+    FiringBytes,
 }
 
 impl Capacity {
     /// Every capacity, in the order of the fields of [`Capacities`].
-    pub const ALL: [Capacity; 9] = [
+    pub const ALL: [Capacity; 10] = [
         Capacity::TriggerNodes,
         Capacity::Keys,
         Capacity::KeyBytes,
@@ -277,6 +289,7 @@ impl Capacity {
         Capacity::EventBytes,
         Capacity::PendingFirings,
         Capacity::TriggerBytes,
+        Capacity::FiringBytes,
     ];
 
     /// The capacity whose [`field`](Self::field) name this is.
@@ -296,6 +309,7 @@ impl Capacity {
             Capacity::EventBytes => "event_bytes",
             Capacity::PendingFirings => "pending_firings",
             Capacity::TriggerBytes => "trigger_bytes",
+            Capacity::FiringBytes => "firing_bytes",
         }
     }
 
@@ -317,6 +331,9 @@ impl Capacity {
             Capacity::PendingFirings => "take the pending firings with poll_action",
             Capacity::TriggerBytes => {
                 "an event trigger of it (its id, patterns, labels and for_each names) is too large packed for this engine: shorten it, raise the TRIGGER_BYTES of its fixed storage"
+            }
+            Capacity::FiringBytes => {
+                "the trigger's firings (its for_each label names and key values, and its child firings) could be too long for this engine"
             }
         }
     }

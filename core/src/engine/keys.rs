@@ -2,7 +2,6 @@
 //! triggers with `after`, its held `expect` events (`automation_held_event`), kept in
 //! a slab and found through a hash table of (trigger, key bytes).
 
-use alloc::string::String;
 use alloc::vec::Vec;
 use core::hash::{BuildHasher, Hash, Hasher};
 
@@ -112,10 +111,13 @@ pub(crate) fn push_key_value(out: &mut Vec<u8>, value: &str) {
     out.extend_from_slice(value.as_bytes());
 }
 
-/// Decodes an encoded key into its values.
-pub(crate) fn decode_key(mut bytes: &[u8]) -> Vec<String> {
-    let mut out = Vec::new();
-    while !bytes.is_empty() {
+/// The values of an encoded key, in order, read in place. (Keys are made from
+/// label values, so every value is UTF-8; one that is not reads as `""`.)
+pub(crate) fn key_values(mut bytes: &[u8]) -> impl Iterator<Item = &str> + Clone {
+    core::iter::from_fn(move || {
+        if bytes.is_empty() {
+            return None;
+        }
         let mut n = 0usize;
         let mut shift: u32 = 0;
         while let Some((&b, rest)) = bytes.split_first() {
@@ -127,12 +129,10 @@ pub(crate) fn decode_key(mut bytes: &[u8]) -> Vec<String> {
                 break;
             }
         }
-        let n = n.min(bytes.len());
-        let (value, rest) = bytes.split_at(n);
-        out.push(String::from_utf8_lossy(value).into_owned());
+        let (value, rest) = bytes.split_at(n.min(bytes.len()));
         bytes = rest;
-    }
-    out
+        Some(core::str::from_utf8(value).unwrap_or(""))
+    })
 }
 
 /// The most hashes [`KeyTable::prefetch`] reads ahead at once.
@@ -635,7 +635,7 @@ mod tests {
             push_key_value(&mut buf, v);
         }
         assert_eq!(
-            decode_key(&buf),
+            key_values(&buf).collect::<Vec<_>>(),
             ["", "prefect.flow-run.a", long.as_str(), "é\u{1f}"]
         );
         // an empty tuple and a tuple of one empty string differ
@@ -649,8 +649,7 @@ mod tests {
         // a length varint of 20 continuation bytes, then one value byte
         let mut bytes = vec![0xff; 20];
         bytes.extend([0x01, b'x']);
-        let values = decode_key(&bytes);
-        assert_eq!(values.len(), 1);
+        assert_eq!(key_values(&bytes).count(), 1);
     }
 
     #[test]

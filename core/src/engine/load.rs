@@ -65,6 +65,7 @@ impl<S: Storage> Engine<S> {
         if !fits {
             return Err(AddTriggerError::Full(Capacity::TriggerBytes));
         }
+        self.admit_firings(&def).map_err(AddTriggerError::Full)?;
         let first_new = self.next_order;
         // every event node fits its buffer (checked above), so this cannot fail
         let root = self
@@ -206,7 +207,6 @@ impl<S: Storage> Engine<S> {
                 rule,
                 within,
                 children: Vec::new(),
-                stored: children.iter().map(|_| None).collect(),
                 row_order,
             }),
             parent,
@@ -344,6 +344,7 @@ impl<S: Storage> Engine<S> {
         self.drop_keys_of(&doomed);
         self.proactive.retain(|p| !doomed.contains(p));
         for n in doomed {
+            self.clear_stored(n);
             if let Some(Node {
                 kind: NodeKind::Event(ev),
                 ..

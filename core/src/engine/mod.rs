@@ -39,7 +39,12 @@
 //! followers. Events kept for later (waiting followers, the allowed-lateness buffer)
 //! are stored whole but packed, one byte buffer each
 //! ([`PackedEvent`](crate::event::PackedEvent)), and read back in place as an
-//! [`Event`] view when they are evaluated. Every key has at most one timer, filed in
+//! [`Event`] view when they are evaluated. Firings are packed too, labels and child
+//! firings included, in one byte buffer each: the pending ones in a queue, composite
+//! triggers' stored child firings in one table by child node; [`Engine::poll_action`]
+//! moves the next one into a buffer the engine keeps and returns a [`Firing`] view
+//! of it (with `alloc`, [`Firing::to_owned`] makes an [`OwnedFiring`] to keep).
+//! Every key has at most one timer, filed in
 //! the timing wheel at the earliest instant anything can happen to it without an
 //! event:
 //!
@@ -122,6 +127,7 @@ mod capacity;
 mod composite;
 mod config;
 mod eval;
+mod firing;
 mod keys;
 mod lateness;
 mod load;
@@ -132,7 +138,6 @@ mod snapshot;
 mod tick;
 mod types;
 
-use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
@@ -141,7 +146,7 @@ use hashbrown::HashMap;
 use crate::event::{Event, RESOURCE_ID};
 use crate::hash::FxBuildHasher as FixedState;
 use crate::matcher::CompiledEventTrigger;
-use crate::store::{Growable, Storage};
+use crate::store::{Growable, Queue, Storage};
 use crate::time::{Duration, Instant};
 use crate::trigger::Posture;
 use crate::wheel::Wheel;
@@ -150,6 +155,10 @@ pub use config::{
     Capacities, Capacity, EngineConfig, Entry, EventsClock, PeriodicOrder, ProactiveMode,
     TriggerId, WallClock,
 };
+#[cfg(feature = "alloc")]
+pub use firing::OwnedFiring;
+use firing::PackedFiring;
+pub use firing::{Firing, FiringChildren, FiringLabels};
 use keys::KeyTable;
 pub use lateness::LatePolicy;
 use ordering::{CausalOrdering, SeenCache};
@@ -157,7 +166,7 @@ pub use snapshot::{
     RestoreError, RestoreReport, SnapshotError, SNAPSHOT_HEADER_LEN, SNAPSHOT_MAGIC,
     SNAPSHOT_VERSION,
 };
-pub use types::{AddTriggerError, EventOutcome, Firing, FiringKind, HandleEventError, Stats};
+pub use types::{AddTriggerError, EventOutcome, FiringKind, HandleEventError, Stats};
 
 /// What a composite trigger needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -168,13 +177,12 @@ pub(crate) enum CompositeRule {
     Sequence,
 }
 
-/// A composite node's stored child firing (`composite_trigger_child_firing` row).
-#[derive(Clone, Debug)]
-pub(crate) struct StoredChild {
-    pub(crate) firing: Firing,
-}
+/// A firing as the engine keeps it in storage `S`: packed.
+pub(crate) type FiringBuf<S> = PackedFiring<<S as Storage>::FiringBytes>;
 
 /// One node of a loaded trigger tree.
+// (one per trigger node, read on every event: inline rather than boxed)
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum NodeKind<S: Storage> {
     Event(EventNode<S>),
     Composite(CompositeNode),
@@ -197,13 +205,12 @@ pub(crate) struct EventNode<S: Storage> {
     pub(crate) shadowed: bool,
 }
 
-/// A compound or sequence trigger and its stored child firings.
+/// A compound or sequence trigger (its stored child firings are in the engine's
+/// `stored`, by child node).
 pub(crate) struct CompositeNode {
     pub(crate) rule: CompositeRule,
     pub(crate) within: Option<Duration>,
     pub(crate) children: Vec<u32>,
-    /// One slot per child.
-    pub(crate) stored: Vec<Option<StoredChild>>,
     /// Children ordered as Prefect's database returns their rows (by trigger UUID
     /// when the triggers carry ids, else declared order): ties in firing instants
     /// are broken in this order.
@@ -241,7 +248,15 @@ pub struct Engine<S: Storage = Growable> {
     overdue: S::KeySorted<(Instant, u32), ()>,
     /// Keys taken out of the timers for the tick in progress.
     batch: S::KeySeq<u32>,
-    actions: VecDeque<Firing>,
+    /// Firings made and not yet polled, packed, in the order they were made.
+    actions: S::FiringQueue<FiringBuf<S>>,
+    /// The firing [`poll_action`](Self::poll_action) returned last (its view borrows it).
+    polled: Option<FiringBuf<S>>,
+    /// The stored child firings of composite triggers
+    /// (`composite_trigger_child_firing` rows), by child node: a node has at most
+    /// one, in its parent. As long as the node table at most (longer entries are
+    /// added when a firing is stored).
+    stored: S::TriggerSeq<Option<FiringBuf<S>>>,
     seen: SeenCache<S>,
     ordering: CausalOrdering<S>,
     events_clock: Option<Instant>,
@@ -312,6 +327,7 @@ impl<S: Storage> Engine<S> {
         c.event_bytes = c.event_bytes.min(S::EVENT_BYTES);
         c.trigger_bytes = c.trigger_bytes.min(S::TRIGGER_BYTES);
         c.pending_firings = c.pending_firings.min(S::FIRINGS);
+        c.firing_bytes = c.firing_bytes.min(S::FIRING_BYTES);
         config.dedup_capacity = config.dedup_capacity.min(S::SEEN);
         let mut keys = KeyTable::default();
         if config.proactive == ProactiveMode::Scheduled {
@@ -330,7 +346,9 @@ impl<S: Storage> Engine<S> {
             wheel: Wheel::new(config.wheel_tick, Instant::ZERO),
             overdue: Default::default(),
             batch: Default::default(),
-            actions: VecDeque::new(),
+            actions: Default::default(),
+            polled: None,
+            stored: Default::default(),
             seen: SeenCache::default(),
             ordering: CausalOrdering::default(),
             events_clock: None,
@@ -513,9 +531,14 @@ impl<S: Storage> Engine<S> {
     }
 
     /// The next firing to act on, in the order they were made.
+    ///
+    /// The view reads the firing in place from a buffer the engine keeps until the
+    /// next `poll_action`: use it (or [`to_owned`](Firing::to_owned) it, feature
+    /// `alloc`) before calling the engine again.
     #[must_use]
-    pub fn poll_action(&mut self) -> Option<Firing> {
-        self.actions.pop_front()
+    pub fn poll_action(&mut self) -> Option<Firing<'_>> {
+        self.polled = self.actions.pop_front();
+        self.polled.as_ref().map(PackedFiring::view)
     }
 }
 

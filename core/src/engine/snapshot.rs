@@ -24,7 +24,7 @@ mod restore;
 
 pub(crate) use codec::fingerprint;
 use codec::{crc32, encode_seen, Bytes};
-use records::{KeysOut, LatenessOut, NodeOut, PayloadOut, RootRecord};
+use records::{ActionsOut, KeysOut, LatenessOut, NodeOut, PayloadOut, RootRecord};
 
 /// The first four bytes of every snapshot.
 pub const SNAPSHOT_MAGIC: [u8; 4] = *b"OVDS";
@@ -150,15 +150,17 @@ impl<S: Storage> Engine<S> {
                         },
                     ));
                 }
-                NodeKind::Composite(c) if c.stored.iter().any(Option::is_some) => {
+                NodeKind::Composite(c)
+                    if c.children.iter().any(|&n| self.stored_firing(n).is_some()) =>
+                {
                     nodes.push((
                         node.order,
                         NodeOut::Composite {
                             order: node.order,
                             stored: c
-                                .stored
+                                .children
                                 .iter()
-                                .map(|s| s.as_ref().map(|s| &s.firing))
+                                .map(|&n| self.stored_firing(n).map(|f| f.view()))
                                 .collect(),
                         },
                     ));
@@ -193,7 +195,7 @@ impl<S: Storage> Engine<S> {
             events_clock: self.events_clock,
             events_clock_updated: self.events_clock_updated,
             stats: self.stats,
-            actions: &self.actions,
+            actions: ActionsOut(&self.actions),
             resume: self.resume.record(),
             seen: Bytes(encode_seen(seen, self.seen.len())),
             seen_next_seq,

@@ -56,10 +56,10 @@ impl Ev {
     }
 }
 
-pub(super) fn drain(e: &mut Engine) -> Vec<Firing> {
+pub(super) fn drain(e: &mut Engine) -> Vec<OwnedFiring> {
     let mut out = Vec::new();
     while let Some(f) = e.poll_action() {
-        out.push(f);
+        out.push(f.to_owned());
     }
     out
 }

@@ -1,14 +1,10 @@
-//! What goes in and out of the engine besides events: [`Firing`], [`EventOutcome`],
+//! What goes in and out of the engine besides events and firings: [`FiringKind`], [`EventOutcome`],
 //! [`Stats`] and the errors of `add_trigger` and `handle_event`.
 
-use alloc::string::String;
-use alloc::vec::Vec;
 use core::fmt;
 
 use super::{Capacity, TriggerId};
 use crate::error::TriggerError;
-use crate::event::EventId;
-use crate::time::Instant;
 
 /// Where a firing came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -17,27 +13,6 @@ pub enum FiringKind {
     Proactive,
     /// Event processing (including lost followers released by a tick).
     Reactive,
-}
-
-/// A trigger fired: what Prefect hands to `act`.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Firing {
-    /// The loaded trigger (automation) this firing belongs to.
-    pub trigger: TriggerId,
-    /// Position of the firing trigger among its parent composite's children, for a
-    /// child firing inside [`Firing::children`]; `None` for the top-level firing.
-    pub child: Option<u32>,
-    /// `triggering_labels`: each `for_each` label (sorted) with this key's value
-    /// (`""` when missing); empty for composite triggers.
-    pub labels: Vec<(String, String)>,
-    /// The triggering event (for proactive firings: the bucket's last event).
-    pub event: Option<EventId>,
-    /// The wall-clock instant of the firing.
-    pub at: Instant,
-    /// Proactive evaluation or event processing.
-    pub kind: FiringKind,
-    /// For composite triggers: the child firings that made it fire.
-    pub children: Vec<Firing>,
 }
 
 /// What happened to an event handed to [`Engine::handle_event`](super::Engine::handle_event).
@@ -96,9 +71,11 @@ pub enum AddTriggerError {
     Invalid(TriggerError),
     /// Loading it would exceed the engine's limit of trigger nodes (2^24).
     TooManyTriggers,
-    /// Loading it would exceed a capacity: [`Capacity::TriggerNodes`], or the key,
-    /// held-event or firing reservations of the events held or buffered now
-    /// (see [`Capacities`](super::Capacities)).
+    /// Loading it would exceed a capacity: [`Capacity::TriggerNodes`], the key or
+    /// held-event reservations of the events held or buffered now, or
+    /// [`Capacity::FiringBytes`] when one of its firings (labels and child firings
+    /// included) could take more bytes packed than the engine holds per firing (see
+    /// [`Capacities`](super::Capacities)).
     Full(Capacity),
 }
 

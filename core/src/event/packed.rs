@@ -12,22 +12,22 @@ use crate::varint;
 pub const PACKED_HEADER_LEN: usize = 49;
 
 /// Bytes of `n` as a varint.
-fn varint_len(n: usize) -> usize {
+pub(crate) fn varint_len(n: usize) -> usize {
     varint::len(n as u64)
 }
 
 /// Appends `n` as a varint; false when it does not fit.
-fn put_varint<B: ByteBuf>(out: &mut B, n: usize) -> bool {
+pub(crate) fn put_varint<B: ByteBuf>(out: &mut B, n: usize) -> bool {
     out.try_extend(varint::encode(n as u64, &mut [0; varint::MAX_LEN]))
 }
 
 /// Reads a varint at `*at`, moving past it.
-fn read_varint(bytes: &[u8], at: &mut usize) -> Option<usize> {
+pub(crate) fn read_varint(bytes: &[u8], at: &mut usize) -> Option<usize> {
     usize::try_from(varint::take(bytes, at)?).ok()
 }
 
 /// Reads a length-prefixed byte string at `*at`, moving past it.
-fn read_bytes<'a>(bytes: &'a [u8], at: &mut usize) -> Option<&'a [u8]> {
+pub(crate) fn read_bytes<'a>(bytes: &'a [u8], at: &mut usize) -> Option<&'a [u8]> {
     let len = read_varint(bytes, at)?;
     let end = at.checked_add(len)?;
     let out = bytes.get(*at..end)?;
@@ -36,7 +36,7 @@ fn read_bytes<'a>(bytes: &'a [u8], at: &mut usize) -> Option<&'a [u8]> {
 }
 
 /// Reads a length-prefixed string at `*at`, moving past it.
-fn read_str<'a>(bytes: &'a [u8], at: &mut usize) -> Option<&'a str> {
+pub(crate) fn read_str<'a>(bytes: &'a [u8], at: &mut usize) -> Option<&'a str> {
     str::from_utf8(read_bytes(bytes, at)?).ok()
 }
 

@@ -38,8 +38,8 @@ impl<const N: usize> ByteBuf for heapless::Vec<u8, N> {
 /// | `EVENTS` | held `expect` events, and separately followers waiting for their leader and events buffered for allowed lateness |
 /// | `EVENT_BYTES` | one waiting or buffered event, packed (`PackedEvent::encoded_len`: 49 bytes, plus the name and every label name and value, each with a 1-byte length below 128 bytes, plus a 1-byte count per resource) |
 /// | `SEEN` | event ids remembered for de-duplication |
-/// | `FIRINGS` | firings not yet taken with `poll_action` |
-/// | `FIRING_BYTES` | one firing packed (its labels and, for a composite trigger, its child firings) |
+/// | `FIRINGS` | firings not yet taken with `poll_action`; at least the most one unit of work can make when none are pending (two per event trigger an event interests, and as many for each follower it releases): beyond that, firings would be lost (asserted in debug builds) |
+/// | `FIRING_BYTES` | one firing packed (its labels and, for a composite trigger, its child firings): 35 bytes plus, for an event trigger, each `for_each` name with a 1-byte length below 128 bytes and `KEY_BYTES`, for a composite each child's firing with a 1-byte length below 128 bytes; a trigger whose firings could be longer is refused when it is loaded |
 ///
 /// Event names are routed to triggers by scanning the loaded event triggers' `expect`
 /// and `after` patterns (no index: `TRIGGERS` is small); the last routed name is
@@ -52,6 +52,11 @@ impl<const N: usize> ByteBuf for heapless::Vec<u8, N> {
 /// and removal O(1) with no compaction and makes the worst case plain: any `EVENTS`
 /// events of at most `EVENT_BYTES` bytes fit, whatever their order of arrival; the
 /// price is the room a short event leaves unused in its slot.
+///
+/// Firings are kept packed too, in slots of `FIRING_BYTES` bytes: `FIRINGS` pending
+/// ones, one per trigger node (a composite trigger's stored child firing, at most one
+/// per child) and the one `poll_action` returned last: `(FIRINGS + TRIGGERS + 1) ×
+/// FIRING_BYTES` bytes and a little more.
 ///
 /// The engine checks every capacity before it changes anything and refuses what does
 /// not fit with a typed error naming it (see `Capacities` in the engine's

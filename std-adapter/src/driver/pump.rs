@@ -247,7 +247,7 @@ impl Pump {
     /// Queues every pending firing for the sink, waiting for room.
     async fn drain(&mut self, tx: &mpsc::Sender<Queued>) -> Result<(), SinkGone> {
         while let Some(firing) = self.engine.poll_action() {
-            let record = self.record(firing);
+            let record = Self::record(&self.automations, firing);
             tx.send(Queued::Firing(record))
                 .await
                 .map_err(|_| SinkGone)?;
@@ -255,16 +255,18 @@ impl Pump {
         Ok(())
     }
 
-    fn record(&self, firing: Firing) -> FiringRecord {
-        let automation = self
-            .automations
+    fn record(automations: &[Arc<AutomationInfo>], firing: Firing<'_>) -> FiringRecord {
+        let automation = automations
             .get(firing.trigger.0 as usize)
             .cloned()
             .unwrap_or_default();
         FiringRecord {
             automation,
             trigger_id: firing.trigger,
-            labels: firing.labels,
+            labels: firing
+                .labels()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
             event: firing.event,
             at: firing.at,
             kind: firing.kind,

@@ -311,6 +311,7 @@ fn errors_name_the_capacity_and_what_to_do() {
         event_bytes: 6,
         pending_firings: 7,
         trigger_bytes: 8,
+        firing_bytes: 8,
     };
     assert_eq!(caps, set);
     assert!(Capacity::ALL
@@ -341,4 +342,23 @@ fn fixed_engine_footprint_per_key() {
     assert_eq!(per_key, formula);
 }
 
+/// The footprint of firings on fixed storage (`benches/README.md`): one packed
+/// firing of `FIRING_BYTES` inline per pending firing, one per trigger node (its
+/// stored firing in its parent composite), and one for the firing last polled.
+#[test]
+fn fixed_engine_footprint_of_firings() {
+    use crate::store::Fixed;
+    use core::mem::size_of;
+    type Slot = heapless::Vec<u8, 512>;
+    type Base = Engine<Fixed<4, 512, 4, 64, 4, 256, 4, 4, 512>>;
+    type Firings = Engine<Fixed<4, 512, 4, 64, 4, 256, 4, 1028, 512>>;
+    type Nodes = Engine<Fixed<1028, 512, 4, 64, 4, 256, 4, 4, 512>>;
+    let per_firing = (size_of::<Firings>() - size_of::<Base>()) / 1024;
+    assert_eq!(per_firing, size_of::<Slot>());
+    let per_node = (size_of::<Nodes>() - size_of::<Base>()) / 1024;
+    assert_eq!(per_node, size_of::<Option<Slot>>());
+    std::println!("fixed engine: {per_firing} B per pending firing, {per_node} B per trigger node with 512 firing bytes");
+}
+
 mod event_bytes;
+mod firing_bytes;

@@ -1,13 +1,12 @@
 //! Bucket operations (`ensure_bucket`, `start_new_bucket`, held expect events),
 //! `evaluate` and firing: the part of `triggers.py` that changes one bucket.
 
-use alloc::vec::Vec;
-
-use super::super::keys::{Bucket, Held, LastEvent};
-use super::super::{Engine, Firing, FiringKind, Node, NodeKind};
+use super::super::firing::Head;
+use super::super::keys::{key_values, Bucket, Held, LastEvent};
+use super::super::{Engine, FiringBuf, FiringKind, Node, NodeKind};
 use super::Triggering;
 use crate::event::EventId;
-use crate::store::Storage;
+use crate::store::{Queue, Storage};
 use crate::time::Instant;
 use crate::trigger::Posture;
 
@@ -231,25 +230,12 @@ impl<S: Storage> Engine<S> {
 
     /// Fires trigger `t` for key `k`.
     pub(crate) fn fire_bucket(&mut self, t: u32, k: u32, event: Option<EventId>) {
-        let labels = match &self.nodes[t as usize] {
-            Some(Node {
-                kind: NodeKind::Event(ev),
-                ..
-            }) => ev
-                .compiled
-                .for_each()
-                .map(alloc::string::String::from)
-                .zip(super::super::keys::decode_key(self.keys.key(k)))
-                .collect(),
-            _ => Vec::new(),
-        };
         let Some(node) = &self.nodes[t as usize] else {
             return;
         };
-        let firing = Firing {
+        let head = Head {
             trigger: node.root,
             child: node.parent.map(|_| node.child_index),
-            labels,
             event,
             at: self.wall,
             kind: if self.in_proactive {
@@ -257,18 +243,35 @@ impl<S: Storage> Engine<S> {
             } else {
                 FiringKind::Reactive
             },
-            children: Vec::new(),
+        };
+        let names = match &node.kind {
+            NodeKind::Event(ev) => Some(ev.compiled.for_each()),
+            NodeKind::Composite(_) => None,
+        };
+        let labels = names
+            .into_iter()
+            .flatten()
+            .zip(key_values(self.keys.key(k)));
+        // fits: `add_trigger` refused a trigger whose firings could be longer
+        let Some(firing) = FiringBuf::<S>::pack(&head, labels, core::iter::empty()) else {
+            debug_assert!(false, "a firing longer than its trigger's bound");
+            return;
         };
         self.dispatch(t, firing);
     }
 
     /// `fire`: to the caller for a top-level trigger, to the parent composite otherwise.
-    pub(crate) fn dispatch(&mut self, node: u32, firing: Firing) {
+    pub(crate) fn dispatch(&mut self, node: u32, firing: FiringBuf<S>) {
         let parent = self.nodes[node as usize].as_ref().and_then(|n| n.parent);
         match parent {
             None => {
                 self.stats.firings += 1;
-                self.actions.push_back(firing);
+                // fits: every unit of work checks the room it needs first
+                let pushed = self.actions.try_push_back(firing);
+                debug_assert!(
+                    pushed.is_ok(),
+                    "a firing beyond the pending firings' storage"
+                );
             }
             Some(p) => self.evaluate_composite(p, node, firing),
         }

@@ -3,7 +3,7 @@
 
 use super::super::tests::{at, trigger, Ev, ZOMBIE};
 use super::*;
-use crate::engine::{EngineConfig, Firing};
+use crate::engine::{EngineConfig, OwnedFiring as Firing};
 use crate::store::{Fixed, Growable};
 use crate::time::Duration;
 use crate::trigger::{
@@ -42,7 +42,7 @@ const TOO_BIG: TriggerDef<'static> = TriggerDef::Event(EventTriggerDef {
 });
 
 fn drain<S: Storage>(e: &mut Engine<S>) -> Vec<Firing> {
-    core::iter::from_fn(|| e.poll_action()).collect()
+    core::iter::from_fn(|| e.poll_action().map(|f| f.to_owned())).collect()
 }
 
 /// Heartbeats for runs 1 and 2, then silence: the zombie trigger fires for both.

@@ -3,7 +3,6 @@
 //! same fields, with types that encode alike (`&[T]`, `Vec<T>` and `VecDeque<T>` all
 //! encode as a sequence; [`Bytes`] and `&[u8]` as a byte string), in the same order.
 
-use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
 use serde::ser::{SerializeSeq, SerializeStruct, Serializer};
@@ -13,9 +12,9 @@ use super::codec::Bytes;
 use crate::engine::keys::{Bucket, Held, KeyTable};
 use crate::engine::lateness::LatenessBuffer;
 use crate::engine::ordering::{FollowerSetRecord, WaitingRecord};
-use crate::engine::{Engine, Firing, Stats, TriggerId};
+use crate::engine::{Engine, Firing, FiringBuf, OwnedFiring, Stats, TriggerId};
 use crate::event::{Event, EventId, Labels, OwnedEvent, Related};
-use crate::store::Storage;
+use crate::store::{Queue, Storage};
 use crate::time::Instant;
 
 /// A loaded trigger: its id, the fingerprint of its definition, the load-order
@@ -38,7 +37,7 @@ pub(super) enum NodeOut<'a> {
     },
     Composite {
         order: u64,
-        stored: Vec<Option<&'a Firing>>,
+        stored: Vec<Option<Firing<'a>>>,
     },
 }
 
@@ -51,7 +50,7 @@ pub(super) enum NodeIn {
     },
     Composite {
         order: u64,
-        stored: Vec<Option<Firing>>,
+        stored: Vec<Option<OwnedFiring>>,
     },
 }
 
@@ -122,6 +121,20 @@ impl<St: Storage> Serialize for LatenessOut<'_, St> {
     }
 }
 
+/// The firings not yet polled, in order (encoded as a sequence of firings, as a
+/// `VecDeque<OwnedFiring>`).
+pub(super) struct ActionsOut<'a, St: Storage>(pub(super) &'a St::FiringQueue<FiringBuf<St>>);
+
+impl<St: Storage> Serialize for ActionsOut<'_, St> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for firing in self.0.iter() {
+            seq.serialize_element(&firing.view())?;
+        }
+        seq.end()
+    }
+}
+
 /// An event as [`OwnedEvent`] encodes (field for field), read from a view.
 struct EventOut<'a>(Event<'a>);
 
@@ -178,7 +191,7 @@ pub(super) struct PayloadOut<'a, St: Storage> {
     pub(super) events_clock: Option<Instant>,
     pub(super) events_clock_updated: Option<Instant>,
     pub(super) stats: Stats,
-    pub(super) actions: &'a VecDeque<Firing>,
+    pub(super) actions: ActionsOut<'a, St>,
     pub(super) resume: (u8, u32, u64),
     pub(super) seen: Bytes<Vec<u8>>,
     pub(super) seen_next_seq: u64,
@@ -202,7 +215,7 @@ pub(super) struct PayloadIn<'a> {
     pub(super) events_clock: Option<Instant>,
     pub(super) events_clock_updated: Option<Instant>,
     pub(super) stats: Stats,
-    pub(super) actions: VecDeque<Firing>,
+    pub(super) actions: Vec<OwnedFiring>,
     pub(super) resume: (u8, u32, u64),
     pub(super) seen: &'a [u8],
     pub(super) seen_next_seq: u64,

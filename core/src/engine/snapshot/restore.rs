@@ -11,15 +11,15 @@ use super::super::lateness::LatenessBuffer;
 use super::super::ordering::{CausalOrdering, OrderingRecord, SeenCache};
 use super::super::pool::Packed;
 use super::super::{
-    AddTriggerError, Capacity, Engine, EngineConfig, Node, NodeKind, ProactiveMode, Stats,
-    TriggerId,
+    AddTriggerError, Capacity, Engine, EngineConfig, FiringBuf, Node, NodeKind, ProactiveMode,
+    Stats, TriggerId,
 };
 use super::codec::{decode_seen, key_value_count};
 use super::records::{NodeIn, PayloadIn};
 use super::{fingerprint, read_header, RestoreError, RestoreReport};
 use crate::event::OwnedEvent;
 use crate::hash::FxBuildHasher;
-use crate::store::{Growable, Storage};
+use crate::store::{Growable, Queue, Storage};
 use crate::trigger::Trigger;
 use crate::wheel::Wheel;
 
@@ -325,11 +325,18 @@ impl<S: Storage> Engine<S> {
                         kind: NodeKind::Composite(c),
                         ..
                     })),
-                ) if stored.len() == c.stored.len() => {
-                    c.stored = stored
-                        .into_iter()
-                        .map(|f| f.map(|firing| super::super::StoredChild { firing }))
-                        .collect();
+                ) if stored.len() == c.children.len() => {
+                    let children = c.children.clone();
+                    for (child, firing) in children.into_iter().zip(stored) {
+                        let Some(firing) = firing else {
+                            continue;
+                        };
+                        let packed = FiringBuf::<S>::from_view(&firing.view())
+                            .ok_or(RestoreError::Full(Capacity::FiringBytes))?;
+                        if !self.store_firing(child, packed) {
+                            return Err(RestoreError::Full(Capacity::TriggerNodes));
+                        }
+                    }
                 }
                 _ => return Err(corrupt),
             }
@@ -369,7 +376,13 @@ impl<S: Storage> Engine<S> {
         self.events_clock = saved.events_clock;
         self.events_clock_updated = saved.events_clock_updated;
         self.stats = saved.stats;
-        self.actions = saved.actions;
+        for firing in &saved.actions {
+            let packed = FiringBuf::<S>::from_view(&firing.view())
+                .ok_or(RestoreError::Full(Capacity::FiringBytes))?;
+            self.actions
+                .try_push_back(packed)
+                .map_err(|_| RestoreError::Full(Capacity::PendingFirings))?;
+        }
         self.resume = TickResume::from_record(saved.resume).ok_or(RestoreError::Corrupt)?;
         // timers, derived from the state, on a wheel whose time is the saved one
         let tick = self.config.wheel_tick;

@@ -3,7 +3,7 @@
 
 use super::codec::{decode_seen, push_varint, take_varint};
 use super::*;
-use crate::engine::{EngineConfig, EventOutcome, Firing};
+use crate::engine::{EngineConfig, EventOutcome, OwnedFiring};
 use crate::event::{Event, EventId, Labels, Related, RESOURCE_ID};
 use crate::time::Duration;
 use crate::time::Instant;
@@ -49,10 +49,10 @@ fn heartbeat(e: &mut Engine, n: u32, run: &str, secs: u64) {
     e.handle_event(&event, at(secs)).unwrap();
 }
 
-fn drain(e: &mut Engine) -> Vec<Firing> {
+fn drain(e: &mut Engine) -> Vec<OwnedFiring> {
     let mut out = Vec::new();
     while let Some(f) = e.poll_action() {
-        out.push(f);
+        out.push(f.to_owned());
     }
     out
 }
