@@ -12,7 +12,7 @@ use crate::trigger::{
 };
 use alloc::vec::Vec;
 
-type Small = Fixed<8, 256, 8, 64, 8, 256, 8, 8, 512>;
+type Small = Fixed<8, 200, 8, 64, 8, 256, 8, 8, 512>;
 
 const ZOMBIE_DEF: TriggerDef<'static> = TriggerDef::Event(EventTriggerDef {
     id: None,
@@ -90,7 +90,7 @@ fn a_trigger_too_large_packed_is_refused_before_anything_changes() {
         }) > Small::TRIGGER_BYTES
     );
     let mut e = Engine::<Small>::create(EngineConfig::default());
-    assert_eq!(e.config().capacities.trigger_bytes, 256);
+    assert_eq!(e.config().capacities.trigger_bytes, 200);
     assert_eq!(
         e.add_trigger(TriggerId(1), TOO_BIG),
         Err(AddTriggerError::Full(Capacity::TriggerBytes))
@@ -119,7 +119,7 @@ fn a_trigger_too_large_packed_is_refused_before_anything_changes() {
     );
     // a growable engine is bounded by its configuration alone
     let mut config = EngineConfig::default();
-    config.capacities.trigger_bytes = 250;
+    config.capacities.trigger_bytes = 200;
     let mut g = Engine::new(config);
     assert_eq!(
         g.add_trigger(TriggerId(1), TOO_BIG),
@@ -188,7 +188,7 @@ fn prefect_ids_are_found_in_the_packed_triggers() {
 #[test]
 fn the_route_cache_skips_names_too_long_to_keep() {
     // RouteName holds EVENT_BYTES = 8 bytes here
-    type Short = Fixed<8, 256, 8, 64, 8, 8, 8, 8, 512>;
+    type Short = Fixed<8, 200, 8, 64, 8, 8, 8, 8, 512>;
     let mut e = Engine::<Short>::create(EngineConfig::default());
     e.add_trigger(TriggerId(1), ZOMBIE_DEF).unwrap();
     e.route("prefect.flow-run.heartbeat");
