@@ -24,7 +24,7 @@ use core::ops::ControlFlow;
 
 use super::pool::Packed;
 use super::{Capacity, Engine, HandleEventError, Node, NodeKind, Posture};
-use crate::event::Event;
+use crate::event::{Event, EventId};
 use crate::store::Storage;
 use crate::time::Instant;
 
@@ -171,13 +171,12 @@ impl<S: Storage> Engine<S> {
     /// Whether `reactive_evaluation` would put this event on the waitlist now
     /// (`wait_for_leader`: it follows another event, is not older than the follower
     /// timeout, and its leader has not been seen).
-    pub(crate) fn waits_for_leader(&self, event: &Event<'_>) -> bool {
-        let Some(leader) = event.follows.filter(|l| *l != event.id) else {
-            return false;
-        };
+    /// Its leader, if so.
+    pub(crate) fn waits_for_leader(&self, event: &Event<'_>) -> Option<EventId> {
+        let leader = event.follows.filter(|l| *l != event.id)?;
         let age = self.wall.saturating_duration_since(event.received);
         let old = event.received <= self.wall && age >= self.config.follower_timeout;
-        !old && !self.seen.contains(&leader, self.wall)
+        (!old && !self.seen.contains(&leader, self.wall)).then_some(leader)
     }
 
     /// The event's interested triggers: how many, how many lack a key, how many
@@ -210,8 +209,11 @@ impl<S: Storage> Engine<S> {
         let need = self.event_need(event)?;
         let (reserved_keys, reserved_held) =
             self.reserved(self.pending_events(), self.event_nodes, self.holding_nodes);
-        let (keys, held) = if self.waits_for_leader(event) {
+        let (keys, held) = if let Some(leader) = self.waits_for_leader(event) {
             fits_packed::<S>(event, caps.event_bytes)?;
+            if !self.ordering.room_to_follow(&leader, &event.id) {
+                return Err(Capacity::WaitingFollowers);
+            }
             if self.ordering.is_waiting(&event.id) {
                 // a new copy replaces the waiting one and its reservation
                 return Ok(());

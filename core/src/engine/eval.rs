@@ -203,7 +203,12 @@ impl<S: Storage> Engine<S> {
         );
         self.ordering.stop_processing(&event.id);
 
-        for follower in self.ordering.followers_of(&event.id) {
+        let mut followers = super::ordering::FollowerIds::<S>::default();
+        self.ordering.followers_of(&event.id, &mut followers);
+        for &(_, id) in followers.iter() {
+            let Some(follower) = self.ordering.waiting_event(&id).cloned() else {
+                continue;
+            };
             match self.reactive_evaluation(&follower.view(), depth + 1) {
                 Err(NotProcessed::MaxDepth) => break,
                 Err(NotProcessed::ArrivedEarly | NotProcessed::FollowerArrivedEarly) => {

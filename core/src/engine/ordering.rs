@@ -2,13 +2,11 @@
 //! ordering with `follows` (`server/events/ordering/memory.py`).
 
 use alloc::vec::Vec;
-use hashbrown::HashMap;
 
 use super::pool::{EventPool, Packed};
-use super::pyset::{py_hash_uuid, PySet};
+use super::pyset::{py_hash_uuid, ArenaElement, Discarded, SetArena, SetEntry};
 use crate::event::{Event, EventId, OwnedEvent};
-use crate::hash::FxBuildHasher as FixedState;
-use crate::store::{Queue, Sorted, Storage, Table};
+use crate::store::{Queue, Seq, Sorted, Storage, Table};
 use crate::time::{Duration, Instant};
 
 /// The ids of events processed recently: Prefect's `TTLCache(maxsize, ttl)` of seen
@@ -245,10 +243,8 @@ struct Waiting {
 /// Followers held until their leader is seen (Prefect's in-memory causal ordering),
 /// the events themselves packed in storage `S`.
 ///
-/// On the heap still (feature `alloc`): each leader's set of follower ids (a
-/// [`PySet`], whose table grows as CPython's does) and the lists
-/// [`followers_of`](Self::followers_of), [`take_lost`](Self::take_lost) and
-/// [`chain_len`](Self::chain_len) make.
+/// Each leader's set of follower ids is a CPython set (see [`super::pyset`]) with its
+/// table in one [`SetArena`] on `S` (16 slots of 17 bytes per event of capacity).
 pub(crate) struct CausalOrdering<S: Storage> {
     /// id → where its event is and its waitlist place.
     waiting: S::EventTable<EventId, Waiting>,
@@ -257,14 +253,31 @@ pub(crate) struct CausalOrdering<S: Storage> {
     /// leader → its followers' ids, as the CPython `set` Prefect keeps: when several
     /// followers of one leader share `occurred`, Prefect processes them in the
     /// iteration order of a copy of this set.
-    followers: HashMap<EventId, PySet<EventId>, FixedState>,
+    followers: Followers<S>,
     /// (received, position) of every waiting follower, for lost-follower release.
     by_received: S::EventSorted<(Instant, u64, EventId), ()>,
     next_position: u64,
     /// Events being processed right now: at most one, as `reactive_evaluation` ends
     /// an event's mark before it processes the event's followers.
     processing: heapless::Vec<EventId, PROCESSING>,
+    /// Lost followers taken off the waitlist by [`take_lost`](Self::take_lost) and
+    /// not evaluated yet, last to release first: `(occurred, position, slot)`, the
+    /// events still in the pool, and where their id left its leader's set.
+    lost: S::EventSeq<(Instant, u64, u32, Option<Discarded>)>,
 }
+
+/// Each leader's follower-id set.
+type Followers<S> = SetArena<
+    EventId,
+    EventId,
+    <S as Storage>::EventTable<EventId, SetEntry>,
+    <S as Storage>::EventSorted<u32, EventId>,
+    <S as Storage>::EventSeq<ArenaElement<EventId>>,
+>;
+
+/// Waiting followers of one leader in release order, `(slot in the copy of the
+/// leader's set, id)`: see [`CausalOrdering::followers_of`].
+pub(crate) type FollowerIds<S> = <S as Storage>::EventSeq<(u32, EventId)>;
 
 /// Room for events being processed at once (one is the most there can be).
 const PROCESSING: usize = 4;
@@ -274,10 +287,11 @@ impl<S: Storage> Default for CausalOrdering<S> {
         CausalOrdering {
             waiting: Default::default(),
             pool: EventPool::default(),
-            followers: HashMap::default(),
+            followers: Followers::<S>::default(),
             by_received: Default::default(),
             next_position: 0,
             processing: heapless::Vec::new(),
+            lost: Default::default(),
         }
     }
 }
@@ -317,10 +331,10 @@ impl<S: Storage> CausalOrdering<S> {
             return false;
         };
         let id = event.id;
-        let old = self.waiting.get(&id).copied();
-        if old.is_none() && self.pool.is_full() {
+        if !self.room_to_follow(&leader, &id) {
             return false;
         }
+        let old = self.waiting.get(&id).copied();
         let position = match old {
             Some(w) => {
                 self.by_received.remove(&(w.received, w.position, id));
@@ -362,21 +376,26 @@ impl<S: Storage> CausalOrdering<S> {
             self.pool.take(slot);
             return false;
         }
-        self.followers
-            .entry(leader)
-            .or_default()
-            .add(id_hash(&id), id);
+        if !self.followers.add(leader, id, id_hash) {
+            self.waiting.remove(&id);
+            self.by_received.remove(&(received, position, id));
+            self.pool.take(slot);
+            return false;
+        }
         true
+    }
+
+    /// Whether a follower with this id can wait for `leader` now (room in the pool,
+    /// and for the leader's id set to take it).
+    pub(crate) fn room_to_follow(&self, leader: &EventId, id: &EventId) -> bool {
+        (self.waiting.contains_key(id) || !self.pool.is_full())
+            && self.followers.room_to_add(leader, *id, id_hash(id))
     }
 
     /// `_followers[leader].discard(id)`, dropping the leader's set once empty.
     fn discard_follower(&mut self, leader: &EventId, id: &EventId) {
-        if let Some(set) = self.followers.get_mut(leader) {
-            set.discard(id_hash(id), *id);
-            if set.len() == 0 {
-                self.followers.remove(leader);
-            }
-        }
+        self.followers.discard(leader, *id, id_hash(id));
+        self.followers.remove_if_empty(leader);
     }
 
     /// Takes a waiting follower off the waitlist (not out of its leader's id set).
@@ -392,61 +411,132 @@ impl<S: Storage> CausalOrdering<S> {
         self.discard_follower(leader, id);
     }
 
-    /// The followers waiting on `leader` (`get_followers`): a copy of the leader's
-    /// id set iterated in CPython's order, then sorted stably by `occurred`; copied,
-    /// they stay on the waitlist until processed.
-    pub(crate) fn followers_of(&self, leader: &EventId) -> Vec<Packed<S>> {
-        let Some(ids) = self.followers.get(leader) else {
-            return Vec::new();
+    /// The followers waiting on `leader` (`get_followers`), into `out` in release
+    /// order: a copy of the leader's id set iterated in CPython's order, then sorted
+    /// stably by `occurred`. They stay on the waitlist until processed: read each with
+    /// [`waiting_event`](Self::waiting_event) when its turn comes (Prefect copies the
+    /// events up front; reading them later differs only if one is recorded again or
+    /// forgotten meanwhile, which processing its siblings cannot do).
+    pub(crate) fn followers_of(&self, leader: &EventId, out: &mut FollowerIds<S>) {
+        let occurred = |id: &EventId| {
+            self.waiting
+                .get(id)
+                .and_then(|w| self.pool.get(w.slot))
+                .map(|e| e.occurred())
         };
-        let mut out: Vec<Packed<S>> = ids
-            .copy()
-            .iter()
-            .filter_map(|id| self.pool.get(self.waiting.get(&id)?.slot))
-            .cloned()
-            .collect();
-        out.sort_by_key(|e| e.occurred());
-        out
+        // (a bitmap of 32 × EVENTS bits covers the copy of any table the arena
+        // holds, and at most EVENTS followers wait: both fit)
+        let mut taken = S::EventSeq::<u32>::default();
+        let complete = self.followers.copy_order(
+            leader,
+            id_hash,
+            |id| self.waiting.contains_key(id),
+            &mut taken,
+            out,
+        );
+        debug_assert!(complete, "the copy of a follower set fits");
+        // by (occurred, copy order): a stable sort by occurred
+        out.sort_unstable_by_key(|(slot, id)| (occurred(id), *slot));
     }
 
-    /// Removes and returns every follower received at or before `cutoff`, sorted by
-    /// `occurred` (`get_lost_followers`), each with its waitlist position.
-    pub(crate) fn take_lost(&mut self, cutoff: Instant) -> Vec<(u64, Packed<S>)> {
-        let mut lost: Vec<(u64, Packed<S>)> = Vec::new();
+    /// The packed event of a waiting follower.
+    pub(crate) fn waiting_event(&self, id: &EventId) -> Option<&Packed<S>> {
+        self.pool.get(self.waiting.get(id)?.slot)
+    }
+
+    /// Takes every follower received at or before `cutoff` off the waitlist
+    /// (`get_lost_followers`), to be released one at a time, by `occurred` then
+    /// waitlist position, with [`next_lost`](Self::next_lost); their events stay in
+    /// the pool meanwhile (they count in [`len`](Self::len)). Returns how many.
+    pub(crate) fn take_lost(&mut self, cutoff: Instant) -> usize {
+        self.put_back_lost();
         while let Some((&(received, position, id), ())) = self.by_received.first() {
             if received > cutoff {
                 break;
             }
             self.by_received.remove(&(received, position, id));
-            if let Some((w, event)) = self.unfile(&id) {
-                if let Some(leader) = event.follows() {
-                    self.discard_follower(&leader, &id);
-                }
-                lost.push((w.position, event));
-            }
-        }
-        lost.sort_by_key(|(pos, _)| *pos);
-        lost.sort_by_key(|(_, e)| e.occurred());
-        lost
-    }
-
-    /// Puts lost followers taken with [`take_lost`](Self::take_lost) and not evaluated
-    /// back on the waitlist, at their old positions (a tick that ran out of room for
-    /// firings; see `Capacities`). They fit: they were taken out.
-    pub(crate) fn put_back(&mut self, lost: impl IntoIterator<Item = (u64, Packed<S>)>) {
-        for (position, event) in lost {
-            let Some(leader) = event.follows() else {
+            let Some(w) = self.waiting.remove(&id) else {
                 continue;
             };
-            // (recorded again meanwhile: the newer copy stays)
-            if !self.waiting.contains_key(&event.id()) {
-                // Their slots were freed by `take_lost` moments ago, so on fixed
-                // storage they fit again unless the evaluation in between filed new
-                // waiting followers (an id recorded under two leaders): a known gap,
-                // asserted in debug builds.
-                let put = self.insert_waiting(leader, event, position);
-                debug_assert!(put, "a lost follower did not fit back on the waitlist");
+            let Some(event) = self.pool.get(w.slot) else {
+                continue;
+            };
+            let (occurred, leader) = (event.occurred(), event.follows());
+            // (an emptied set stays until its last lost follower is released, so
+            // putting them back never needs a new table)
+            let at = leader.and_then(|leader| self.followers.discard_at(&leader, id, id_hash(&id)));
+            // (one entry per pool slot: it fits)
+            let _ = self.lost.try_push((occurred, position, w.slot, at));
+        }
+        // last to release at the end
+        self.lost
+            .sort_unstable_by_key(|&(occurred, position, _, _)| {
+                core::cmp::Reverse((occurred, position))
+            });
+        self.lost.len()
+    }
+
+    /// The id of the next lost follower [`next_lost`](Self::next_lost) releases.
+    pub(crate) fn peek_lost(&self) -> Option<EventId> {
+        let &(_, _, slot, _) = self.lost.last()?;
+        Some(self.pool.get(slot)?.id())
+    }
+
+    /// Releases the next lost follower taken by [`take_lost`](Self::take_lost), with
+    /// its waitlist position.
+    pub(crate) fn next_lost(&mut self) -> Option<(u64, Packed<S>)> {
+        loop {
+            let (_, position, slot, _) = self.lost.pop()?;
+            let Some(event) = self.pool.take(slot) else {
+                continue;
+            };
+            if let Some(leader) = event.follows() {
+                let pool = &self.pool;
+                let more = self
+                    .lost
+                    .iter()
+                    .any(|&(_, _, s, _)| pool.get(s).is_some_and(|e| e.follows() == Some(leader)));
+                if !more {
+                    self.followers.remove_if_empty(&leader);
+                }
             }
+            return Some((position, event));
+        }
+    }
+
+    /// Puts the lost followers [`take_lost`](Self::take_lost) took and
+    /// [`next_lost`](Self::next_lost) did not release back on the waitlist, at their
+    /// old positions (a tick that ran out of room for firings; see `Capacities`), as
+    /// if they had not been taken: each id goes back into the slot of its leader's
+    /// set it left, unless the set changed meanwhile, then it is added again. Their
+    /// events never left the pool; a leader's set with no room to add one again (on
+    /// fixed storage, when releasing the others filed new followers under it) is a
+    /// known gap, asserted in debug builds.
+    pub(crate) fn put_back_lost(&mut self) {
+        while let Some((_, position, slot, at)) = self.lost.pop() {
+            let Some(event) = self.pool.get(slot) else {
+                continue;
+            };
+            let (id, received, leader) = (event.id(), event.received(), event.follows());
+            // (recorded again meanwhile: the newer copy stays)
+            let Some(leader) = leader.filter(|_| !self.waiting.contains_key(&id)) else {
+                self.pool.take(slot);
+                continue;
+            };
+            let waiting = Waiting {
+                slot,
+                received,
+                position,
+            };
+            let back = at.is_some_and(|at| self.followers.undiscard(&leader, id, at))
+                || self.followers.add(leader, id, id_hash);
+            let put = back
+                && self.waiting.try_insert(id, waiting).is_ok()
+                && self
+                    .by_received
+                    .try_insert((received, position, id), ())
+                    .is_ok();
+            debug_assert!(put, "a lost follower did not fit back on the waitlist");
         }
     }
 
@@ -459,25 +549,25 @@ impl<S: Storage> CausalOrdering<S> {
     /// with this id releases: its followers, theirs, … down to `max_depth` levels.
     pub(crate) fn chain_len(&self, id: &EventId, max_depth: u32) -> usize {
         let mut count = 0usize;
-        let mut level: Vec<EventId> = alloc::vec![*id];
-        for _ in 0..max_depth {
-            let mut next = Vec::new();
-            for leader in &level {
-                if let Some(set) = self.followers.get(leader) {
-                    for f in set.iter() {
-                        if self.waiting.contains_key(&f) {
-                            count += 1;
-                            next.push(f);
-                        }
-                    }
-                }
-            }
-            if next.is_empty() || count >= self.waiting.len() {
-                break;
-            }
-            level = next;
-        }
+        self.count_chain(id, max_depth, &mut count);
         count.min(self.waiting.len())
+    }
+
+    /// Adds the waiting followers of `leader` down to `depth` levels to `count`,
+    /// stopping once it reaches the number of waiting followers.
+    fn count_chain(&self, leader: &EventId, depth: u32, count: &mut usize) {
+        if depth == 0 {
+            return;
+        }
+        for f in self.followers.iter(leader) {
+            if *count >= self.waiting.len() {
+                return;
+            }
+            if self.waiting.contains_key(&f) {
+                *count += 1;
+                self.count_chain(&f, depth - 1, count);
+            }
+        }
     }
 
     /// The earliest `received` among waiting followers.
@@ -485,9 +575,9 @@ impl<S: Storage> CausalOrdering<S> {
         self.by_received.first().map(|(&(r, _, _), ())| r)
     }
 
-    /// How many followers wait.
+    /// How many followers wait (lost ones being released included).
     pub(crate) fn len(&self) -> usize {
-        self.waiting.len()
+        self.waiting.len() + self.lost.len()
     }
 
     /// The longest waiting event, packed, in bytes.
@@ -514,8 +604,8 @@ impl<S: Storage> CausalOrdering<S> {
         waiting.sort_by_key(|(position, _, e)| (*position, e.id));
         let mut followers: Vec<(EventId, FollowerSetRecord)> = self
             .followers
-            .iter()
-            .map(|(leader, ids)| (*leader, ids.layout()))
+            .layouts()
+            .map(|(leader, size, slots)| (leader, (size, slots.collect())))
             .collect();
         followers.sort_unstable_by_key(|(leader, _)| *leader);
         OrderingRecord {
@@ -553,10 +643,7 @@ impl<S: Storage> CausalOrdering<S> {
             }
         }
         for (leader, (size, slots)) in record.followers {
-            let set = PySet::from_layout(size, &slots, id_hash)?;
-            if out.followers.insert(leader, set).is_some() {
-                return None;
-            }
+            out.followers.insert_layout(leader, size, &slots)?;
         }
         Some(out)
     }

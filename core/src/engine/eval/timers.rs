@@ -373,16 +373,18 @@ impl<S: Storage> Engine<S> {
         }
         // lost followers, evaluated in occurred order
         let cutoff = self.wall.saturating_sub(self.config.follower_timeout);
-        let mut lost = self.ordering.take_lost(cutoff).into_iter();
+        self.ordering.take_lost(cutoff);
         let was_proactive = core::mem::replace(&mut self.in_proactive, false);
         let mut complete = true;
-        while let Some((position, follower)) = lost.next() {
-            if !self.room_for_event(&follower.id(), self.event_nodes) {
-                let rest = core::iter::once((position, follower)).chain(lost);
-                self.ordering.put_back(rest);
+        while let Some(id) = self.ordering.peek_lost() {
+            if !self.room_for_event(&id, self.event_nodes) {
+                self.ordering.put_back_lost();
                 complete = false;
                 break;
             }
+            let Some((_, follower)) = self.ordering.next_lost() else {
+                break;
+            };
             self.stats.lost_followers += 1;
             // (A follower of this one that now waits for an unseen leader would raise
             // `EventArrivedEarly` out of Prefect's `periodic_evaluation` and abort it;

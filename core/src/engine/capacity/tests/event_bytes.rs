@@ -151,7 +151,14 @@ fn fixed_engine_footprint_per_event() {
         + 2 * size_of::<Option<(EventId, (u32, Instant, u64))>>() // waitlist table, 2 slots
         + size_of::<((Instant, u64, EventId), ())>() // waitlist by `received`
         + size_of::<((Instant, EventId, u64), u32)>() // lateness order
-        + 2 * size_of::<Option<(EventId, u32)>>(); // lateness ids table, 2 slots
+        + 2 * size_of::<Option<(EventId, u32)>>() // lateness ids table, 2 slots
+        // leaders' follower-id sets: 16 table slots, the set table (2 slots) and
+        // the tables by position
+        + size_of::<crate::engine::pyset::ArenaElement<EventId>>()
+        + 2 * size_of::<Option<(EventId, crate::engine::pyset::SetEntry)>>()
+        + size_of::<(u32, EventId)>()
+        // lost followers being released
+        + size_of::<(Instant, u64, u32, Option<crate::engine::pyset::Discarded>)>();
     std::println!("fixed engine: {per_event} B per event with 256 event bytes ({slot} B slot)");
     assert_eq!(per_event, formula);
 }
