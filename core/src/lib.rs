@@ -13,7 +13,8 @@
 //! [`engine`] module docs):
 //!
 //! 1. `add_trigger(id, trigger)` for each Prefect trigger ([`trigger::Trigger`], parsed
-//!    from Prefect's JSON with serde); invalid triggers are a typed error.
+//!    from Prefect's JSON with serde, or a borrowed [`trigger::TriggerDef`]); invalid
+//!    triggers are a typed error.
 //! 2. For every event, in arrival order: `handle_event(&event, now)` with `now` the wall
 //!    clock ([`Event`] is a borrowed view; nothing is allocated for it).
 //! 3. After every `handle_*` call, drain `poll_action()` until it returns `None`: each
@@ -24,7 +25,9 @@
 //!
 //! Time is [`Instant`]/[`Duration`] in microseconds since the Unix epoch. Without the
 //! `alloc` feature the crate offers the timing wheel ([`wheel`]) with fixed capacity,
-//! the matchers and the event view.
+//! the matchers (compiled triggers packed in fixed buffers, routing by scan), the
+//! event view and borrowed trigger definitions ([`trigger::TriggerDef`]: checked and
+//! fingerprinted without allocating).
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -23,7 +23,7 @@ mod route;
 #[cfg(feature = "alloc")]
 mod router;
 
-pub use compiled::{CompiledEventTrigger, PackedSpec, PackedStrs};
+pub use compiled::{CompiledEventTrigger, IndexKeys, PackedSpec, PackedStrs};
 pub use route::{RouteIndex, ScanRouter};
 #[cfg(feature = "alloc")]
 pub use router::Router;

@@ -2,6 +2,12 @@
 //! | [`SequenceTrigger`], nested to any depth, validated as Prefect 3.9.1 validates
 //! them (`server/events/schemas/automations.py`).
 //!
+//! The owned model needs `alloc`. Every trigger also has a borrowed view,
+//! [`TriggerDef`] (`Trigger::def`), which is all the engine reads: without `alloc`,
+//! write triggers as `TriggerDef` values (e.g. `static`s over string slices); they are
+//! checked ([`TriggerDef::validate`], the same errors as `Trigger::validate`) and
+//! fingerprinted without allocating, and normalized when compiled.
+//!
 //! # Reading Prefect's JSON
 //!
 //! With a human-readable serde format (serde_json), `Trigger` and `EventTrigger`

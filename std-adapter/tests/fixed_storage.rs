@@ -14,11 +14,11 @@ use overdue_core::store::{Fixed, Storage};
 use overdue_std::replay::{replay_in, FiringLine, ReplayError, ReplayOptions};
 use overdue_std::scenario::Scenario;
 
-/// Room for every scenario of the suite: event triggers of up to 1 KB packed, firings
-/// of up to 4 KB (nested composites over keys of up to 512 bytes), but few pending ones
-/// (the replay drains after every step), as the engine lives inline and is moved whole
-/// at every snapshot.
-type Roomy = Fixed<128, 1024, 256, 512, 256, 1280, 2048, 32, 4096>;
+/// Room for every scenario of the suite: event triggers of up to 512 bytes packed (the
+/// largest takes 326, with the id the replay gives it), firings of up to 4 KB (nested
+/// composites over keys of up to 512 bytes), but few pending ones (the replay drains
+/// after every step), as the engine lives inline and is moved whole at every snapshot.
+type Roomy = Fixed<128, 512, 256, 512, 256, 1280, 2048, 32, 4096>;
 /// Too small for some scenarios: 8 keys of 40 bytes, 4 held events of 256 bytes,
 /// firings of 512 bytes (some composite trees are refused when loaded).
 type Tight = Fixed<16, 512, 8, 40, 4, 256, 64, 4096, 512>;

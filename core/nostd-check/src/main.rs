@@ -3,7 +3,8 @@
 //! If overdue-core or any of its dependencies (with the features asked for here) linked
 //! `std`, std's `panic_impl` would clash with the handler below and the build would fail
 //! with "found duplicate lang item `panic_impl`". The binary then exercises the wheel and a
-//! packed event in a fixed buffer and exits 0 only if everything came out right. libc is linked for `main`, `abort` and, with
+//! packed event in a fixed buffer, a trigger definition compiled into a fixed buffer,
+//! and exits 0 only if everything came out right. libc is linked for `main`, `abort` and, with
 //! feature `alloc`, `malloc`/`free`.
 #![no_std]
 #![no_main]
@@ -135,6 +136,93 @@ fn exercise_packed() -> i32 {
     }
 }
 
+/// A trigger written as a `static` definition (how a caller without `alloc` writes
+/// one): checked, fingerprinted, compiled and packed in a fixed buffer, matched, and
+/// routed by the scan router; refused when its buffer is too small.
+fn exercise_triggers() -> i32 {
+    use overdue_core::event::{Event, EventId, Labels, Related};
+    use overdue_core::matcher::{CompiledEventTrigger, RouteIndex, ScanRouter};
+    use overdue_core::store::{Fixed, Storage};
+    use overdue_core::trigger::{
+        EventTriggerDef, Posture, SequenceTriggerDef, SpecDef, SpecDefs, Strs, TriggerDef,
+        TriggerDefs, TriggerErrorKind,
+    };
+    type Buf<const N: usize> = <Fixed<1, N, 1, 1, 1, 1, 1, 1, 1> as Storage>::TriggerBytes;
+    static ZOMBIE: EventTriggerDef<'static> = EventTriggerDef {
+        id: None,
+        match_: SpecDef::Borrowed(&[("prefect.resource.id", &["prefect.flow-run.*"])]),
+        match_related: SpecDefs::EMPTY,
+        after: Strs::Borrowed(&["prefect.flow-run.heartbeat"]),
+        expect: Strs::Borrowed(&["prefect.flow-run.*", "prefect.flow-run.*"]),
+        for_each: Strs::Borrowed(&["prefect.resource.id"]),
+        posture: Posture::Proactive,
+        threshold: 1,
+        within: Duration::ZERO,
+    };
+    static SHUFFLED: EventTriggerDef<'static> = EventTriggerDef {
+        expect: Strs::Borrowed(&["prefect.flow-run.*"]),
+        within: Duration::from_secs(10),
+        ..ZOMBIE
+    };
+    let def = TriggerDef::Event(ZOMBIE);
+    if def.validate().is_err()
+        || def.fingerprint() != TriggerDef::Event(SHUFFLED).fingerprint()
+        || def.fingerprint() == 0
+    {
+        return 50;
+    }
+    static TOO_SHORT: [TriggerDef<'static>; 1] = [TriggerDef::Event(EventTriggerDef {
+        within: Duration::from_secs(3),
+        ..ZOMBIE
+    })];
+    let bad = TriggerDef::Sequence(SequenceTriggerDef {
+        id: None,
+        within: None,
+        triggers: TriggerDefs::Borrowed(&TOO_SHORT),
+    });
+    match bad.validate() {
+        Err(e)
+            if e.path == "triggers[0].within"
+                && matches!(e.kind, TriggerErrorKind::ProactiveWithinTooShort(_)) => {}
+        _ => return 51,
+    }
+    let Some(packed) = CompiledEventTrigger::<Buf<256>>::pack(&ZOMBIE) else {
+        return 52;
+    };
+    let event = Event {
+        id: EventId([3; 16]),
+        event: "prefect.flow-run.heartbeat",
+        occurred: Instant::from_secs(5),
+        received: Instant::from_secs(6),
+        resource: Labels::Pairs(&[("prefect.resource.id", "prefect.flow-run.1")]),
+        related: Related::EMPTY,
+        follows: None,
+    };
+    if !packed.covers(&event)
+        || !packed.starts_after(event.event)
+        || !packed.key_values(&event).eq(["prefect.flow-run.1"])
+        || packed.within() != Duration::from_secs(10)
+        || packed.expect().len() != 1
+    {
+        return 53;
+    }
+    let mut out = <Fixed<4, 1, 1, 1, 1, 1, 1, 1, 1> as Storage>::TriggerSeq::<u32>::default();
+    let router = ScanRouter;
+    router.candidates(event.event, [(7, &packed)].into_iter(), &mut out);
+    if out[..] != [7] {
+        return 54;
+    }
+    router.candidates("prefect.deployment.x", [(7, &packed)].into_iter(), &mut out);
+    if !out.is_empty() {
+        return 55;
+    }
+    let len = CompiledEventTrigger::<Buf<256>>::packed_len(&ZOMBIE);
+    match CompiledEventTrigger::<Buf<64>>::pack(&ZOMBIE) {
+        None if len > 64 && packed.packed().len() == len => 0,
+        _ => 56,
+    }
+}
+
 #[cfg(feature = "alloc")]
 mod heap {
     use core::alloc::{GlobalAlloc, Layout};
@@ -219,6 +307,10 @@ pub extern "C" fn main(_argc: i32, _argv: *const *const u8) -> i32 {
         return code;
     }
     let code = exercise_packed();
+    if code != 0 {
+        return code;
+    }
+    let code = exercise_triggers();
     if code != 0 {
         return code;
     }

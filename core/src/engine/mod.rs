@@ -275,7 +275,7 @@ pub struct Engine<S: Storage = Growable> {
     py_index: Option<Vec<(String, pyset::PySet)>>,
     /// Hash of a Prefect id → the event-trigger node that owns it (Prefect's
     /// `triggers` cache is keyed by trigger id); the id itself is compared in the
-    /// node's packed trigger. See `load::PrefectIds`.
+    /// node's packed trigger (see `claim_prefect_id` in load.rs).
     by_prefect_id: S::TriggerTable<u64, u32>,
     /// Live event-trigger nodes whose Prefect id hashes like another live id's and
     /// so are not in `by_prefect_id` (found by a scan while there are any).

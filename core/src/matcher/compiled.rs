@@ -1,28 +1,5 @@
 //! [`CompiledEventTrigger`]: one event trigger's matchers, prepared once and packed
 //! into one byte buffer.
-//!
-//! # Packed layout
-//!
-//! Every string is a varint byte length followed by its UTF-8 bytes; every count is
-//! a varint ([`crate::varint`]). Sets are sorted and unique. The sections follow each
-//! other in this order; the struct keeps the offset where each one starts (its
-//! header), so nothing is searched:
-//!
-//! | section | content |
-//! |---|---|
-//! | id | the Prefect id as a string (absent when the trigger has none) |
-//! | expect | count, patterns |
-//! | after | count, patterns |
-//! | index | count, keys: `expect ∪ after`, or the single key `*` when `expect` is empty |
-//! | for_each | count, labels |
-//! | match | a spec (below) |
-//! | match_related | count, then each spec as its byte length and the spec |
-//!
-//! A spec is a label count, then per label: the label name, the byte length of its
-//! pattern block, and the block: pattern count, then per pattern one flag byte (bits
-//! 0–1 the kind: 0 literal, 1 prefix, 2 glob; bit 2 negated) and the pattern text
-//! without its `!` (and, for a prefix, without its final `*`). The block length lets
-//! a match skip the rest of a label's patterns after a hit.
 
 use core::str;
 
@@ -49,17 +26,39 @@ const NEGATED: u8 = 0b100;
 /// Where each packed section starts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Header {
-    expect: u32,
-    after: u32,
-    index: u32,
-    for_each: u32,
-    match_: u32,
-    related: u32,
+    expect: usize,
+    after: usize,
+    for_each: usize,
+    match_: usize,
+    related: usize,
 }
 
 /// One [`EventTriggerDef`] compiled for the hot path: name matchers, resource specs,
-/// and the data the engine reads per event, packed into one buffer `B` (see the
-/// [module docs](self) for the layout) and read in place.
+/// and the data the engine reads per event, packed into one buffer `B` and read in
+/// place.
+///
+/// # Packed layout
+///
+/// Every string is a varint byte length followed by its UTF-8 bytes; every count is
+/// an unsigned LEB128 varint. Sets are sorted and unique. The sections follow each
+/// other in this order; the struct keeps the offset where each one starts (its
+/// header), so nothing is searched. The index keys (`expect ∪ after`, or `*`) are
+/// not stored: they are the merge of the two sorted sections.
+///
+/// | section | content |
+/// |---|---|
+/// | id | the Prefect id as a string (absent when the trigger has none) |
+/// | expect | count, patterns |
+/// | after | count, patterns |
+/// | for_each | count, labels |
+/// | match | a spec (below) |
+/// | match_related | count, then each spec as its byte length and the spec |
+///
+/// A spec is a label count, then per label: the label name, the byte length of its
+/// pattern block, and the block: pattern count, then per pattern one flag byte (bits
+/// 0–1 the kind: 0 literal, 1 prefix, 2 glob; bit 2 negated) and the pattern text
+/// without its `!` (and, for a prefix, without its final `*`). The block length lets
+/// a match skip the rest of a label's patterns after a hit.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CompiledEventTrigger<B: ByteBuf> {
     bytes: B,
@@ -154,47 +153,26 @@ fn spec_len(spec: SpecDef<'_>) -> usize {
     count.0
 }
 
-/// Packs `t` into `out`; the section offsets, or `None` when `out` is full or an
-/// offset passes `u32::MAX`.
+/// Packs `t` into `out`; the section offsets, or `None` when `out` is full.
 fn pack_into(t: &EventTriggerDef<'_>, out: &mut impl Sink) -> Option<Header> {
-    let at = |out: &dyn SinkPos| u32::try_from(out.at()).ok();
     let mut head = Header::default();
     if let Some(id) = t.id {
         out.text(id).then_some(())?;
     }
-    head.expect = at(&Pos(out.pos()))?;
+    head.expect = out.pos();
     put_set(out, t.expect.sorted_unique()).then_some(())?;
-    head.after = at(&Pos(out.pos()))?;
+    head.after = out.pos();
     put_set(out, t.after.sorted_unique()).then_some(())?;
-    head.index = at(&Pos(out.pos()))?;
-    if t.expect.is_empty() {
-        put_set(out, ["*"].into_iter()).then_some(())?;
-    } else {
-        put_set(out, t.expect.union(t.after)).then_some(())?;
-    }
-    head.for_each = at(&Pos(out.pos()))?;
+    head.for_each = out.pos();
     put_set(out, t.for_each.sorted_unique()).then_some(())?;
-    head.match_ = at(&Pos(out.pos()))?;
+    head.match_ = out.pos();
     put_spec(out, t.match_).then_some(())?;
-    head.related = at(&Pos(out.pos()))?;
+    head.related = out.pos();
     out.num(t.match_related.len()).then_some(())?;
     for spec in t.match_related.iter() {
         (out.num(spec_len(spec)) && put_spec(out, spec)).then_some(())?;
     }
     Some(head)
-}
-
-/// A position, for the offset conversion in [`pack_into`].
-trait SinkPos {
-    fn at(&self) -> usize;
-}
-
-struct Pos(usize);
-
-impl SinkPos for Pos {
-    fn at(&self) -> usize {
-        self.0
-    }
 }
 
 impl<B: ByteBuf> CompiledEventTrigger<B> {
@@ -212,7 +190,7 @@ impl<B: ByteBuf> CompiledEventTrigger<B> {
     /// [`packed_len`](Self::packed_len)).
     pub fn pack(t: &EventTriggerDef<'_>) -> Option<Self> {
         let len = Self::packed_len(t);
-        if B::max_len().is_some_and(|max| len > max) || u32::try_from(len).is_err() {
+        if B::max_len().is_some_and(|max| len > max) {
             return None;
         }
         let mut bytes = B::with_room(len);
@@ -234,14 +212,14 @@ impl<B: ByteBuf> CompiledEventTrigger<B> {
         &self.bytes
     }
 
-    fn reader(&self, at: u32) -> Reader<'_> {
+    fn reader(&self, at: usize) -> Reader<'_> {
         Reader {
             bytes: &self.bytes,
-            at: at as usize,
+            at,
         }
     }
 
-    fn strs(&self, at: u32) -> PackedStrs<'_> {
+    fn strs(&self, at: usize) -> PackedStrs<'_> {
         let mut r = self.reader(at);
         let left = r.num();
         PackedStrs { r, left }
@@ -282,7 +260,7 @@ impl<B: ByteBuf> CompiledEventTrigger<B> {
         PackedSpec {
             bytes: self
                 .bytes
-                .get(self.head.match_ as usize..self.head.related as usize)
+                .get(self.head.match_..self.head.related)
                 .unwrap_or(&[]),
         }
     }
@@ -388,34 +366,45 @@ impl<B: ByteBuf> CompiledEventTrigger<B> {
             .map(move |label| ev.find_resource_label(label).unwrap_or(""))
     }
 
-    /// Prefect's `_index_keys_for`: `expect ∪ after` (sorted), or just `*` when
-    /// `expect` is empty. Keys are fnmatch patterns **without** negation: a `!x`
+    /// Prefect's `_index_keys_for`: `expect ∪ after` (sorted, unique), or just `*`
+    /// when `expect` is empty. Keys are fnmatch patterns **without** negation: a `!x`
     /// pattern is indexed as the literal name `!x` (Prefect's index does the same, so
     /// a negated `expect` pattern only ever sees an event literally named `!x`).
     #[inline]
-    pub fn index_keys(&self) -> PackedStrs<'_> {
-        self.strs(self.head.index)
+    pub fn index_keys(&self) -> IndexKeys<'_> {
+        if self.expect_empty {
+            return IndexKeys {
+                expect: PackedStrs::EMPTY,
+                after: PackedStrs::EMPTY,
+                heads: (Some("*"), None),
+            };
+        }
+        let (mut expect, mut after) = (self.expect(), self.after());
+        IndexKeys {
+            heads: (expect.next(), after.next()),
+            expect,
+            after,
+        }
     }
 }
 
 #[cfg(feature = "alloc")]
 impl CompiledEventTrigger<alloc::vec::Vec<u8>> {
-    /// Compiles an owned trigger on the heap (a growable buffer always fits).
+    /// Compiles an owned trigger on the heap.
     pub fn compile(t: &crate::trigger::EventTrigger) -> Self {
-        match Self::pack(&t.def()) {
-            Some(c) => c,
-            // a Vec holds any length below u32::MAX bytes: only a trigger of 4 GiB
-            // of patterns gets here; it is compiled without its specs and sets.
-            None => CompiledEventTrigger {
-                bytes: alloc::vec::Vec::new(),
-                head: Header::default(),
-                has_id: false,
-                expect_empty: true,
-                after_empty: true,
-                posture: t.posture,
-                threshold: t.threshold,
-                within: t.def().effective_within(),
-            },
+        let def = t.def();
+        let mut bytes = alloc::vec::Vec::with_capacity(Self::packed_len(&def));
+        // appending to a Vec never fails, so every section is written
+        let head = pack_into(&def, &mut bytes).unwrap_or_default();
+        CompiledEventTrigger {
+            bytes,
+            head,
+            has_id: def.id.is_some(),
+            expect_empty: def.expect.is_empty(),
+            after_empty: def.after.is_empty(),
+            posture: def.posture,
+            threshold: def.threshold,
+            within: def.effective_within(),
         }
     }
 }
@@ -463,7 +452,7 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// The packed strings of one section (`expect`, `after`, `for_each`, index keys), in
+/// The packed strings of one section (`expect`, `after`, `for_each`), in
 /// order.
 #[derive(Clone, Debug)]
 pub struct PackedStrs<'a> {
@@ -491,9 +480,52 @@ impl<'a> Iterator for PackedStrs<'a> {
 impl ExactSizeIterator for PackedStrs<'_> {}
 
 impl PackedStrs<'_> {
+    /// No string.
+    const EMPTY: PackedStrs<'static> = PackedStrs {
+        r: Reader { bytes: &[], at: 0 },
+        left: 0,
+    };
+
     /// Whether no string is left.
     pub fn is_empty(&self) -> bool {
         self.left == 0
+    }
+}
+
+/// A trigger's index keys ([`CompiledEventTrigger::index_keys`]): the sorted, unique
+/// merge of its sorted `expect` and `after` sections.
+#[derive(Clone, Debug)]
+pub struct IndexKeys<'a> {
+    expect: PackedStrs<'a>,
+    after: PackedStrs<'a>,
+    /// The next string of each section.
+    heads: (Option<&'a str>, Option<&'a str>),
+}
+
+impl<'a> Iterator for IndexKeys<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let (e, a) = self.heads;
+        let take_e = match (e, a) {
+            (None, None) => return None,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (Some(x), Some(y)) => {
+                if x == y {
+                    // in both: once
+                    self.heads.1 = self.after.next();
+                }
+                x <= y
+            }
+        };
+        if take_e {
+            self.heads.0 = self.expect.next();
+            e
+        } else {
+            self.heads.1 = self.after.next();
+            a
+        }
     }
 }
 
@@ -598,5 +630,29 @@ mod tests {
         assert_eq!(split_pattern("a*b*"), (GLOB, "a*b*"));
         assert_eq!(split_pattern("*"), (PREFIX, ""));
         assert_eq!(split_pattern("!"), (LITERAL | NEGATED, ""));
+    }
+
+    #[test]
+    fn index_keys_merge_expect_and_after_once() {
+        let t = |expect: &'static [&'static str], after: &'static [&'static str]| {
+            let def = EventTriggerDef {
+                id: None,
+                match_: SpecDef::EMPTY,
+                match_related: crate::trigger::SpecDefs::EMPTY,
+                after: crate::trigger::Strs::Borrowed(after),
+                expect: crate::trigger::Strs::Borrowed(expect),
+                for_each: crate::trigger::Strs::EMPTY,
+                posture: Posture::Reactive,
+                threshold: 1,
+                within: Duration::ZERO,
+            };
+            CompiledEventTrigger::<heapless::Vec<u8, 128>>::pack(&def).expect("fits")
+        };
+        let c = t(&["b", "a", "b"], &["c", "a", "b", "0"]);
+        assert!(c.index_keys().eq(["0", "a", "b", "c"]));
+        assert!(c.expect().eq(["a", "b"]));
+        assert!(c.after().eq(["0", "a", "b", "c"]));
+        assert!(t(&[], &["x"]).index_keys().eq(["*"]));
+        assert!(t(&["x"], &[]).index_keys().eq(["x"]));
     }
 }

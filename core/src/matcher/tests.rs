@@ -545,6 +545,13 @@ mod scan_router {
                     prop_assert_eq!(c.expects(name), g.expects(name));
                     prop_assert_eq!(c.starts_after(name), g.starts_after(name));
                     prop_assert!(c.index_keys().eq(g.index_keys()));
+                    // Prefect's `_index_keys_for`, from the owned sets
+                    let keys: alloc::collections::BTreeSet<&str> = if t.expect.is_empty() {
+                        ["*"].into_iter().collect()
+                    } else {
+                        t.expect.iter().chain(&t.after).map(String::as_str).collect()
+                    };
+                    prop_assert!(c.index_keys().eq(keys.iter().copied()));
                     prop_assert_eq!(c.packed(), g.packed());
                 }
             }

@@ -12,7 +12,7 @@ use crate::trigger::{
 };
 use alloc::vec::Vec;
 
-type Small = Fixed<8, 256, 8, 64, 8, 256, 8, 8, 512>;
+type Small = Fixed<8, 200, 8, 64, 8, 256, 8, 8, 512>;
 
 const ZOMBIE_DEF: TriggerDef<'static> = TriggerDef::Event(EventTriggerDef {
     id: None,
@@ -90,7 +90,7 @@ fn a_trigger_too_large_packed_is_refused_before_anything_changes() {
         }) > Small::TRIGGER_BYTES
     );
     let mut e = Engine::<Small>::create(EngineConfig::default());
-    assert_eq!(e.config().capacities.trigger_bytes, 256);
+    assert_eq!(e.config().capacities.trigger_bytes, 200);
     assert_eq!(
         e.add_trigger(TriggerId(1), TOO_BIG),
         Err(AddTriggerError::Full(Capacity::TriggerBytes))
@@ -119,7 +119,7 @@ fn a_trigger_too_large_packed_is_refused_before_anything_changes() {
     );
     // a growable engine is bounded by its configuration alone
     let mut config = EngineConfig::default();
-    config.capacities.trigger_bytes = 250;
+    config.capacities.trigger_bytes = 200;
     let mut g = Engine::new(config);
     assert_eq!(
         g.add_trigger(TriggerId(1), TOO_BIG),
@@ -188,7 +188,7 @@ fn prefect_ids_are_found_in_the_packed_triggers() {
 #[test]
 fn the_route_cache_skips_names_too_long_to_keep() {
     // RouteName holds EVENT_BYTES = 8 bytes here
-    type Short = Fixed<8, 256, 8, 64, 8, 8, 8, 8, 512>;
+    type Short = Fixed<8, 200, 8, 64, 8, 8, 8, 8, 512>;
     let mut e = Engine::<Short>::create(EngineConfig::default());
     e.add_trigger(TriggerId(1), ZOMBIE_DEF).unwrap();
     e.route("prefect.flow-run.heartbeat");
@@ -209,4 +209,122 @@ fn owned_triggers_still_load_by_value() {
     let mut e = Engine::new(EngineConfig::default());
     e.add_trigger(TriggerId(1), t).unwrap();
     assert_eq!(e.trigger_count(), 1);
+}
+
+mod fixed_vs_growable {
+    //! Random trigger sets (patterns, Prefect ids that repeat, removals) and events:
+    //! the fixed engine (scan router, packed triggers in fixed buffers, ids in a
+    //! fixed table) fires exactly as the growable one.
+
+    use super::*;
+    use crate::event::EventId;
+    use proptest::prelude::*;
+
+    // room for everything a run can hold: 8 triggers × 16 events
+    type Room = Fixed<24, 256, 256, 64, 256, 256, 64, 256, 512>;
+
+    const PATTERNS: &[&str] = &["a", "a.*", "a.b", "b.?", "*", "!a", "a.b*"];
+    const NAMES: &[&str] = &["a", "a.b", "a.bc", "b.x", "c", "!a"];
+    const IDS: &[&str] = &[
+        "0b8ac2e5-6a3c-4a43-9e3a-4a4bd4ab9e01",
+        "1b8ac2e5-6a3c-4a43-9e3a-4a4bd4ab9e01",
+    ];
+    const RUNS: &[&str] = &["r1", "r2"];
+
+    #[derive(Clone, Debug)]
+    struct Spec {
+        expect: Vec<&'static str>,
+        after: Vec<&'static str>,
+        for_each: bool,
+        proactive: bool,
+        id: Option<&'static str>,
+        removed: bool,
+    }
+
+    fn spec() -> impl Strategy<Value = Spec> {
+        let pats = || prop::collection::vec(prop::sample::select(PATTERNS), 0..3);
+        (
+            pats(),
+            pats(),
+            any::<bool>(),
+            any::<bool>(),
+            prop::option::of(prop::sample::select(IDS)),
+            prop::bool::weighted(0.2),
+        )
+            .prop_map(|(expect, after, for_each, proactive, id, removed)| Spec {
+                expect,
+                after,
+                for_each,
+                proactive,
+                id,
+                removed,
+            })
+    }
+
+    fn run<S: Storage>(specs: &[Spec], events: &[(usize, usize, u64)]) -> Vec<Firing> {
+        let mut e = Engine::<S>::create(EngineConfig::default());
+        for (i, s) in specs.iter().enumerate() {
+            let def = TriggerDef::Event(EventTriggerDef {
+                id: s.id,
+                match_: SpecDef::EMPTY,
+                match_related: SpecDefs::EMPTY,
+                after: Strs::Borrowed(&s.after),
+                expect: Strs::Borrowed(&s.expect),
+                for_each: if s.for_each {
+                    Strs::Borrowed(&["prefect.resource.id"])
+                } else {
+                    Strs::EMPTY
+                },
+                posture: if s.proactive {
+                    Posture::Proactive
+                } else {
+                    Posture::Reactive
+                },
+                threshold: 1,
+                within: Duration::from_secs(30),
+            });
+            e.add_trigger(TriggerId(i as u32), def).unwrap();
+        }
+        for (i, s) in specs.iter().enumerate() {
+            if s.removed {
+                assert!(e.remove_trigger(TriggerId(i as u32)));
+            }
+        }
+        let mut out = Vec::new();
+        for (n, &(name, run, secs)) in events.iter().enumerate() {
+            let resource = [("prefect.resource.id", RUNS[run])];
+            let mut id = [0u8; 16];
+            id[..8].copy_from_slice(&(n as u64 + 1).to_be_bytes());
+            let ev = crate::event::Event {
+                id: EventId(id),
+                event: NAMES[name],
+                occurred: at(secs),
+                received: at(secs),
+                resource: crate::event::Labels::Pairs(&resource),
+                related: crate::event::Related::EMPTY,
+                follows: None,
+            };
+            e.handle_event(&ev, at(secs)).unwrap();
+            out.extend(drain(&mut e));
+            e.handle_timeout(at(secs));
+            out.extend(drain(&mut e));
+        }
+        e.handle_timeout(at(1_000));
+        out.extend(drain(&mut e));
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn the_fixed_engine_fires_as_the_growable_one(
+            specs in prop::collection::vec(spec(), 1..8),
+            mut events in prop::collection::vec((0..NAMES.len(), 0..RUNS.len(), 0u64..120), 0..16),
+        ) {
+            events.sort_by_key(|e| e.2);
+            let growable = run::<Growable>(&specs, &events);
+            let fixed = run::<Room>(&specs, &events);
+            prop_assert_eq!(fixed, growable);
+        }
+    }
 }
