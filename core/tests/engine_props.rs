@@ -155,6 +155,17 @@ fn with_lateness(l: Duration, policy: LatePolicy, entry: Entry) -> EngineConfig 
     }
 }
 
+/// [`with_lateness`] when there is allowed lateness, else the default config.
+fn maybe_lateness(l: Option<Duration>, policy: LatePolicy, entry: Entry) -> EngineConfig {
+    match l {
+        Some(l) => with_lateness(l, policy, entry),
+        None => EngineConfig {
+            entry,
+            ..EngineConfig::default()
+        },
+    }
+}
+
 // ------------------------------------------------------------------ timeline surgery
 
 /// The number of ticks before each action (a tick belongs to the window it closes).
@@ -372,10 +383,7 @@ proptest! {
         policy in policy(),
         entry in entry(),
     ) {
-        let config = match l {
-            Some(l) => with_lateness(l, policy, entry),
-            None => EngineConfig { entry, ..EngineConfig::default() },
-        };
+        let config = maybe_lateness(l, policy, entry);
         check_clock(config, &timeline(&ops)).map_err(TestCaseError::fail)?;
     }
 
@@ -388,10 +396,7 @@ proptest! {
         policy in policy(),
         entry in entry(),
     ) {
-        let config = match l {
-            Some(l) => with_lateness(l, policy, entry),
-            None => EngineConfig { entry, ..EngineConfig::default() },
-        };
+        let config = maybe_lateness(l, policy, entry);
         check_prefetch(config, &timeline(&ops)).map_err(TestCaseError::fail)?;
     }
 

@@ -96,48 +96,56 @@ fn insert_clean<T: Copy>(table: &mut [Slot<T>], hash: u64, item: T) {
     table[j] = Slot::Active(item);
 }
 
-/// `set_add_entry` on a table: an absent item goes into the **last** dummy slot passed
-/// while probing (CPython overwrites `freeslot` at every dummy), else into the empty
-/// slot that ends the probe. Returns the `minused` of the resize CPython then does,
-/// if any: the caller rebuilds the table at [`table_size`] of it with [`rehash`].
+/// Where `set_add_entry` puts an item: it is already there, or into the **last**
+/// dummy slot passed while probing (CPython overwrites `freeslot` at every dummy),
+/// else into the empty slot that ends the probe.
+enum AddAt {
+    Present,
+    Dummy(usize),
+    Empty(usize),
+}
+
+/// The probe of `set_add_entry`.
+fn add_at<T: Copy + PartialEq>(table: &[Slot<T>], hash: u64, item: T) -> AddAt {
+    let mut freeslot = None;
+    for round in rounds(hash, table.len() - 1) {
+        for j in round {
+            match table[j] {
+                Slot::Empty => return freeslot.map_or(AddAt::Empty(j), AddAt::Dummy),
+                Slot::Active(it) if it == item => return AddAt::Present,
+                Slot::Active(_) => {}
+                Slot::Dummy => freeslot = Some(j),
+            }
+        }
+    }
+    // (never reached: a CPython table always keeps empty slots)
+    freeslot.map_or(AddAt::Present, AddAt::Dummy)
+}
+
+/// `set_add_entry` on a table (see [`add_at`]). Returns the `minused` of the resize
+/// CPython then does, if any: the caller rebuilds the table at [`table_size`] of it
+/// with [`rehash`].
 fn add_in<T: Copy + PartialEq>(
     table: &mut [Slot<T>],
     counts: &mut Counts,
     hash: u64,
     item: T,
 ) -> Option<usize> {
-    let mask = table.len() - 1;
-    let mut freeslot = None;
-    let mut unused = None;
-    'probe: for round in rounds(hash, mask) {
-        for j in round {
-            match table[j] {
-                Slot::Empty => {
-                    unused = Some(j);
-                    break 'probe;
-                }
-                Slot::Active(it) if it == item => return None,
-                Slot::Active(_) => {}
-                Slot::Dummy => freeslot = Some(j),
-            }
+    match add_at(table, hash, item) {
+        AddAt::Present => None,
+        AddAt::Dummy(j) => {
+            table[j] = Slot::Active(item);
+            counts.used += 1;
+            None
+        }
+        AddAt::Empty(j) => {
+            table[j] = Slot::Active(item);
+            counts.used += 1;
+            counts.fill += 1;
+            (counts.fill as usize * 5 >= (table.len() - 1) * 3)
+                .then(|| resize_minused(counts.used as usize))
         }
     }
-    counts.used += 1;
-    if let Some(j) = freeslot {
-        table[j] = Slot::Active(item);
-        return None;
-    }
-    let j = unused?;
-    table[j] = Slot::Active(item);
-    counts.fill += 1;
-    (counts.fill as usize * 5 >= mask * 3).then(|| {
-        let used = counts.used as usize;
-        if used > 50_000 {
-            used * 2
-        } else {
-            used * 4
-        }
-    })
 }
 
 /// Whether adding `item` to this table would make CPython resize it (an item
@@ -148,19 +156,8 @@ fn add_would_resize<T: Copy + PartialEq>(
     hash: u64,
     item: T,
 ) -> bool {
-    let mask = table.len() - 1;
-    let mut dummy = false;
-    for round in rounds(hash, mask) {
-        for j in round {
-            match table[j] {
-                Slot::Empty => return !dummy && (counts.fill as usize + 1) * 5 >= mask * 3,
-                Slot::Active(it) if it == item => return false,
-                Slot::Active(_) => {}
-                Slot::Dummy => dummy = true,
-            }
-        }
-    }
-    false
+    matches!(add_at(table, hash, item), AddAt::Empty(_))
+        && (counts.fill as usize + 1) * 5 >= (table.len() - 1) * 3
 }
 
 /// `set_discard_entry`: the item's slot becomes a dummy; which slot, `None` if absent.
