@@ -188,10 +188,10 @@ impl<S: Storage> Engine<S> {
         let mut need = EventNeed::default();
         let mut result = Ok(());
         self.keyed_routes(event, |keys, trigger, c, key| {
-            if key.len() > max_key {
+            let Some(key) = key.filter(|key| key.len() <= max_key) else {
                 result = Err(Capacity::KeyBytes);
                 return ControlFlow::Break(());
-            }
+            };
             need.routes += 1;
             need.new_keys += usize::from(keys.find(trigger, key).is_none());
             need.holding += usize::from(c.holds_expect_events());

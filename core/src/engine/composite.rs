@@ -7,6 +7,7 @@
 //! one entry per trigger node, however the trees are shaped.
 
 use super::firing::Head;
+use super::load::Children;
 use super::{CompositeNode, CompositeRule, Engine, FiringBuf, Node, NodeKind};
 use crate::store::{Seq, Storage};
 use crate::time::Instant;
@@ -70,7 +71,7 @@ impl<S: Storage> Engine<S> {
         };
         let need = match c.rule {
             CompositeRule::AtLeast(n) => n,
-            CompositeRule::Sequence => c.children.len(),
+            CompositeRule::Sequence => c.child_count as usize,
         };
         if need <= 1 {
             let packed = FiringBuf::<S>::pack(&head, core::iter::empty(), core::iter::once(view));
@@ -79,7 +80,7 @@ impl<S: Storage> Engine<S> {
         let firing_at = view.at;
         if let Some(within) = c.within {
             let cutoff = firing_at.saturating_sub(within);
-            for &n in &c.children {
+            for n in Children::of(&self.nodes, c) {
                 if let Some(slot) = self.stored.get_mut(n as usize) {
                     if slot.as_ref().is_some_and(|s| s.at() < cutoff) {
                         *slot = None;
@@ -103,13 +104,16 @@ impl<S: Storage> Engine<S> {
             return;
         }
         // rows as the database returns them
-        let rows = c
-            .row_order
-            .iter()
-            .filter_map(|&i| self.stored_firing(*c.children.get(i)?))
+        let nodes = &self.nodes;
+        let rows = (0..c.child_count)
+            .filter_map(|r| {
+                Children::of(nodes, c)
+                    .find(|&n| nodes[n as usize].as_ref().map(|n| n.row) == Some(r))
+            })
+            .filter_map(|n| self.stored_firing(n))
             .map(|f| f.view());
         let packed = FiringBuf::<S>::pack(&head, core::iter::empty(), rows);
-        for &n in &c.children {
+        for n in Children::of(&self.nodes, c) {
             if let Some(slot) = self.stored.get_mut(n as usize) {
                 *slot = None;
             }
@@ -121,20 +125,22 @@ impl<S: Storage> Engine<S> {
     /// children (compound), or every child with firing instants in declared order,
     /// ties broken by row order (sequence).
     fn composite_ready(&self, c: &CompositeNode) -> bool {
-        let at = |i: usize| -> Option<Instant> {
-            let n = *c.children.get(i)?;
-            Some(self.stored_firing(n)?.at())
-        };
+        // (firing instant, row) of each child, in declared order
+        let rows = Children::of(&self.nodes, c).map(|n| {
+            let at = self.stored_firing(n).map(|f| f.at());
+            (at, self.nodes[n as usize].as_ref().map(|n| n.row))
+        });
         match c.rule {
-            CompositeRule::AtLeast(n) => {
-                (0..c.children.len()).filter(|&i| at(i).is_some()).count() >= n
-            }
+            CompositeRule::AtLeast(n) => rows.filter(|(at, _)| at.is_some()).count() >= n,
             CompositeRule::Sequence => {
                 // a stable sort of the rows by instant gives declared order exactly
                 // when each child sorts before the next one
-                let row = |i: usize| c.row_order.iter().position(|&r| r == i);
-                (0..c.children.len()).all(|i| at(i).is_some())
-                    && (1..c.children.len()).all(|i| (at(i - 1), row(i - 1)) < (at(i), row(i)))
+                let mut previous: Option<(Option<Instant>, Option<u32>)> = None;
+                rows.into_iter().all(|row| {
+                    let in_order = row.0.is_some() && previous.is_none_or(|p| p < row);
+                    previous = Some(row);
+                    in_order
+                })
             }
         }
     }

@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 
 use core::ops::ControlFlow;
 
-use super::keys::{push_key_value, KeyTable, LastEvent};
+use super::keys::{encode_key, KeyTable, LastEvent};
 use super::{Engine, EventsClock, Node, NodeKind};
 use crate::event::{Event, EventId};
 use crate::matcher::{CompiledEventTrigger, RouteIndex};
@@ -235,15 +235,10 @@ impl<S: Storage> Engine<S> {
                     ..
                 }) => {
                     let c = &ev.compiled;
-                    if c.covers_resources(event) {
-                        key.clear();
-                        for v in c.key_values(event) {
-                            push_key_value(&mut key, v);
-                        }
-                        true
-                    } else {
-                        false
-                    }
+                    // (a key too long for the scratch buffer is longer than
+                    // KEY_BYTES: admission refused the event, unless capacities
+                    // are not checked, and then the buffer grows)
+                    c.covers_resources(event) && encode_key(&mut key, c.key_values(event))
                 }
                 _ => false,
             };
@@ -265,7 +260,8 @@ impl<S: Storage> Engine<S> {
 
     /// Routes `event` and calls `f` for each interested trigger that covers its
     /// resources, with the key table, the trigger's node and compiled form, and the
-    /// event's key for it (built in the scratch buffer), until `f` breaks.
+    /// event's key for it (built in the scratch buffer; `None` when it is longer than
+    /// the buffer holds), until `f` breaks.
     pub(crate) fn keyed_routes(
         &mut self,
         event: &Event<'_>,
@@ -273,7 +269,7 @@ impl<S: Storage> Engine<S> {
             &KeyTable<S>,
             u32,
             &CompiledEventTrigger<S::TriggerBytes>,
-            &[u8],
+            Option<&[u8]>,
         ) -> ControlFlow<()>,
     ) {
         self.route(event.event);
@@ -290,11 +286,8 @@ impl<S: Storage> Engine<S> {
             if !c.covers_resources(event) {
                 continue;
             }
-            key.clear();
-            for v in c.key_values(event) {
-                push_key_value(&mut key, v);
-            }
-            if f(&self.keys, r.trigger, c, &key).is_break() {
+            let fits = encode_key(&mut key, c.key_values(event));
+            if f(&self.keys, r.trigger, c, fits.then_some(&key[..])).is_break() {
                 break;
             }
         }

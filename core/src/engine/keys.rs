@@ -2,7 +2,6 @@
 //! triggers with `after`, its held `expect` events (`automation_held_event`), kept in
 //! a slab and found through a hash table of (trigger, key bytes).
 
-use alloc::vec::Vec;
 use core::hash::{BuildHasher, Hash, Hasher};
 
 use crate::event::EventId;
@@ -102,13 +101,28 @@ impl<B> KeyState<B> {
     }
 }
 
-/// Appends one key value to an encoded key: a LEB128 length, then the bytes.
-pub(crate) fn push_key_value(out: &mut Vec<u8>, value: &str) {
-    out.extend_from_slice(varint::encode(
+/// Appends one key value to an encoded key: a LEB128 length, then the bytes; false
+/// when `out` is full (what it holds then is not a key).
+pub(crate) fn push_key_value(out: &mut impl Seq<u8>, value: &str) -> bool {
+    out.try_extend_from_slice(varint::encode(
         value.len() as u64,
         &mut [0; varint::MAX_LEN],
-    ));
-    out.extend_from_slice(value.as_bytes());
+    )) && out.try_extend_from_slice(value.as_bytes())
+}
+
+/// Encodes the key of `values` into `out` (cleared first); false when it is longer
+/// than `out` holds.
+pub(crate) fn encode_key<'v>(
+    out: &mut impl Seq<u8>,
+    values: impl Iterator<Item = &'v str>,
+) -> bool {
+    out.clear();
+    for v in values {
+        if !push_key_value(out, v) {
+            return false;
+        }
+    }
+    true
 }
 
 /// The values of an encoded key, in order, read in place. (Keys are made from
@@ -520,6 +534,11 @@ impl<S: Storage> KeyTable<S> {
             s.as_ref()
                 .map(|s| (i as u32, s.trigger_flags & TRIGGER_MASK))
         })
+    }
+
+    /// Number of slots, used or free (every key's slot is below it).
+    pub(crate) fn slot_count(&self) -> u32 {
+        self.slots.len() as u32
     }
 
     /// Removes slot `k` from the table.

@@ -69,10 +69,12 @@ impl<S: Storage> Engine<S> {
         let first_new = self.next_order;
         // every event node fits its buffer (checked above), so this cannot fail
         let root = self
-            .add_node(&def, id, None, 0)
+            .add_node(&def, id, None, 0, 0)
             .ok_or(AddTriggerError::Full(Capacity::TriggerBytes))?;
-        self.roots.insert(id, root);
-        self.fingerprints.insert(id, def.fingerprint());
+        // (both tables hold one entry per trigger node: admit_nodes made room)
+        let indexed = self.roots.try_insert(id, root).is_ok()
+            && self.fingerprints.try_insert(id, def.fingerprint()).is_ok();
+        debug_assert!(indexed, "no room for a root admitted by admit_nodes");
         self.route_cache.valid = false;
         if core::mem::take(&mut self.py_index_stale) {
             // a replaced trigger has to leave the index: rebuild it
@@ -99,52 +101,71 @@ impl<S: Storage> Engine<S> {
         };
         ev.shadowed = true;
         self.py_index_stale = true;
-        ev.satisfied.clear();
         ev.next_run = None;
         ev.keys = 0;
         self.router.remove(n, &ev.compiled);
-        self.proactive.retain(|&p| p != n);
-        self.drop_keys_of(&[n]);
+        self.proactive.retain_where(|&p| p != n);
+        self.drop_keys_of(KeysOf::Node(n));
     }
 
-    /// Drops every key of the given trigger nodes, with its timer.
-    fn drop_keys_of(&mut self, nodes: &[u32]) {
-        let doomed_keys: Vec<u32> = self
-            .keys
-            .iter()
-            .filter(|(_, t)| nodes.contains(t))
-            .map(|(k, _)| k)
-            .collect();
-        for k in doomed_keys {
-            self.cancel_timer(k);
-            if let Some(i) = self.batch.iter().position(|&b| b == k) {
-                self.batch.remove_at(i);
-            }
-            self.keys.remove(k);
+    /// Whether trigger node `t` is one of `of`.
+    fn is_of(&self, t: u32, of: KeysOf) -> bool {
+        match of {
+            KeysOf::Node(n) => t == n,
+            KeysOf::Tree(id) => matches!(self.nodes.get(t as usize), Some(Some(n)) if n.root == id),
         }
     }
 
-    pub(crate) fn alloc_node(&mut self, node: Node<S>) -> u32 {
+    /// Drops every key of the trigger nodes `of`, with its timer.
+    fn drop_keys_of(&mut self, of: KeysOf) {
+        let mut kept = 0;
+        for i in 0..self.satisfied.len() {
+            let k = self.satisfied[i];
+            if !self.keys.trigger(k).is_some_and(|t| self.is_of(t, of)) {
+                self.satisfied[kept] = k;
+                kept += 1;
+            }
+        }
+        self.satisfied.truncate(kept);
+        let mut k = 0;
+        while k < self.keys.slot_count() {
+            if self.keys.trigger(k).is_some_and(|t| self.is_of(t, of)) {
+                self.cancel_timer(k);
+                if let Some(i) = self.batch.iter().position(|&b| b == k) {
+                    self.batch.remove_at(i);
+                }
+                self.keys.remove(k);
+            }
+            k += 1;
+        }
+    }
+
+    /// Puts `node` in a free slot of the node table, or at its end; `None` when the
+    /// table is full (callers check [`Capacity::TriggerNodes`] first).
+    pub(crate) fn alloc_node(&mut self, node: Node<S>) -> Option<u32> {
         match self.free_nodes.pop() {
             Some(i) => {
                 self.nodes[i as usize] = Some(node);
-                i
+                Some(i)
             }
             None => {
-                self.nodes.push(Some(node));
-                (self.nodes.len() - 1) as u32
+                self.nodes.try_push(Some(node)).ok()?;
+                Some((self.nodes.len() - 1) as u32)
             }
         }
     }
 
-    /// Loads the tree of `trigger`; `None` (with the nodes loaded so far kept) if an
-    /// event trigger does not fit its packed buffer, which callers check first.
+    /// Loads the tree of `trigger`, child number `child_index` of `parent` with rank
+    /// `row` among its siblings; `None` (with the nodes loaded so far kept) if an
+    /// event trigger does not fit its packed buffer or the node table is full, which
+    /// callers check first.
     pub(crate) fn add_node(
         &mut self,
         trigger: &TriggerDef<'_>,
         root: TriggerId,
         parent: Option<u32>,
         child_index: u32,
+        row: u32,
     ) -> Option<u32> {
         let order = self.next_order;
         self.next_order += 1;
@@ -155,7 +176,6 @@ impl<S: Storage> Engine<S> {
                 let idx = self.alloc_node(Node {
                     kind: NodeKind::Event(EventNode {
                         compiled,
-                        satisfied: Vec::new(),
                         next_run: None,
                         keys: 0,
                         py_hash: t
@@ -166,9 +186,11 @@ impl<S: Storage> Engine<S> {
                     }),
                     parent,
                     child_index,
+                    next_sibling: None,
+                    row,
                     root,
                     order,
-                });
+                })?;
                 if let Some(Node {
                     kind: NodeKind::Event(ev),
                     ..
@@ -176,8 +198,9 @@ impl<S: Storage> Engine<S> {
                 {
                     self.router.insert(idx, &ev.compiled);
                 }
-                if proactive {
-                    self.proactive.push(idx);
+                if proactive && self.proactive.try_push(idx).is_err() {
+                    // (as long as the node table: cannot be full)
+                    debug_assert!(false, "the proactive list is full");
                 }
                 if let Some(pid) = t.id {
                     self.claim_prefect_id(pid, idx);
@@ -194,36 +217,53 @@ impl<S: Storage> Engine<S> {
             }
             TriggerDef::Sequence(s) => (CompositeRule::Sequence, s.within, s.triggers),
         };
-        let uuids: Vec<Option<EventId>> = children
-            .iter()
-            .map(|c| c.id().and_then(EventId::parse))
-            .collect();
-        let mut row_order: Vec<usize> = (0..children.len()).collect();
-        if uuids.iter().all(Option::is_some) {
-            row_order.sort_by_key(|&i| uuids[i]);
-        }
         let idx = self.alloc_node(Node {
             kind: NodeKind::Composite(CompositeNode {
                 rule,
                 within,
-                children: Vec::new(),
-                row_order,
+                first_child: None,
+                child_count: children.len() as u32,
             }),
             parent,
             child_index,
+            next_sibling: None,
+            row,
             root,
             order,
-        });
-        let mut child_idxs = Vec::with_capacity(children.len());
+        })?;
+        // rows come back by trigger UUID when every child has one (a stable sort),
+        // else in declared order
+        let uuid = |i: usize| {
+            children
+                .get(i)
+                .and_then(|c| c.id().and_then(EventId::parse))
+        };
+        let by_uuid = (0..children.len()).all(|i| uuid(i).is_some());
+        let mut last: Option<u32> = None;
         for (i, child) in children.iter().enumerate() {
-            child_idxs.push(self.add_node(&child, root, Some(idx), i as u32)?);
-        }
-        if let Some(Node {
-            kind: NodeKind::Composite(c),
-            ..
-        }) = &mut self.nodes[idx as usize]
-        {
-            c.children = child_idxs;
+            let rank = if by_uuid {
+                (0..children.len())
+                    .filter(|&j| (uuid(j), j) < (uuid(i), i))
+                    .count()
+            } else {
+                i
+            };
+            let n = self.add_node(&child, root, Some(idx), i as u32, rank as u32)?;
+            let link = match last {
+                None => match &mut self.nodes[idx as usize] {
+                    Some(Node {
+                        kind: NodeKind::Composite(c),
+                        ..
+                    }) => &mut c.first_child,
+                    _ => return None,
+                },
+                Some(prev) => match &mut self.nodes[prev as usize] {
+                    Some(node) => &mut node.next_sibling,
+                    None => return None,
+                },
+            };
+            *link = Some(n);
+            last = Some(n);
         }
         Some(idx)
     }
@@ -318,32 +358,29 @@ impl<S: Storage> Engine<S> {
         };
         self.fingerprints.remove(&id);
         self.route_cache.valid = false;
-        let mut doomed = Vec::new();
-        let mut stack = alloc::vec![root];
-        while let Some(n) = stack.pop() {
-            doomed.push(n);
-            if let Some(Node {
-                kind: NodeKind::Composite(c),
-                ..
-            }) = &self.nodes[n as usize]
-            {
-                stack.extend_from_slice(&c.children);
-            }
-        }
-        for &n in &doomed {
+        // the tree's nodes are the ones with this root
+        let in_tree = |node: &Option<Node<S>>| node.as_ref().is_some_and(|n| n.root == id);
+        debug_assert!(in_tree(&self.nodes[root as usize]));
+        for n in 0..self.nodes.len() {
             if let Some(Node {
                 kind: NodeKind::Event(ev),
+                root: r,
                 ..
-            }) = &self.nodes[n as usize]
+            }) = &self.nodes[n]
             {
-                if !ev.shadowed {
-                    self.router.remove(n, &ev.compiled);
+                if *r == id && !ev.shadowed {
+                    self.router.remove(n as u32, &ev.compiled);
                 }
             }
         }
-        self.drop_keys_of(&doomed);
-        self.proactive.retain(|p| !doomed.contains(p));
-        for n in doomed {
+        let nodes = &self.nodes;
+        let doomed = |t: u32| in_tree(&nodes[t as usize]);
+        self.proactive.retain_where(|&p| !doomed(p));
+        self.drop_keys_of(KeysOf::Tree(id));
+        for n in 0..self.nodes.len() as u32 {
+            if !in_tree(&self.nodes[n as usize]) {
+                continue;
+            }
             self.clear_stored(n);
             if let Some(Node {
                 kind: NodeKind::Event(ev),
@@ -354,7 +391,9 @@ impl<S: Storage> Engine<S> {
                     self.release_prefect_id(pid, n);
                 }
             }
-            self.free_nodes.push(n);
+            // (the free list holds at most as many nodes as the table)
+            let freed = self.free_nodes.try_push(n).is_ok();
+            debug_assert!(freed, "the free list is full");
         }
         self.py_index = Some(Vec::new());
         self.index_py(0);
@@ -404,6 +443,43 @@ impl<S: Storage> Engine<S> {
                 }
             }
         }
+    }
+}
+
+/// Whose keys [`Engine::drop_keys_of`] drops.
+#[derive(Clone, Copy)]
+enum KeysOf {
+    /// One trigger node's.
+    Node(u32),
+    /// Every node's of one loaded trigger tree.
+    Tree(TriggerId),
+}
+
+/// The children of a composite node, in declared order (see [`Engine::children_of`]).
+pub(crate) struct Children<'a, S: Storage> {
+    nodes: &'a [Option<Node<S>>],
+    next: Option<u32>,
+}
+
+impl<'a, S: Storage> Children<'a, S> {
+    /// The children of composite `c`, whose nodes are in `nodes`.
+    pub(crate) fn of(nodes: &'a [Option<Node<S>>], c: &CompositeNode) -> Self {
+        Children {
+            nodes,
+            next: c.first_child,
+        }
+    }
+}
+
+impl<S: Storage> Iterator for Children<'_, S> {
+    type Item = u32;
+    fn next(&mut self) -> Option<u32> {
+        let n = self.next?;
+        self.next = self
+            .nodes
+            .get(n as usize)
+            .and_then(|node| node.as_ref()?.next_sibling);
+        Some(n)
     }
 }
 

@@ -138,15 +138,11 @@ mod snapshot;
 mod tick;
 mod types;
 
-use alloc::string::String;
-use alloc::vec::Vec;
 use core::fmt;
-use hashbrown::HashMap;
 
 use crate::event::{Event, RESOURCE_ID};
-use crate::hash::FxBuildHasher as FixedState;
 use crate::matcher::CompiledEventTrigger;
-use crate::store::{Growable, Queue, Storage};
+use crate::store::{Growable, Queue, Storage, Table};
 use crate::time::{Duration, Instant};
 use crate::trigger::Posture;
 use crate::wheel::Wheel;
@@ -192,8 +188,6 @@ pub(crate) enum NodeKind<S: Storage> {
 pub(crate) struct EventNode<S: Storage> {
     /// The compiled trigger, packed (its Prefect id included).
     pub(crate) compiled: CompiledEventTrigger<S::TriggerBytes>,
-    /// Keys queued for "delete buckets with count >= threshold" at the next tick.
-    pub(crate) satisfied: Vec<u32>,
     /// `next_proactive_runs` ([`ProactiveMode::Scheduled`] only).
     pub(crate) next_run: Option<Instant>,
     /// Live keys of this trigger.
@@ -210,11 +204,11 @@ pub(crate) struct EventNode<S: Storage> {
 pub(crate) struct CompositeNode {
     pub(crate) rule: CompositeRule,
     pub(crate) within: Option<Duration>,
-    pub(crate) children: Vec<u32>,
-    /// Children ordered as Prefect's database returns their rows (by trigger UUID
-    /// when the triggers carry ids, else declared order): ties in firing instants
-    /// are broken in this order.
-    pub(crate) row_order: Vec<usize>,
+    /// The first child node (the others follow through [`Node::next_sibling`], in
+    /// declared order).
+    pub(crate) first_child: Option<u32>,
+    /// Number of children.
+    pub(crate) child_count: u32,
 }
 
 /// A node of a trigger tree.
@@ -223,6 +217,12 @@ pub(crate) struct Node<S: Storage> {
     pub(crate) parent: Option<u32>,
     /// Position among the parent's children.
     pub(crate) child_index: u32,
+    /// The parent's next child, in declared order.
+    pub(crate) next_sibling: Option<u32>,
+    /// Rank among the parent's children as Prefect's database returns their rows
+    /// (by trigger UUID when every sibling carries one, else declared order): ties
+    /// in firing instants are broken in this order.
+    pub(crate) row: u32,
     pub(crate) root: TriggerId,
     /// Load order (automation order, then depth-first), Prefect's evaluation order.
     pub(crate) order: u64,
@@ -234,14 +234,18 @@ pub(crate) struct Node<S: Storage> {
 /// flavour with const-generic capacities.
 pub struct Engine<S: Storage = Growable> {
     config: EngineConfig,
-    nodes: Vec<Option<Node<S>>>,
-    free_nodes: Vec<u32>,
+    nodes: S::TriggerSeq<Option<Node<S>>>,
+    free_nodes: S::TriggerSeq<u32>,
     next_order: u64,
-    roots: HashMap<TriggerId, u32, FixedState>,
+    roots: S::TriggerTable<TriggerId, u32>,
     /// Fingerprint of each loaded trigger's definition (for snapshots).
-    fingerprints: HashMap<TriggerId, u64, FixedState>,
+    fingerprints: S::TriggerTable<TriggerId, u64>,
     /// Proactive event-trigger nodes in load order.
-    proactive: Vec<u32>,
+    proactive: S::TriggerSeq<u32>,
+    /// Keys of proactive triggers queued for "delete buckets with count >=
+    /// threshold" at their trigger's next proactive run, in the order they were
+    /// queued (a key at most once: see `KeyTable::satisfied_queued`).
+    satisfied: S::KeySeq<u32>,
     router: S::Router,
     keys: KeyTable<S>,
     wheel: Wheel<u32, S::KeyWheel>,
@@ -267,12 +271,12 @@ pub struct Engine<S: Storage = Growable> {
     in_proactive: bool,
     stats: Stats,
     scratch_candidates: S::TriggerSeq<u32>,
-    scratch_key: Vec<u8>,
+    scratch_key: S::KeyScratch,
     route_cache: eval::RouteCache<S>,
     lateness: lateness::LatenessBuffer<S>,
     /// Prefect's `_triggers_by_expect` as CPython lays it out (pattern → set of trigger
     /// ids, in insertion order), or `None` when some trigger has no UUID id.
-    py_index: Option<Vec<(String, pyset::PySet)>>,
+    py_index: Option<alloc::vec::Vec<(alloc::string::String, pyset::PySet)>>,
     /// Hash of a Prefect id → the event-trigger node that owns it (Prefect's
     /// `triggers` cache is keyed by trigger id); the id itself is compared in the
     /// node's packed trigger (see `claim_prefect_id` in load.rs).
@@ -335,12 +339,13 @@ impl<S: Storage> Engine<S> {
         }
         Engine {
             config,
-            nodes: Vec::new(),
-            free_nodes: Vec::new(),
+            nodes: Default::default(),
+            free_nodes: Default::default(),
             next_order: 0,
-            roots: HashMap::with_hasher(FixedState),
-            fingerprints: HashMap::with_hasher(FixedState),
-            proactive: Vec::new(),
+            roots: Default::default(),
+            fingerprints: Default::default(),
+            proactive: Default::default(),
+            satisfied: Default::default(),
             router: Default::default(),
             keys,
             wheel: Wheel::new(config.wheel_tick, Instant::ZERO),
@@ -357,10 +362,10 @@ impl<S: Storage> Engine<S> {
             in_proactive: false,
             stats: Stats::default(),
             scratch_candidates: Default::default(),
-            scratch_key: Vec::new(),
+            scratch_key: Default::default(),
             route_cache: Default::default(),
             lateness: lateness::LatenessBuffer::default(),
-            py_index: Some(Vec::new()),
+            py_index: Some(alloc::vec::Vec::new()),
             by_prefect_id: Default::default(),
             prefect_id_collisions: 0,
             py_index_stale: false,
@@ -484,6 +489,9 @@ impl<S: Storage> Engine<S> {
         let mut acc = 0u64;
         for event in events {
             self.keyed_routes(event, |keys, trigger, _, key| {
+                let Some(key) = key else {
+                    return core::ops::ControlFlow::Continue(());
+                };
                 if n == hashes.len() {
                     acc = acc.wrapping_add(keys.prefetch(&hashes));
                     n = 0;

@@ -14,9 +14,10 @@ use core::fmt;
 
 use hashbrown::HashMap;
 
+use super::load::Children;
 use super::{AddTriggerError, Engine, NodeKind, TriggerId};
 use crate::hash::FxBuildHasher;
-use crate::store::Storage;
+use crate::store::{Storage, Table};
 
 mod codec;
 mod records;
@@ -137,30 +138,35 @@ impl<S: Storage> Engine<S> {
         let mut counts: HashMap<TriggerId, u32, FxBuildHasher> =
             HashMap::with_capacity_and_hasher(self.roots.len(), FxBuildHasher);
         let mut nodes: Vec<(u64, NodeOut<'_>)> = Vec::new();
-        for node in self.nodes.iter().flatten() {
+        for (idx, node) in self.nodes.iter().enumerate() {
+            let Some(node) = node else { continue };
             *counts.entry(node.root).or_insert(0) += 1;
+            let satisfied: Vec<u32> = self
+                .satisfied
+                .iter()
+                .copied()
+                .filter(|&k| self.keys.trigger(k) == Some(idx as u32))
+                .collect();
             match &node.kind {
-                NodeKind::Event(ev) if !ev.satisfied.is_empty() || ev.next_run.is_some() => {
+                NodeKind::Event(ev) if !satisfied.is_empty() || ev.next_run.is_some() => {
                     nodes.push((
                         node.order,
                         NodeOut::Event {
                             order: node.order,
-                            satisfied: &ev.satisfied,
+                            satisfied,
                             next_run: ev.next_run,
                         },
                     ));
                 }
                 NodeKind::Composite(c)
-                    if c.children.iter().any(|&n| self.stored_firing(n).is_some()) =>
+                    if Children::of(&self.nodes, c).any(|n| self.stored_firing(n).is_some()) =>
                 {
                     nodes.push((
                         node.order,
                         NodeOut::Composite {
                             order: node.order,
-                            stored: c
-                                .children
-                                .iter()
-                                .map(|&n| self.stored_firing(n).map(|f| f.view()))
+                            stored: Children::of(&self.nodes, c)
+                                .map(|n| self.stored_firing(n).map(|f| f.view()))
                                 .collect(),
                         },
                     ));

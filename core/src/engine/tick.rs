@@ -97,7 +97,7 @@ impl<S: Storage> Engine<S> {
                 consider(r.saturating_add(self.config.follower_timeout));
             }
         }
-        for &p in &self.proactive {
+        for &p in self.proactive.iter() {
             if let Some(Node {
                 kind: NodeKind::Event(ev),
                 ..

@@ -117,6 +117,7 @@ impl<
     type KeyIndex = heapless::Vec<[u64; 2], KEYS>;
     type KeyWheel = ArrayStorage<u32, KEYS>;
     type KeyBytes = heapless::Vec<u8, KEY_BYTES>;
+    type KeyScratch = heapless::Vec<u8, KEY_BYTES>;
     type EventSeq<T> = heapless::Vec<T, EVENTS>;
     type EventTable<K: Eq + Hash, V> = FlatMap<K, V, EVENTS>;
     type EventSorted<K: Ord, V> = SortedSeq<K, V, EVENTS>;

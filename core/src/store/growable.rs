@@ -35,6 +35,16 @@ impl<T> Seq<T> for Vec<T> {
     fn max_len(&self) -> Option<usize> {
         None
     }
+    fn try_extend_from_slice(&mut self, values: &[T]) -> bool
+    where
+        T: Clone,
+    {
+        self.extend_from_slice(values);
+        true
+    }
+    fn retain_where(&mut self, keep: impl FnMut(&T) -> bool) {
+        self.retain(keep);
+    }
 }
 
 impl<K: Eq + Hash, V> Table<K, V> for hashbrown::HashMap<K, V, FxBuildHasher> {
@@ -187,6 +197,7 @@ impl super::Storage for Growable {
     type KeyIndex = Vec<[u64; 2]>;
     type KeyWheel = crate::wheel::VecStorage<u32>;
     type KeyBytes = alloc::boxed::Box<[u8]>;
+    type KeyScratch = Vec<u8>;
     type EventSeq<T> = Vec<T>;
     type EventTable<K: Eq + Hash, V> = hashbrown::HashMap<K, V, FxBuildHasher>;
     type EventSorted<K: Ord, V> = BTreeMap<K, V>;

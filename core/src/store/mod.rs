@@ -57,6 +57,32 @@ pub trait Seq<T>: Default + Deref<Target = [T]> + DerefMut {
         self.max_len()
             .is_none_or(|max| self.len().saturating_add(additional) <= max)
     }
+    /// Appends every element of `values`, or nothing (false) when they do not all fit.
+    fn try_extend_from_slice(&mut self, values: &[T]) -> bool
+    where
+        T: Clone,
+    {
+        if !self.has_room(values.len()) {
+            return false;
+        }
+        for v in values {
+            if self.try_push(v.clone()).is_err() {
+                return false;
+            }
+        }
+        true
+    }
+    /// Keeps only the elements for which `keep` is true, in order.
+    fn retain_where(&mut self, mut keep: impl FnMut(&T) -> bool) {
+        let mut i = 0;
+        while i < self.len() {
+            if keep(&self[i]) {
+                i += 1;
+            } else {
+                self.remove_at(i);
+            }
+        }
+    }
 }
 
 /// A hash table from `K` to `V`.
@@ -187,6 +213,15 @@ impl<T, const N: usize> Seq<T> for heapless::Vec<T, N> {
     fn max_len(&self) -> Option<usize> {
         Some(N)
     }
+    fn try_extend_from_slice(&mut self, values: &[T]) -> bool
+    where
+        T: Clone,
+    {
+        self.extend_from_slice(values).is_ok()
+    }
+    fn retain_where(&mut self, keep: impl FnMut(&T) -> bool) {
+        self.retain(keep);
+    }
 }
 
 impl<T, const N: usize> Queue<T> for heapless::Deque<T, N> {
@@ -305,6 +340,9 @@ pub trait Storage: Sized + 'static {
     type KeyWheel: crate::wheel::Storage<u32> + Default;
     /// The encoded values of one tracked key.
     type KeyBytes: Bytes;
+    /// A key being encoded from an event's values (at most `KEY_BYTES` bytes in a
+    /// fixed flavour: a longer key does not fit and is refused).
+    type KeyScratch: Seq<u8>;
     /// A sequence with one element per held, waiting or buffered event.
     type EventSeq<T>: Seq<T>;
     /// A table with one entry per held, waiting or buffered event.

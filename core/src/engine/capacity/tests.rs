@@ -335,6 +335,7 @@ fn fixed_engine_footprint_per_key() {
         + 28 // wheel entry
         + 16 // hash index: a pair of 8-byte entries
         + 4 + 4 // free list, tick batch
+        + 4 // satisfied proactive windows queued for the next run
         + 2 * 2 * size_of::<Option<(u32, Instant)>>() // two side tables, 2 slots per key
         + size_of::<((Instant, u32), ())>() // overdue-timer set
         + size_of::<((u32, Instant, u32), ())>(); // bucket ends (scheduled mode)
@@ -345,8 +346,9 @@ fn fixed_engine_footprint_per_key() {
 /// The footprint of firings on fixed storage (`benches/README.md`): one packed
 /// firing of `FIRING_BYTES` inline per pending firing, one per trigger node (its
 /// stored firing in its parent composite), and one for the firing last polled; the
-/// other containers with one entry per trigger node (route cache, candidates,
-/// Prefect ids) come with it.
+/// other containers with one entry per trigger node (the node itself, route cache,
+/// candidates, Prefect ids, roots, fingerprints, free and proactive lists) come with
+/// it.
 #[test]
 fn fixed_engine_footprint_of_firings() {
     use crate::store::Fixed;
@@ -358,9 +360,14 @@ fn fixed_engine_footprint_of_firings() {
     let per_firing = (size_of::<Firings>() - size_of::<Base>()) / 1024;
     assert_eq!(per_firing, size_of::<Slot>());
     let per_node = (size_of::<Nodes>() - size_of::<Base>()) / 1024;
+    type Node = crate::engine::Node<Fixed<1028, 512, 4, 64, 4, 256, 4, 4, 512>>;
     let others = size_of::<crate::engine::eval::Route>() // route cache
         + size_of::<u32>() // candidates scratch
-        + 2 * size_of::<Option<(u64, u32)>>(); // Prefect ids, 2 slots per node
+        + 2 * size_of::<Option<(u64, u32)>>() // Prefect ids, 2 slots per node
+        + size_of::<Option<Node>>() // the node: its packed trigger inline
+        + 4 + 4 // free list, proactive list
+        + 2 * size_of::<Option<(TriggerId, u32)>>() // roots, 2 slots per node
+        + 2 * size_of::<Option<(TriggerId, u64)>>(); // fingerprints, 2 slots per node
     assert_eq!(per_node, size_of::<Option<Slot>>() + others);
     std::println!("fixed engine: {per_firing} B per pending firing, {per_node} B per trigger node with 512 firing bytes");
 }

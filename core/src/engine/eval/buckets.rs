@@ -6,7 +6,7 @@ use super::super::keys::{key_values, Bucket, Held, LastEvent};
 use super::super::{Engine, FiringBuf, FiringKind, Node, NodeKind};
 use super::Triggering;
 use crate::event::EventId;
-use crate::store::{Queue, Storage};
+use crate::store::{Queue, Seq, Storage};
 use crate::time::Instant;
 use crate::trigger::Posture;
 
@@ -90,13 +90,11 @@ impl<S: Storage> Engine<S> {
         if !self.keys.contains(k) || self.keys.satisfied_queued(k) {
             return;
         }
-        self.keys.set_satisfied_queued(k, true);
-        if let Some(Node {
-            kind: NodeKind::Event(ev),
-            ..
-        }) = &mut self.nodes[t as usize]
-        {
-            ev.satisfied.push(k);
+        debug_assert_eq!(self.keys.trigger(k), Some(t));
+        // (a key is queued at most once, so the queue never holds more than the
+        // key table)
+        if self.satisfied.try_push(k).is_ok() {
+            self.keys.set_satisfied_queued(k, true);
         }
     }
 

@@ -1,8 +1,6 @@
 //! Key timers on the wheel (the earliest instant anything is due for a key without an
 //! event) and the tick: proactive evaluation, periodic work.
 
-use alloc::vec::Vec;
-
 use super::super::capacity::TickResume;
 use super::super::keys::Timer;
 use super::super::{Engine, Node, NodeKind, ProactiveMode};
@@ -200,11 +198,12 @@ impl<S: Storage> Engine<S> {
                 .cmp(&(y.0, y.1))
                 .then_with(|| keys.key(x.2).cmp(keys.key(y.2)))
         });
-        let triggers = self.proactive.clone();
         self.in_proactive = true;
         let mut cursor = 0;
         let mut outcome = Ok(());
-        for (position, &t) in triggers.iter().enumerate() {
+        // (evaluation never changes the loaded triggers, so the list stays as it is)
+        for position in 0..self.proactive.len() {
+            let t = self.proactive[position];
             let order = match &self.nodes[t as usize] {
                 Some(n) => n.order,
                 None => continue,
@@ -280,16 +279,20 @@ impl<S: Storage> Engine<S> {
                 self.after_change(k);
             }
         }
-        // remove_buckets_exceeding_threshold
-        let satisfied = match &mut self.nodes[t as usize] {
-            Some(Node {
-                kind: NodeKind::Event(ev),
-                ..
-            }) => core::mem::take(&mut ev.satisfied),
-            _ => Vec::new(),
-        };
-        for k in satisfied {
-            if self.keys.trigger(k) != Some(t) {
+        // remove_buckets_exceeding_threshold: this trigger's queued keys, in the
+        // order they were queued. One pass compacts the queue in place (nothing
+        // below queues a key); entries of keys no longer queued (dropped since, their
+        // slot maybe reused) go too.
+        let mut kept = 0;
+        for i in 0..self.satisfied.len() {
+            let k = self.satisfied[i];
+            let queued = self.keys.satisfied_queued(k);
+            if queued && self.keys.trigger(k) != Some(t) {
+                self.satisfied[kept] = k;
+                kept += 1;
+                continue;
+            }
+            if !queued {
                 continue;
             }
             self.keys.set_satisfied_queued(k, false);
@@ -298,6 +301,7 @@ impl<S: Storage> Engine<S> {
             }
             self.after_change(k);
         }
+        self.satisfied.truncate(kept);
         self.judge_due(t, a, due)
     }
 

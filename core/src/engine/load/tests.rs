@@ -69,8 +69,8 @@ fn a_borrowed_definition_loads_on_fixed_storage_as_the_owned_trigger_does() {
     assert_eq!(a, b);
     // the same fingerprint as the owned, validated trigger
     assert_eq!(
-        fixed.fingerprints[&TriggerId(1)],
-        growable.fingerprints[&TriggerId(1)]
+        fixed.fingerprints.get(&TriggerId(1)),
+        growable.fingerprints.get(&TriggerId(1))
     );
     // by reference too
     let mut by_ref = Engine::<Small>::create(EngineConfig::default());

@@ -32,7 +32,7 @@ pub(super) struct RootRecord {
 pub(super) enum NodeOut<'a> {
     Event {
         order: u64,
-        satisfied: &'a [u32],
+        satisfied: Vec<u32>,
         next_run: Option<Instant>,
     },
     Composite {

@@ -19,7 +19,7 @@ use super::records::{NodeIn, PayloadIn};
 use super::{fingerprint, read_header, RestoreError, RestoreReport};
 use crate::event::OwnedEvent;
 use crate::hash::FxBuildHasher;
-use crate::store::{Growable, Queue, Storage};
+use crate::store::{Growable, Queue, Seq, Storage, Table};
 use crate::trigger::Trigger;
 use crate::wheel::Wheel;
 
@@ -209,7 +209,10 @@ impl<S: Storage> Engine<S> {
             engine
                 .add_trigger(id, trigger)
                 .map_err(|e| RestoreError::InvalidTrigger(id, e))?;
-            Ok::<(u64, u32), RestoreError>((engine.next_order - first, engine.roots[&id]))
+            Ok::<(u64, u32), RestoreError>((
+                engine.next_order - first,
+                engine.roots.get(&id).copied().unwrap_or(0),
+            ))
         };
         for r in &saved.roots {
             let Some(entry) = position.get(&r.id).and_then(|&i| given[i].take()) else {
@@ -315,8 +318,10 @@ impl<S: Storage> Engine<S> {
                             return Err(corrupt);
                         }
                         keys.set_satisfied_queued(k, true);
+                        self.satisfied
+                            .try_push(k)
+                            .map_err(|_| RestoreError::Full(Capacity::Keys))?;
                     }
-                    ev.satisfied = satisfied;
                     ev.next_run = next_run;
                 }
                 (
@@ -325,9 +330,13 @@ impl<S: Storage> Engine<S> {
                         kind: NodeKind::Composite(c),
                         ..
                     })),
-                ) if stored.len() == c.children.len() => {
-                    let children = c.children.clone();
-                    for (child, firing) in children.into_iter().zip(stored) {
+                ) if stored.len() == c.child_count as usize => {
+                    let mut next = c.first_child;
+                    for firing in stored {
+                        let Some(child) = next else { break };
+                        next = self.nodes[child as usize]
+                            .as_ref()
+                            .and_then(|n| n.next_sibling);
                         let Some(firing) = firing else {
                             continue;
                         };
