@@ -342,7 +342,8 @@ impl<S: Storage> Engine<S> {
         });
         self.router.candidates(name, loaded, &mut candidates);
         if candidates.len() > 1 {
-            candidates.sort_by_key(|&t| {
+            // (load orders are unique)
+            candidates.sort_unstable_by_key(|&t| {
                 self.nodes[t as usize]
                     .as_ref()
                     .map_or(u64::MAX, |n| n.order)

@@ -142,7 +142,9 @@ use core::fmt;
 
 use crate::event::{Event, RESOURCE_ID};
 use crate::matcher::CompiledEventTrigger;
-use crate::store::{Growable, Queue, Storage, Table};
+#[cfg(feature = "alloc")]
+use crate::store::Growable;
+use crate::store::{Queue, Storage, Table};
 use crate::time::{Duration, Instant};
 use crate::trigger::Posture;
 use crate::wheel::Wheel;
@@ -228,72 +230,82 @@ pub(crate) struct Node<S: Storage> {
     pub(crate) order: u64,
 }
 
-/// The evaluation state of every loaded trigger: see the [module docs](self).
-///
-/// `S` is where the state lives: [`Growable`] (the default) on the heap, or a fixed
-/// flavour with const-generic capacities.
-pub struct Engine<S: Storage = Growable> {
-    config: EngineConfig,
-    nodes: S::TriggerSeq<Option<Node<S>>>,
-    free_nodes: S::TriggerSeq<u32>,
-    next_order: u64,
-    roots: S::TriggerTable<TriggerId, u32>,
-    /// Fingerprint of each loaded trigger's definition (for snapshots).
-    fingerprints: S::TriggerTable<TriggerId, u64>,
-    /// Proactive event-trigger nodes in load order.
-    proactive: S::TriggerSeq<u32>,
-    /// Keys of proactive triggers queued for "delete buckets with count >=
-    /// threshold" at their trigger's next proactive run, in the order they were
-    /// queued (a key at most once: see `KeyTable::satisfied_queued`).
-    satisfied: S::KeySeq<u32>,
-    router: S::Router,
-    keys: KeyTable<S>,
-    wheel: Wheel<u32, S::KeyWheel>,
-    overdue: S::KeySorted<(Instant, u32), ()>,
-    /// Keys taken out of the timers for the tick in progress.
-    batch: S::KeySeq<u32>,
-    /// Firings made and not yet polled, packed, in the order they were made.
-    actions: S::FiringQueue<FiringBuf<S>>,
-    /// The firing [`poll_action`](Self::poll_action) returned last (its view borrows it).
-    polled: Option<FiringBuf<S>>,
-    /// The stored child firings of composite triggers
-    /// (`composite_trigger_child_firing` rows), by child node: a node has at most
-    /// one, in its parent. As long as the node table at most (longer entries are
-    /// added when a firing is stored).
-    stored: S::TriggerSeq<Option<FiringBuf<S>>>,
-    seen: SeenCache<S>,
-    ordering: CausalOrdering<S>,
-    events_clock: Option<Instant>,
-    events_clock_updated: Option<Instant>,
-    /// The wall clock (never goes back).
-    wall: Instant,
-    /// Firings made now are proactive.
-    in_proactive: bool,
-    stats: Stats,
-    scratch_candidates: S::TriggerSeq<u32>,
-    scratch_key: S::KeyScratch,
-    route_cache: eval::RouteCache<S>,
-    lateness: lateness::LatenessBuffer<S>,
-    /// Prefect's `_triggers_by_expect` as CPython lays it out (pattern → set of trigger
-    /// ids, in insertion order), or `None` when some trigger has no UUID id.
-    py_index: Option<alloc::vec::Vec<(alloc::string::String, pyset::PySet)>>,
-    /// Hash of a Prefect id → the event-trigger node that owns it (Prefect's
-    /// `triggers` cache is keyed by trigger id); the id itself is compared in the
-    /// node's packed trigger (see `claim_prefect_id` in load.rs).
-    by_prefect_id: S::TriggerTable<u64, u32>,
-    /// Live event-trigger nodes whose Prefect id hashes like another live id's and
-    /// so are not in `by_prefect_id` (found by a scan while there are any).
-    prefect_id_collisions: usize,
-    /// A trigger loaded by the `add_trigger` in progress replaced another one, so the
-    /// CPython index must be rebuilt rather than extended.
-    py_index_stale: bool,
-    /// Live event-trigger nodes, and those that hold `expect` events (for the
-    /// reservations of [`Capacities`]).
-    event_nodes: usize,
-    holding_nodes: usize,
-    /// Where the next tick resumes (a tick ran out of room for firings).
-    resume: capacity::TickResume,
+// The same struct with and without `alloc`: only the default storage differs
+// (`Growable` exists only with `alloc`).
+macro_rules! engine_struct {
+    ($($default:tt)*) => {
+        /// The evaluation state of every loaded trigger: see the [module docs](self).
+        ///
+        /// `S` is where the state lives: `Growable` (the default, feature `alloc`) on the
+        /// heap, or a fixed flavour with const-generic capacities.
+        pub struct Engine<S: Storage $($default)*> {
+            config: EngineConfig,
+            nodes: S::TriggerSeq<Option<Node<S>>>,
+            free_nodes: S::TriggerSeq<u32>,
+            next_order: u64,
+            roots: S::TriggerTable<TriggerId, u32>,
+            /// Fingerprint of each loaded trigger's definition (for snapshots).
+            fingerprints: S::TriggerTable<TriggerId, u64>,
+            /// Proactive event-trigger nodes in load order.
+            proactive: S::TriggerSeq<u32>,
+            /// Keys of proactive triggers queued for "delete buckets with count >=
+            /// threshold" at their trigger's next proactive run, in the order they were
+            /// queued (a key at most once: see `KeyTable::satisfied_queued`).
+            satisfied: S::KeySeq<u32>,
+            router: S::Router,
+            keys: KeyTable<S>,
+            wheel: Wheel<u32, S::KeyWheel>,
+            overdue: S::KeySorted<(Instant, u32), ()>,
+            /// Keys taken out of the timers for the tick in progress.
+            batch: S::KeySeq<u32>,
+            /// Firings made and not yet polled, packed, in the order they were made.
+            actions: S::FiringQueue<FiringBuf<S>>,
+            /// The firing [`poll_action`](Self::poll_action) returned last (its view borrows it).
+            polled: Option<FiringBuf<S>>,
+            /// The stored child firings of composite triggers
+            /// (`composite_trigger_child_firing` rows), by child node: a node has at most
+            /// one, in its parent. As long as the node table at most (longer entries are
+            /// added when a firing is stored).
+            stored: S::TriggerSeq<Option<FiringBuf<S>>>,
+            seen: SeenCache<S>,
+            ordering: CausalOrdering<S>,
+            events_clock: Option<Instant>,
+            events_clock_updated: Option<Instant>,
+            /// The wall clock (never goes back).
+            wall: Instant,
+            /// Firings made now are proactive.
+            in_proactive: bool,
+            stats: Stats,
+            scratch_candidates: S::TriggerSeq<u32>,
+            scratch_key: S::KeyScratch,
+            route_cache: eval::RouteCache<S>,
+            lateness: lateness::LatenessBuffer<S>,
+            /// Prefect's `_triggers_by_expect` as CPython lays it out (pattern → set of trigger
+            /// ids, in insertion order), or `None` when some trigger has no UUID id.
+            py_index: Option<alloc::vec::Vec<(alloc::string::String, pyset::PySet)>>,
+            /// Hash of a Prefect id → the event-trigger node that owns it (Prefect's
+            /// `triggers` cache is keyed by trigger id); the id itself is compared in the
+            /// node's packed trigger (see `claim_prefect_id` in load.rs).
+            by_prefect_id: S::TriggerTable<u64, u32>,
+            /// Live event-trigger nodes whose Prefect id hashes like another live id's and
+            /// so are not in `by_prefect_id` (found by a scan while there are any).
+            prefect_id_collisions: usize,
+            /// A trigger loaded by the `add_trigger` in progress replaced another one, so the
+            /// CPython index must be rebuilt rather than extended.
+            py_index_stale: bool,
+            /// Live event-trigger nodes, and those that hold `expect` events (for the
+            /// reservations of [`Capacities`]).
+            event_nodes: usize,
+            holding_nodes: usize,
+            /// Where the next tick resumes (a tick ran out of room for firings).
+            resume: capacity::TickResume,
+        }
+    };
 }
+#[cfg(feature = "alloc")]
+engine_struct!(= Growable);
+#[cfg(not(feature = "alloc"))]
+engine_struct!();
 
 impl<S: Storage> fmt::Debug for Engine<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -307,6 +319,7 @@ impl<S: Storage> fmt::Debug for Engine<S> {
     }
 }
 
+#[cfg(feature = "alloc")]
 impl Engine<Growable> {
     /// An engine with no triggers, its state on the heap.
     pub fn new(config: EngineConfig) -> Engine {
