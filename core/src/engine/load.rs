@@ -66,6 +66,9 @@ impl<S: Storage> Engine<S> {
             return Err(AddTriggerError::Full(Capacity::TriggerBytes));
         }
         self.admit_firings(&def).map_err(AddTriggerError::Full)?;
+        if !self.py_index.room_for(&self.nodes, &def) {
+            return Err(AddTriggerError::Full(Capacity::TriggerNodes));
+        }
         let first_new = self.next_order;
         // every event node fits its buffer (checked above), so this cannot fail
         let root = self
@@ -76,7 +79,7 @@ impl<S: Storage> Engine<S> {
         self.route_cache.valid = false;
         if core::mem::take(&mut self.py_index_stale) {
             // a replaced trigger has to leave the index: rebuild it
-            self.py_index = Some(Vec::new());
+            self.py_index.clear();
             self.index_py(0);
         } else {
             self.index_py(first_new);
@@ -356,7 +359,7 @@ impl<S: Storage> Engine<S> {
             }
             self.free_nodes.push(n);
         }
-        self.py_index = Some(Vec::new());
+        self.py_index.clear();
         self.index_py(0);
         self.recount_nodes();
         self.resume = capacity::TickResume::Start;
@@ -366,44 +369,21 @@ impl<S: Storage> Engine<S> {
     /// Adds the event-trigger nodes loaded at or after `from_order` to the CPython
     /// index emulation (Prefect's `_index_trigger`), in load order.
     pub(crate) fn index_py(&mut self, from_order: u64) {
-        let mut fresh: Vec<(u64, u32)> = self
-            .nodes
-            .iter()
-            .enumerate()
-            .filter_map(|(i, n)| match n {
-                Some(n)
-                    if n.order >= from_order
-                        && matches!(&n.kind, NodeKind::Event(ev) if !ev.shadowed) =>
+        // (the candidates scratch holds one entry per trigger node: they fit)
+        let mut fresh = core::mem::take(&mut self.scratch_candidates);
+        fresh.clear();
+        for (i, n) in self.nodes.iter().enumerate() {
+            if let Some(n) = n {
+                if n.order >= from_order && matches!(&n.kind, NodeKind::Event(ev) if !ev.shadowed)
                 {
-                    Some((n.order, i as u32))
-                }
-                _ => None,
-            })
-            .collect();
-        fresh.sort_unstable();
-        for (_, idx) in fresh {
-            let Some(Node {
-                kind: NodeKind::Event(ev),
-                ..
-            }) = &self.nodes[idx as usize]
-            else {
-                continue;
-            };
-            let (Some(index), Some(hash)) = (self.py_index.as_mut(), ev.py_hash) else {
-                self.py_index = None;
-                return;
-            };
-            for key in ev.compiled.index_keys() {
-                match index.iter_mut().find(|(p, _)| p == key) {
-                    Some((_, set)) => set.add(hash, idx),
-                    None => {
-                        let mut set = pyset::PySet::default();
-                        set.add(hash, idx);
-                        index.push((key.into(), set));
-                    }
+                    let _ = fresh.try_push(i as u32);
                 }
             }
         }
+        fresh.sort_unstable_by_key(|&i| self.nodes[i as usize].as_ref().map(|n| n.order));
+        self.py_index.index(&self.nodes, &fresh);
+        fresh.clear();
+        self.scratch_candidates = fresh;
     }
 }
 

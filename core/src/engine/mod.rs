@@ -133,12 +133,12 @@ mod lateness;
 mod load;
 mod ordering;
 mod pool;
+mod pyindex;
 mod pyset;
 mod snapshot;
 mod tick;
 mod types;
 
-use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 use hashbrown::HashMap;
@@ -271,8 +271,8 @@ pub struct Engine<S: Storage = Growable> {
     route_cache: eval::RouteCache<S>,
     lateness: lateness::LatenessBuffer<S>,
     /// Prefect's `_triggers_by_expect` as CPython lays it out (pattern → set of trigger
-    /// ids, in insertion order), or `None` when some trigger has no UUID id.
-    py_index: Option<Vec<(String, pyset::PySet)>>,
+    /// ids, in insertion order), off while some trigger has no UUID id.
+    py_index: pyindex::PyIndex<S>,
     /// Hash of a Prefect id → the event-trigger node that owns it (Prefect's
     /// `triggers` cache is keyed by trigger id); the id itself is compared in the
     /// node's packed trigger (see `claim_prefect_id` in load.rs).
@@ -360,7 +360,7 @@ impl<S: Storage> Engine<S> {
             scratch_key: Vec::new(),
             route_cache: Default::default(),
             lateness: lateness::LatenessBuffer::default(),
-            py_index: Some(Vec::new()),
+            py_index: Default::default(),
             by_prefect_id: Default::default(),
             prefect_id_collisions: 0,
             py_index_stale: false,

@@ -111,6 +111,7 @@ impl<
     type Router = ScanRouter;
     type RouteName = heapless::Vec<u8, EVENT_BYTES>;
     type TriggerTable<K: Eq + Hash, V> = FlatMap<K, V, TRIGGERS>;
+    type TriggerSorted<K: Ord, V> = SortedSeq<K, V, TRIGGERS>;
     type KeySeq<T> = heapless::Vec<T, KEYS>;
     type KeyTable<K: Eq + Hash, V> = FlatMap<K, V, KEYS>;
     type KeySorted<K: Ord, V> = SortedSeq<K, V, KEYS>;

@@ -1,0 +1,1 @@
+//! Tests of the CPython index on engine storage.
