@@ -514,7 +514,7 @@ impl Union {
 
     /// The items in iteration order.
     #[cfg(test)]
-    pub(crate) fn iter<'a, T: Copy>(
+    pub(crate) fn iter<'a, T: Copy + 'a>(
         &self,
         buf: &'a impl Seq<ArenaElement<T>>,
     ) -> impl Iterator<Item = T> + 'a {
