@@ -37,7 +37,10 @@ impl<S: Storage> Engine<S> {
     /// [`AddTriggerError::Full`] with [`Capacity::TriggerNodes`], a reservation
     /// ([`Capacity::Keys`], [`Capacity::HeldEvents`]) or [`Capacity::TriggerBytes`]
     /// (one of its event triggers is larger packed than the storage's
-    /// `TRIGGER_BYTES`).
+    /// `TRIGGER_BYTES`). On fixed storage, [`Capacity::TriggerNodes`] also when the
+    /// index of event-name patterns (Prefect's `_triggers_by_expect`, emulated for
+    /// its evaluation order; at most `TRIGGERS` distinct patterns in 16 × `TRIGGERS`
+    /// CPython table slots) might not hold the trigger's patterns.
     pub fn add_trigger(
         &mut self,
         id: TriggerId,
