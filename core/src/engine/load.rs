@@ -377,8 +377,7 @@ impl<S: Storage> Engine<S> {
         fresh.clear();
         for (i, n) in self.nodes.iter().enumerate() {
             if let Some(n) = n {
-                if n.order >= from_order && matches!(&n.kind, NodeKind::Event(ev) if !ev.shadowed)
-                {
+                if n.order >= from_order && matches!(&n.kind, NodeKind::Event(ev) if !ev.shadowed) {
                     let _ = fresh.try_push(i as u32);
                 }
             }

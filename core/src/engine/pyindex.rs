@@ -83,7 +83,10 @@ fn py_hash<S: Storage>(nodes: &[Option<Node<S>>], n: u32) -> u64 {
 
 /// The text of a pattern.
 fn text<S: Storage>(nodes: &[Option<Node<S>>], p: Pattern) -> Option<&str> {
-    event(nodes, p.node)?.compiled.index_keys().nth(p.key as usize)
+    event(nodes, p.node)?
+        .compiled
+        .index_keys()
+        .nth(p.key as usize)
 }
 
 /// FNV-1a of a pattern's text, folded to 32 bits.
@@ -250,11 +253,7 @@ impl<S: Storage> PyIndex<S> {
 /// Calls `f` with every index key of every live, not replaced event trigger in
 /// `nodes` with a UUID id, then of every event trigger in `def` with one (keys of
 /// one trigger once each).
-fn each_key<S: Storage>(
-    nodes: &[Option<Node<S>>],
-    def: &TriggerDef<'_>,
-    f: &mut dyn FnMut(&str),
-) {
+fn each_key<S: Storage>(nodes: &[Option<Node<S>>], def: &TriggerDef<'_>, f: &mut dyn FnMut(&str)) {
     for node in nodes.iter().flatten() {
         if let NodeKind::Event(ev) = &node.kind {
             if !ev.shadowed && ev.py_hash.is_some() {

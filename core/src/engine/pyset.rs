@@ -617,7 +617,10 @@ where
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        let slots = self.slots.max_len().map(|e| e.saturating_mul(ARENA_ELEMENT));
+        let slots = self
+            .slots
+            .max_len()
+            .map(|e| e.saturating_mul(ARENA_ELEMENT));
         (sets, slots)
     }
 
