@@ -254,7 +254,9 @@ impl Default for Capacities {
 /// One of the [`Capacities`], as an error names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Capacity {
-    /// [`Capacities::trigger_nodes`].
+    /// [`Capacities::trigger_nodes`], or on fixed storage the room its trigger nodes
+    /// give to the index of event-name patterns (see
+    /// [`Engine::add_trigger`](super::Engine::add_trigger)).
     TriggerNodes,
     /// [`Capacities::keys`].
     Keys,

@@ -1,8 +1,6 @@
 //! Prefect's evaluation (`server/events/triggers.py`), transcribed onto in-memory
 //! buckets and the timing wheel. Function names follow Prefect's.
 
-use alloc::vec::Vec;
-
 use core::ops::ControlFlow;
 
 use super::keys::{encode_key, KeyTable, LastEvent};
@@ -310,19 +308,9 @@ impl<S: Storage> Engine<S> {
     }
 
     /// Reorders `candidates` as Prefect iterates `candidate_ids` (a CPython set built
-    /// by one `update` per matching index pattern); see [`super::pyset`].
-    pub(crate) fn python_set_order(&self, name: &str, candidates: &mut [u32]) {
-        let Some(index) = &self.py_index else { return };
-        let mut set = super::pyset::PySet::default();
-        for (pattern, ids) in index {
-            if crate::matcher::fnmatch(pattern, name) {
-                set.update(ids);
-            }
-        }
-        let ordered: Vec<u32> = set.iter().filter(|t| candidates.contains(t)).collect();
-        if ordered.len() == candidates.len() {
-            candidates.copy_from_slice(&ordered);
-        }
+    /// by one `update` per matching index pattern); see [`super::pyindex`].
+    pub(crate) fn python_set_order(&mut self, name: &str, candidates: &mut [u32]) {
+        self.py_index.order(&self.nodes, name, candidates);
     }
 
     /// Fills the route cache for `name`: the triggers whose index keys and `covers`

@@ -1,8 +1,6 @@
 //! Loading and removing triggers: the tree of nodes, the router, the proactive list
 //! and the CPython set order of composite children.
 
-use alloc::vec::Vec;
-
 use super::{
     capacity, keys, pyset, AddTriggerError, Capacity, CompositeNode, CompositeRule, Engine,
     EventNode, Node, NodeKind, TriggerId,
@@ -37,7 +35,10 @@ impl<S: Storage> Engine<S> {
     /// [`AddTriggerError::Full`] with [`Capacity::TriggerNodes`], a reservation
     /// ([`Capacity::Keys`], [`Capacity::HeldEvents`]) or [`Capacity::TriggerBytes`]
     /// (one of its event triggers is larger packed than the storage's
-    /// `TRIGGER_BYTES`).
+    /// `TRIGGER_BYTES`). On fixed storage, [`Capacity::TriggerNodes`] also when the
+    /// index of event-name patterns (Prefect's `_triggers_by_expect`, emulated for
+    /// its evaluation order; at most `TRIGGERS` distinct patterns in 16 × `TRIGGERS`
+    /// CPython table slots) might not hold the trigger's patterns.
     pub fn add_trigger(
         &mut self,
         id: TriggerId,
@@ -66,6 +67,9 @@ impl<S: Storage> Engine<S> {
             return Err(AddTriggerError::Full(Capacity::TriggerBytes));
         }
         self.admit_firings(&def).map_err(AddTriggerError::Full)?;
+        if !self.py_index.room_for(&self.nodes, &def) {
+            return Err(AddTriggerError::Full(Capacity::TriggerNodes));
+        }
         let first_new = self.next_order;
         // every event node fits its buffer (checked above), so this cannot fail
         let root = self
@@ -78,7 +82,7 @@ impl<S: Storage> Engine<S> {
         self.route_cache.valid = false;
         if core::mem::take(&mut self.py_index_stale) {
             // a replaced trigger has to leave the index: rebuild it
-            self.py_index = Some(Vec::new());
+            self.py_index.clear();
             self.index_py(0);
         } else {
             self.index_py(first_new);
@@ -395,7 +399,7 @@ impl<S: Storage> Engine<S> {
             let freed = self.free_nodes.try_push(n).is_ok();
             debug_assert!(freed, "the free list is full");
         }
-        self.py_index = Some(Vec::new());
+        self.py_index.clear();
         self.index_py(0);
         self.recount_nodes();
         self.resume = capacity::TickResume::Start;
@@ -405,44 +409,20 @@ impl<S: Storage> Engine<S> {
     /// Adds the event-trigger nodes loaded at or after `from_order` to the CPython
     /// index emulation (Prefect's `_index_trigger`), in load order.
     pub(crate) fn index_py(&mut self, from_order: u64) {
-        let mut fresh: Vec<(u64, u32)> = self
-            .nodes
-            .iter()
-            .enumerate()
-            .filter_map(|(i, n)| match n {
-                Some(n)
-                    if n.order >= from_order
-                        && matches!(&n.kind, NodeKind::Event(ev) if !ev.shadowed) =>
-                {
-                    Some((n.order, i as u32))
-                }
-                _ => None,
-            })
-            .collect();
-        fresh.sort_unstable();
-        for (_, idx) in fresh {
-            let Some(Node {
-                kind: NodeKind::Event(ev),
-                ..
-            }) = &self.nodes[idx as usize]
-            else {
-                continue;
-            };
-            let (Some(index), Some(hash)) = (self.py_index.as_mut(), ev.py_hash) else {
-                self.py_index = None;
-                return;
-            };
-            for key in ev.compiled.index_keys() {
-                match index.iter_mut().find(|(p, _)| p == key) {
-                    Some((_, set)) => set.add(hash, idx),
-                    None => {
-                        let mut set = pyset::PySet::default();
-                        set.add(hash, idx);
-                        index.push((key.into(), set));
-                    }
+        // (the candidates scratch holds one entry per trigger node: they fit)
+        let mut fresh = core::mem::take(&mut self.scratch_candidates);
+        fresh.clear();
+        for (i, n) in self.nodes.iter().enumerate() {
+            if let Some(n) = n {
+                if n.order >= from_order && matches!(&n.kind, NodeKind::Event(ev) if !ev.shadowed) {
+                    let _ = fresh.try_push(i as u32);
                 }
             }
         }
+        fresh.sort_unstable_by_key(|&i| self.nodes[i as usize].as_ref().map(|n| n.order));
+        self.py_index.index(&self.nodes, &fresh);
+        fresh.clear();
+        self.scratch_candidates = fresh;
     }
 }
 

@@ -133,6 +133,7 @@ mod lateness;
 mod load;
 mod ordering;
 mod pool;
+mod pyindex;
 mod pyset;
 mod snapshot;
 mod tick;
@@ -280,9 +281,9 @@ macro_rules! engine_struct {
             scratch_key: S::KeyScratch,
             route_cache: eval::RouteCache<S>,
             lateness: lateness::LatenessBuffer<S>,
-            /// Prefect's `_triggers_by_expect` as CPython lays it out (pattern → set of trigger
-            /// ids, in insertion order), or `None` when some trigger has no UUID id.
-            py_index: Option<alloc::vec::Vec<(alloc::string::String, pyset::PySet)>>,
+            /// Prefect's `_triggers_by_expect` as CPython lays it out (pattern → set of
+            /// trigger ids, in insertion order), off while some trigger has no UUID id.
+            py_index: pyindex::PyIndex<S>,
             /// Hash of a Prefect id → the event-trigger node that owns it (Prefect's
             /// `triggers` cache is keyed by trigger id); the id itself is compared in the
             /// node's packed trigger (see `claim_prefect_id` in load.rs).
@@ -378,7 +379,7 @@ impl<S: Storage> Engine<S> {
             scratch_key: Default::default(),
             route_cache: Default::default(),
             lateness: lateness::LatenessBuffer::default(),
-            py_index: Some(alloc::vec::Vec::new()),
+            py_index: Default::default(),
             by_prefect_id: Default::default(),
             prefect_id_collisions: 0,
             py_index_stale: false,

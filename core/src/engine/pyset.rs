@@ -184,6 +184,20 @@ fn discard_in<T: Copy + PartialEq>(
     None
 }
 
+/// The slot of `item` in a table, if it is there.
+fn find<T: Copy + PartialEq>(table: &[Slot<T>], hash: u64, item: T) -> Option<usize> {
+    for round in rounds(hash, table.len() - 1) {
+        for j in round {
+            match table[j] {
+                Slot::Empty => return None,
+                Slot::Active(it) if it == item => return Some(j),
+                _ => {}
+            }
+        }
+    }
+    None
+}
+
 /// The rest of `set_table_resize`: the entries of `from`, in slot order, inserted
 /// clean into `to` (all empty, a power of two); dummies dropped.
 fn rehash<T: Copy>(from: &[Slot<T>], to: &mut [Slot<T>], hash: impl Fn(&T) -> u64) -> Counts {
@@ -303,15 +317,16 @@ fn copy_order<T: Copy>(
 }
 
 /// A CPython set of `(hash, item)` entries with its own table on the heap: `add`,
-/// `discard`, `update` from a set, `copy`, iteration in slot order.
-#[cfg(feature = "alloc")]
+/// `update` from a set, iteration in slot order (the model the arena tables and
+/// [`Union`] are tested against).
+#[cfg(test)]
 #[derive(Clone, Debug)]
 pub(crate) struct PySet<T = u32> {
     table: alloc::vec::Vec<Slot<(u64, T)>>,
     counts: Counts,
 }
 
-#[cfg(feature = "alloc")]
+#[cfg(test)]
 impl<T: Copy + PartialEq> Default for PySet<T> {
     fn default() -> Self {
         PySet {
@@ -321,7 +336,7 @@ impl<T: Copy + PartialEq> Default for PySet<T> {
     }
 }
 
-#[cfg(feature = "alloc")]
+#[cfg(test)]
 impl<T: Copy + PartialEq> PySet<T> {
     /// `set_table_resize(minused)`.
     fn resize(&mut self, minused: usize) {
@@ -366,6 +381,144 @@ impl<T: Copy + PartialEq> PySet<T> {
     /// Items in iteration order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = T> + '_ {
         items(&self.table).map(|(_, item)| item)
+    }
+}
+
+/// The table size of a set made by `n` adds of distinct items (no discards), and
+/// the size it had before its last resize (0 if it never resized).
+pub(crate) fn built_sizes(n: usize) -> (usize, usize) {
+    let (mut size, mut before) = (MIN_SIZE, 0);
+    for fill in 1..=n {
+        if fill * 5 >= (size - 1) * 3 {
+            before = size;
+            size = table_size(resize_minused(fill));
+        }
+    }
+    (size, before)
+}
+
+/// Grows `buf` (if it can) to at least `slots` slots.
+fn grow_to<T: Copy>(buf: &mut impl Seq<ArenaElement<T>>, slots: usize) -> bool {
+    while buf.len() * ARENA_ELEMENT < slots {
+        if buf.try_push([Slot::Empty; ARENA_ELEMENT]).is_err() {
+            return false;
+        }
+    }
+    true
+}
+
+/// A CPython set made only by `set()` and `update`s from other sets (Prefect's
+/// `candidate_ids`), its table at the front of a scratch buffer of slots; a resize
+/// builds the new table behind it, then moves it to the front.
+///
+/// With `n` items in all the sets merged, its table never takes more than
+/// `table_size(4n)` ≤ 8n slots, and a resize needs at most 1.5 times that: a buffer of
+/// [`ARENA_ELEMENT`] slots per item always has room.
+pub(crate) struct Union {
+    size: usize,
+    counts: Counts,
+}
+
+impl Union {
+    /// `set()`: an empty 8-slot table at the front of `buf`; `None` when `buf` has no
+    /// room for it.
+    pub(crate) fn start<T: Copy>(buf: &mut impl Seq<ArenaElement<T>>) -> Option<Union> {
+        if !grow_to(buf, MIN_SIZE) {
+            return None;
+        }
+        buf.as_flattened_mut()[..MIN_SIZE].fill(Slot::Empty);
+        Some(Union {
+            size: MIN_SIZE,
+            counts: Counts::default(),
+        })
+    }
+
+    /// `set_table_resize(minused)`; false, with the set unchanged, when `buf` has no
+    /// room for the new table.
+    fn resize<T: Copy>(
+        &mut self,
+        buf: &mut impl Seq<ArenaElement<T>>,
+        minused: usize,
+        hash: &impl Fn(&T) -> u64,
+    ) -> bool {
+        let size = table_size(minused);
+        if !grow_to(buf, self.size + size) {
+            return false;
+        }
+        let (old, new) = buf.as_flattened_mut().split_at_mut(self.size);
+        let new = &mut new[..size];
+        new.fill(Slot::Empty);
+        self.counts = rehash(old, new, hash);
+        buf.as_flattened_mut()
+            .copy_within(self.size..self.size + size, 0);
+        self.size = size;
+        true
+    }
+
+    /// `self.update(other)` for a set `other` with this table and counts
+    /// (`set_merge`, its fast paths included: an empty set takes the other's layout
+    /// when the sizes match, else inserts its items clean); false (the set then
+    /// partly merged) when `buf` has no room.
+    pub(crate) fn update<T: Copy + PartialEq>(
+        &mut self,
+        buf: &mut impl Seq<ArenaElement<T>>,
+        other: &[Slot<T>],
+        other_counts: Counts,
+        hash: impl Fn(&T) -> u64,
+    ) -> bool {
+        if other_counts.used == 0 {
+            return true;
+        }
+        if (self.counts.fill + other_counts.used) as usize * 5 >= (self.size - 1) * 3
+            && !self.resize(
+                buf,
+                (self.counts.used + other_counts.used) as usize * 2,
+                &hash,
+            )
+        {
+            return false;
+        }
+        let table = &mut buf.as_flattened_mut()[..self.size];
+        if self.counts.fill == 0
+            && self.size == other.len()
+            && other_counts.fill == other_counts.used
+        {
+            table.copy_from_slice(other);
+            self.counts = other_counts;
+            return true;
+        }
+        if self.counts.fill == 0 {
+            self.counts = rehash(other, table, &hash);
+            return true;
+        }
+        for item in items(other) {
+            let table = &mut buf.as_flattened_mut()[..self.size];
+            if let Some(minused) = add_in(table, &mut self.counts, hash(&item), item) {
+                if !self.resize(buf, minused, &hash) {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// Where `item` comes in the set's iteration order (its slot), if it is there.
+    pub(crate) fn position<T: Copy + PartialEq>(
+        &self,
+        buf: &impl Seq<ArenaElement<T>>,
+        hash: u64,
+        item: T,
+    ) -> Option<usize> {
+        find(&buf.as_flattened()[..self.size], hash, item)
+    }
+
+    /// The items in iteration order.
+    #[cfg(test)]
+    pub(crate) fn iter<'a, T: Copy + 'a>(
+        &self,
+        buf: &'a impl Seq<ArenaElement<T>>,
+    ) -> impl Iterator<Item = T> + 'a {
+        items(&buf.as_flattened()[..self.size])
     }
 }
 
@@ -451,6 +604,33 @@ where
             None => &[],
         };
         items(table)
+    }
+
+    /// `key`'s table and counts (for [`Union::update`]).
+    pub(crate) fn table_of(&self, key: &K) -> Option<(&[Slot<T>], Counts)> {
+        self.sets.get(key).map(|e| (self.table(e), e.counts))
+    }
+
+    /// The most sets and the most slots it holds (`None`: it grows).
+    pub(crate) fn bounds(&self) -> (Option<usize>, Option<usize>) {
+        let sets = match (self.sets.max_len(), self.by_start.max_len()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let slots = self
+            .slots
+            .max_len()
+            .map(|e| e.saturating_mul(ARENA_ELEMENT));
+        (sets, slots)
+    }
+
+    /// Drops every set.
+    pub(crate) fn clear(&mut self) {
+        self.sets.clear();
+        self.by_start.clear();
+        self.slots.clear();
+        self.end = 0;
+        self.live = 0;
     }
 
     /// Every set as `(key, table size, occupied slots)` (see [`PySet::layout`]), in no

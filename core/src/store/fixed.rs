@@ -58,6 +58,12 @@ impl<const N: usize> ByteBuf for heapless::Vec<u8, N> {
 /// per child) and the one `poll_action` returned last: `(FIRINGS + TRIGGERS + 1) ×
 /// FIRING_BYTES` bytes and a little more.
 ///
+/// Prefect's index of event-name patterns (emulated for the order in which it
+/// evaluates the children of one composite trigger) holds at most `TRIGGERS` distinct
+/// patterns in `16 × TRIGGERS` CPython table slots, with as many again to build an
+/// event's candidate set: a trigger whose patterns might not fit is refused
+/// (`Capacity::TriggerNodes`).
+///
 /// The engine checks every capacity before it changes anything and refuses what does
 /// not fit with a typed error naming it (see `Capacities` in the engine's
 /// configuration); it never drops what it accepted.
@@ -111,6 +117,7 @@ impl<
     type Router = ScanRouter;
     type RouteName = heapless::Vec<u8, EVENT_BYTES>;
     type TriggerTable<K: Eq + Hash, V> = FlatMap<K, V, TRIGGERS>;
+    type TriggerSorted<K: Ord, V> = SortedSeq<K, V, TRIGGERS>;
     type KeySeq<T> = heapless::Vec<T, KEYS>;
     type KeyTable<K: Eq + Hash, V> = FlatMap<K, V, KEYS>;
     type KeySorted<K: Ord, V> = SortedSeq<K, V, KEYS>;

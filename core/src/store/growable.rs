@@ -191,6 +191,7 @@ impl super::Storage for Growable {
     type Router = crate::matcher::Router;
     type RouteName = Vec<u8>;
     type TriggerTable<K: Eq + Hash, V> = hashbrown::HashMap<K, V, FxBuildHasher>;
+    type TriggerSorted<K: Ord, V> = BTreeMap<K, V>;
     type KeySeq<T> = Vec<T>;
     type KeyTable<K: Eq + Hash, V> = hashbrown::HashMap<K, V, FxBuildHasher>;
     type KeySorted<K: Ord, V> = BTreeMap<K, V>;

@@ -328,6 +328,8 @@ pub trait Storage: Sized + 'static {
     type RouteName: Seq<u8>;
     /// A table with one entry per trigger node.
     type TriggerTable<K: Eq + Hash, V>: Table<K, V>;
+    /// An ordered map with one entry per trigger node.
+    type TriggerSorted<K: Ord, V>: Sorted<K, V>;
     /// A sequence with one element per tracked key.
     type KeySeq<T>: Seq<T>;
     /// A table with one entry per tracked key.

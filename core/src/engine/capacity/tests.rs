@@ -367,9 +367,22 @@ fn fixed_engine_footprint_of_firings() {
         + size_of::<Option<Node>>() // the node: its packed trigger inline
         + 4 + 4 // free list, proactive list
         + 2 * size_of::<Option<(TriggerId, u32)>>() // roots, 2 slots per node
-        + 2 * size_of::<Option<(TriggerId, u64)>>(); // fingerprints, 2 slots per node
+        + 2 * size_of::<Option<(TriggerId, u64)>>() // fingerprints, 2 slots per node
+        + py_index_per_node();
     assert_eq!(per_node, size_of::<Option<Slot>>() + others);
     std::println!("fixed engine: {per_firing} B per pending firing, {per_node} B per trigger node with 512 firing bytes");
+}
+
+/// The CPython index of event-name patterns on fixed storage, per trigger node: a
+/// pattern, 16 table slots in the arena and 16 in the `candidate_ids` scratch, the
+/// set table (2 slots) and the tables by position.
+fn py_index_per_node() -> usize {
+    use crate::engine::pyset::{ArenaElement, SetEntry};
+    use core::mem::size_of;
+    size_of::<crate::engine::pyindex::Pattern>()
+        + 2 * size_of::<ArenaElement<u32>>()
+        + 2 * size_of::<Option<(u32, SetEntry)>>()
+        + size_of::<(u32, u32)>()
 }
 
 mod event_bytes;
