@@ -318,7 +318,9 @@ impl Capacity {
     /// What the caller can do about it.
     pub const fn remedy(self) -> &'static str {
         match self {
-            Capacity::TriggerNodes => "remove a trigger first",
+            Capacity::TriggerNodes => {
+                "remove a trigger first (on fixed storage: or use a larger TRIGGERS, which also sizes the index of event-name patterns)"
+            }
             Capacity::Keys | Capacity::HeldEvents => {
                 "advance time with handle_timeout so windows close and are swept"
             }
