@@ -572,3 +572,176 @@ fn fingerprints_are_stable() {
         assert_eq!(got, *expected, "{json}");
     }
 }
+
+// ------------------------------------------------------------------ golden bytes
+
+/// A compound over a `Failed` and a `Completed` trigger, per flow run.
+const COMPOUND: &str = r#"{"type": "compound", "require": "all", "within": null, "triggers": [
+  {"type": "event", "expect": ["prefect.flow-run.Failed"], "for_each": ["prefect.resource.id"],
+   "posture": "Reactive", "threshold": 1, "within": 0},
+  {"type": "event", "expect": ["prefect.flow-run.Completed"], "for_each": ["prefect.resource.id"],
+   "posture": "Reactive", "threshold": 1, "within": 0}]}"#;
+
+/// An event `name` of `run` with id `n` at `secs`, with a related resource and
+/// optionally following event `follows`.
+fn event_of(e: &mut Engine, n: u32, name: &str, run: &str, secs: u64, follows: Option<u32>) {
+    let resource = [(RESOURCE_ID, run), ("prefect.resource.name", "réunion")];
+    let related: [&[(&str, &str)]; 1] = [&[
+        (RESOURCE_ID, "prefect.deployment.x"),
+        ("prefect.resource.role", "deployment"),
+    ]];
+    let event = Event {
+        id: id(n),
+        event: name,
+        occurred: at(secs),
+        received: at(secs),
+        resource: Labels::Pairs(&resource),
+        related: Related::Pairs(&related),
+        follows: follows.map(id),
+    };
+    e.handle_event(&event, at(secs)).unwrap();
+}
+
+/// The triggers of [`golden_engines`].
+fn golden_triggers() -> Vec<(TriggerId, Trigger)> {
+    let mut all = zombies();
+    all.push((TriggerId(7), trigger(COMPOUND)));
+    all
+}
+
+/// Engines whose snapshots reach every part of the payload: keys with buckets and
+/// held events, a stored child firing and pending firings, waiting followers (two of
+/// one leader), a refreshed de-duplication id, and (second engine) the
+/// allowed-lateness buffer.
+fn golden_engines() -> Vec<Engine> {
+    let mut out = Vec::new();
+    for lateness in [None, Some(Duration::from_secs(30))] {
+        let config = EngineConfig {
+            allowed_lateness: lateness,
+            ..EngineConfig::default()
+        };
+        let mut e = Engine::new(config);
+        for (i, t) in golden_triggers() {
+            e.add_trigger(i, t).unwrap();
+        }
+        heartbeat(&mut e, 1, "prefect.flow-run.C", 0);
+        heartbeat(&mut e, 2, "prefect.flow-run.A", 10);
+        event_of(
+            &mut e,
+            3,
+            "prefect.flow-run.Failed",
+            "prefect.flow-run.A",
+            20,
+            None,
+        );
+        event_of(
+            &mut e,
+            4,
+            "prefect.flow-run.Completed",
+            "prefect.flow-run.B",
+            21,
+            None,
+        );
+        event_of(
+            &mut e,
+            5,
+            "prefect.flow-run.Failed",
+            "prefect.flow-run.B",
+            22,
+            Some(99),
+        );
+        event_of(
+            &mut e,
+            6,
+            "prefect.flow-run.Running",
+            "prefect.flow-run.B",
+            23,
+            Some(99),
+        );
+        event_of(
+            &mut e,
+            7,
+            "prefect.flow-run.Running",
+            "prefect.flow-run.D",
+            24,
+            Some(98),
+        );
+        e.handle_timeout(at(35));
+        heartbeat(&mut e, 8, "prefect.flow-run.B", 40);
+        e.handle_timeout(at(60));
+        e.handle_timeout(at(95));
+        event_of(
+            &mut e,
+            9,
+            "prefect.flow-run.Failed",
+            "prefect.flow-run.E",
+            96,
+            None,
+        );
+        out.push(e);
+    }
+    out
+}
+
+const GOLDEN: &[u8] = include_bytes!("golden-v3.bin");
+
+/// The snapshots of [`golden_engines`], each prefixed with its length (`u32` LE).
+fn golden_bytes() -> Vec<u8> {
+    let mut out = Vec::new();
+    for e in golden_engines() {
+        let bytes = e.snapshot_to_vec();
+        out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+        out.extend_from_slice(&bytes);
+    }
+    out
+}
+
+/// Writes `golden-v3.bin` (only when the format deliberately changes, with a new
+/// version): `cargo test -p overdue-core --lib write_golden -- --ignored`.
+#[test]
+#[ignore]
+fn write_golden() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/engine/snapshot/golden-v3.bin"
+    );
+    std::fs::write(path, golden_bytes()).unwrap();
+}
+
+#[test]
+fn snapshots_are_the_bytes_format_3_pins() {
+    assert!(golden_bytes() == GOLDEN, "the snapshot bytes changed");
+    // and they restore to engines that save them again
+    let mut at = 0;
+    while at < GOLDEN.len() {
+        let len = u32::from_le_bytes(GOLDEN[at..at + 4].try_into().unwrap()) as usize;
+        let bytes = &GOLDEN[at + 4..at + 4 + len];
+        let lateness = (at > 0).then(|| Duration::from_secs(30));
+        let config = EngineConfig {
+            allowed_lateness: lateness,
+            ..EngineConfig::default()
+        };
+        let (e, report) = Engine::restore(config, golden_triggers(), bytes).unwrap();
+        assert_eq!(report.kept.len(), 3);
+        assert_eq!(e.snapshot_to_vec(), bytes);
+        at += 4 + len;
+    }
+}
+
+#[test]
+fn the_golden_engines_reach_every_part_of_the_payload() {
+    let engines = golden_engines();
+    let (direct, late) = (&engines[0], &engines[1]);
+    assert!(direct.tracked_keys() > 0 && direct.remembered_ids() > 0);
+    assert!(
+        direct.waiting_followers() >= 3,
+        "{}",
+        direct.waiting_followers()
+    );
+    assert!(direct.actions.len() > 0, "pending firings");
+    assert!(
+        direct.stored.iter().any(Option::is_some),
+        "a stored child firing"
+    );
+    assert!(late.buffered_events() > 0);
+}
