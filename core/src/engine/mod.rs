@@ -162,8 +162,10 @@ pub use firing::{Firing, FiringChildren, FiringLabels};
 use keys::KeyTable;
 pub use lateness::LatePolicy;
 use ordering::{CausalOrdering, SeenCache};
+#[cfg(feature = "alloc")]
+pub use snapshot::RestoreReport;
 pub use snapshot::{
-    RestoreError, RestoreReport, SnapshotError, SNAPSHOT_HEADER_LEN, SNAPSHOT_MAGIC,
+    RestoreError, RestoreOutcome, SnapshotError, SNAPSHOT_HEADER_LEN, SNAPSHOT_MAGIC,
     SNAPSHOT_VERSION,
 };
 pub use types::{AddTriggerError, EventOutcome, FiringKind, HandleEventError, Stats};

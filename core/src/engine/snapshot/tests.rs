@@ -2,6 +2,7 @@
 //! restore keeps and drops.
 
 use super::codec::{decode_seen, push_varint, take_varint};
+use super::restore::RestoreOutcome;
 use super::*;
 use crate::engine::{EngineConfig, EventOutcome, OwnedFiring};
 use crate::event::{Event, EventId, Labels, Related, RESOURCE_ID};
