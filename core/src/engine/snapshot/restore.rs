@@ -315,7 +315,7 @@ fn check_layout(p: &Saved<'_>) -> Result<(), RestoreError> {
         {
             roots.next();
         }
-        if !roots.peek().is_some_and(|r| r.order <= order) {
+        if roots.peek().is_none_or(|r| r.order > order) {
             return corrupt;
         }
     }

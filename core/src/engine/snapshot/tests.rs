@@ -740,7 +740,7 @@ fn the_golden_engines_reach_every_part_of_the_payload() {
         "{}",
         direct.waiting_followers()
     );
-    assert!(direct.actions.len() > 0, "pending firings");
+    assert!(!direct.actions.is_empty(), "pending firings");
     assert!(
         direct.stored.iter().any(Option::is_some),
         "a stored child firing"
@@ -862,6 +862,7 @@ fn every_error_in_place_leaves_a_fresh_usable_engine() {
         (TriggerId(1), trigger(ZOMBIE)),
         (TriggerId(1), trigger(ZOMBIE)),
     ];
+    #[allow(clippy::type_complexity)]
     let cases: Vec<(
         EngineConfig,
         Vec<(TriggerId, Trigger)>,
