@@ -75,14 +75,16 @@
 //! # Snapshots
 //!
 //! [`Engine::snapshot`] (into a slice) or [`Engine::snapshot_to_vec`] save the whole
-//! evaluation state between `handle_*` calls; [`Engine::restore`] rebuilds from the
+//! evaluation state between `handle_*` calls; [`Engine::restore_in_place`] (no heap,
+//! the engine never moved) or [`Engine::restore`] and [`Engine::restore_from`] (a new
+//! engine and a [`RestoreReport`]) rebuild from the
 //! bytes, the configuration and the triggers to load now an engine that behaves
 //! exactly as the saved one would have: for any timeline cut anywhere, run → save →
 //! restore → run on gives the firings of the uninterrupted run. Triggers are matched
 //! by [`TriggerId`] and a fingerprint of their definition; a trigger whose
 //! definition changed starts empty, one that is gone has its state dropped
-//! ([`RestoreReport`]). Bad bytes give a [`RestoreError`], never a panic or a
-//! partly restored engine.
+//! ([`RestoreOutcome`], [`RestoreReport`]). Bad bytes give a [`RestoreError`], never a
+//! panic or a partly restored engine (one restored in place is left fresh and empty).
 //!
 //! | bytes | content |
 //! |---|---|
