@@ -16,7 +16,9 @@ use crate::time::Instant;
 mod packed;
 // (for the engine's packed firings; the engine itself still needs `alloc`)
 #[cfg_attr(not(feature = "alloc"), allow(unused_imports))]
-pub(crate) use packed::{put_varint, read_bytes, read_str, read_varint, varint_len};
+pub(crate) use packed::{
+    put_varint, read_bytes, read_postcard_event, read_str, read_varint, take_postcard, varint_len,
+};
 pub use packed::{
     PackedEvent, PackedLabels, PackedLabelsIter, PackedRelated, PackedRelatedIter,
     PACKED_HEADER_LEN,

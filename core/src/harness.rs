@@ -17,7 +17,7 @@
 //! whole `engine_ops` fuzz target; the corpus replay test calls the same function.
 //!
 //! [`check_snapshot_bytes`] is the whole `snapshot_bytes` fuzz target: arbitrary bytes,
-//! as given and framed as a payload ([`frame_payload`]), into [`Engine::restore`],
+//! as given and framed as a payload ([`frame_payload`]), into [`Engine::restore`] (and, to agree with it, [`Engine::restore_in_place`]),
 //! and every engine it restores driven on, saved and restored again.
 
 use alloc::string::{String, ToString};
@@ -26,7 +26,7 @@ use alloc::{format, vec};
 
 use crate::engine::{
     Engine, EngineConfig, Entry, EventOutcome, Firing, FiringKind, HandleEventError, LatePolicy,
-    RestoreError, Stats, TriggerId, SNAPSHOT_HEADER_LEN, SNAPSHOT_MAGIC,
+    RestoreError, RestoreReport, Stats, TriggerId, SNAPSHOT_HEADER_LEN, SNAPSHOT_MAGIC,
 };
 use crate::event::{Event, EventId, OwnedEvent, RESOURCE_ID};
 use crate::time::{Duration, Instant};
@@ -1077,6 +1077,63 @@ fn drive(engine: &mut Engine) {
     let _ = engine.poll_timeout();
 }
 
+/// The restore in place of `bytes` into an engine that already holds state (with
+/// another configuration) must agree with the restore by value: the same error (the
+/// engine then fresh and empty), or the same outcomes and the same saved bytes.
+fn check_in_place(
+    config: EngineConfig,
+    triggers: &[(TriggerId, Trigger)],
+    bytes: &[u8],
+    by_value: &Result<(Engine, RestoreReport), RestoreError>,
+) -> Result<(), String> {
+    let mut engine = Engine::new(EngineConfig::default());
+    for (id, trigger) in triggers {
+        let _ = engine.add_trigger(*id, trigger);
+    }
+    drive(&mut engine);
+    let mut report = RestoreReport::default();
+    let in_place = engine.restore_in_place(config, triggers, bytes, &mut |id, outcome| {
+        report.record(id, outcome)
+    });
+    match (by_value, in_place) {
+        (Ok((restored, expected)), Ok(())) => {
+            if *expected != report {
+                return Err(format!(
+                    "restored in place with {report:?}, by value with {expected:?}"
+                ));
+            }
+            if restored.snapshot_to_vec() != engine.snapshot_to_vec() {
+                return Err(String::from(
+                    "restored in place and by value, the engines save different bytes",
+                ));
+            }
+        }
+        (Err(expected), Err(e)) => {
+            if *expected != e {
+                return Err(format!(
+                    "refused in place with {e:?}, by value with {expected:?}"
+                ));
+            }
+            if engine.trigger_count() != 0
+                || engine.tracked_keys() != 0
+                || engine.config() != Engine::new(config).config()
+            {
+                return Err(format!(
+                    "refused in place ({e}), the engine is not left fresh"
+                ));
+            }
+        }
+        (expected, in_place) => {
+            return Err(format!(
+                "restored in place: {:?}, by value: {:?}",
+                in_place.err(),
+                expected.as_ref().err()
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Restores `bytes` with `config` and `triggers`. A refusal must be a
 /// [`RestoreError`] other than `InvalidTrigger` (the triggers are valid and distinct);
 /// a restored engine must have loaded every trigger, and after [`drive`] its snapshot
@@ -1086,7 +1143,9 @@ fn check_restore(
     triggers: &[(TriggerId, Trigger)],
     bytes: &[u8],
 ) -> Result<(), String> {
-    let (mut engine, report) = match Engine::restore(config, triggers.to_vec(), bytes) {
+    let restored = Engine::restore(config, triggers.to_vec(), bytes);
+    check_in_place(config, triggers, bytes, &restored)?;
+    let (mut engine, report) = match restored {
         Ok(restored) => restored,
         Err(e @ RestoreError::InvalidTrigger(..)) => {
             return Err(format!("valid triggers refused: {e}"));

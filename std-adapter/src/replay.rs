@@ -11,15 +11,16 @@
 //! order otherwise), as the oracle sorts them.
 //!
 //! With [`ReplayOptions::snapshot_every`] `K`, after every `K`th step (firings drained)
-//! the engine is saved with `Engine::snapshot_to_vec`, dropped, and restored from the
-//! bytes with the same triggers; the output must be the same as without it.
+//! the engine is saved with `Engine::snapshot_to_vec` and restored in place
+//! (`Engine::restore_in_place`) from the bytes with the same triggers; the output must
+//! be the same as without it.
 
 use std::collections::HashMap;
 use std::fmt;
 
 use overdue_core::engine::{
     Engine, EngineConfig, Entry, EventsClock, Firing, FiringKind, PeriodicOrder, ProactiveMode,
-    TriggerId, WallClock,
+    RestoreReport, TriggerId, WallClock,
 };
 use overdue_core::store::{Growable, Storage};
 use overdue_core::trigger::Trigger;
@@ -168,9 +169,9 @@ pub struct ReplayOptions {
     /// `overdue_core::engine::EngineConfig::allowed_lateness`). `None`: Prefect's
     /// evaluation on arrival, which is what the oracle does.
     pub allowed_lateness: Option<overdue_core::Duration>,
-    /// After every this many steps, save the engine with `Engine::snapshot_to_vec`,
-    /// drop it and continue with `Engine::restore` from the bytes (same triggers, same
-    /// configuration). The output must not change: this checks that a snapshot
+    /// After every this many steps, save the engine with `Engine::snapshot_to_vec`
+    /// and restore it in place with `Engine::restore_in_place` from the bytes (same
+    /// triggers, same configuration). The output must not change: this checks that a snapshot
     /// carries the whole state. `None` (or `Some(0)`): never.
     pub snapshot_every: Option<usize>,
     /// Run the engine with this capacity of pending firings
@@ -298,7 +299,7 @@ pub fn replay_in<S: Storage>(
                 break;
             }
             if options.snapshot_every.is_some_and(|k| k > 0) {
-                engine = save_and_restore(engine, config, &loaded, index)?;
+                save_and_restore(&mut engine, config, &loaded, index)?;
             }
             engine.handle_tick(tick.instant(), clock.instant());
             while let Some(firing) = engine.poll_action() {
@@ -308,31 +309,35 @@ pub fn replay_in<S: Storage>(
         sort_step(scenario, &mut lines[first..]);
         if let Some(every) = options.snapshot_every.filter(|&k| k > 0) {
             if (index + 1) % every == 0 {
-                engine = save_and_restore(engine, config, &loaded, index)?;
+                save_and_restore(&mut engine, config, &loaded, index)?;
             }
         }
     }
     Ok(lines)
 }
 
-/// Saves the engine, drops it and restores it from the bytes with the same triggers.
+/// Saves the engine and restores it in place from the bytes with the same triggers
+/// (the engine is never moved: a fixed-storage one is large).
 fn save_and_restore<S: Storage>(
-    engine: Engine<S>,
+    engine: &mut Engine<S>,
     config: EngineConfig,
     triggers: &[(TriggerId, Trigger)],
     step: usize,
-) -> Result<Engine<S>, ReplayError> {
+) -> Result<(), ReplayError> {
     let bytes = engine.snapshot_to_vec();
-    drop(engine);
     let failed = |problem: String| ReplayError::Snapshot { step, problem };
-    let (engine, report) = Engine::<S>::restore_from(config, triggers.to_vec(), &bytes)
+    let mut report = RestoreReport::default();
+    engine
+        .restore_in_place(config, triggers, &bytes, &mut |id, outcome| {
+            report.record(id, outcome)
+        })
         .map_err(|e| failed(e.to_string()))?;
     if report.kept.len() != triggers.len() {
         return Err(failed(format!(
             "the restored engine did not keep every trigger: {report:?}"
         )));
     }
-    Ok(engine)
+    Ok(())
 }
 
 /// The event Prefect sees for a scenario event, recording its id (and its leader's, if

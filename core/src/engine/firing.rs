@@ -13,7 +13,9 @@ use serde::ser::{SerializeSeq, SerializeStruct, Serializer};
 use serde::Serialize;
 
 use super::{FiringKind, TriggerId};
-use crate::event::{put_varint, read_bytes, read_str, read_varint, varint_len, EventId};
+use crate::event::{
+    put_varint, read_bytes, read_str, read_varint, take_postcard, varint_len, EventId,
+};
 use crate::store::ByteBuf;
 use crate::time::Instant;
 
@@ -69,6 +71,9 @@ enum LabelsRepr<'a> {
 enum ChildrenRepr<'a> {
     /// `len` packed firings, each prefixed with its length.
     Packed { len: usize, bytes: &'a [u8] },
+    /// `len` firings as a snapshot encodes them (postcard, as [`OwnedFiring`]),
+    /// checked by [`read_postcard_firing`].
+    Postcard { len: usize, bytes: &'a [u8] },
     /// The children of an [`OwnedFiring`].
     #[cfg(feature = "alloc")]
     Owned(&'a [OwnedFiring]),
@@ -90,6 +95,7 @@ impl<'a> Firing<'a> {
     pub fn children(&self) -> FiringChildren<'a> {
         FiringChildren(match self.children {
             ChildrenRepr::Packed { len, bytes } => ChildrenIter::Packed { len, bytes, at: 0 },
+            ChildrenRepr::Postcard { len, bytes } => ChildrenIter::Postcard { len, bytes, at: 0 },
             #[cfg(feature = "alloc")]
             ChildrenRepr::Owned(children) => ChildrenIter::Owned(children.iter()),
         })
@@ -272,6 +278,11 @@ enum ChildrenIter<'a> {
         bytes: &'a [u8],
         at: usize,
     },
+    Postcard {
+        len: usize,
+        bytes: &'a [u8],
+        at: usize,
+    },
     #[cfg(feature = "alloc")]
     Owned(core::slice::Iter<'a, OwnedFiring>),
 }
@@ -290,6 +301,15 @@ impl<'a> Iterator for FiringChildren<'a> {
                 *len = if child.is_some() { *len - 1 } else { 0 };
                 child
             }
+            ChildrenIter::Postcard { len, bytes, at } => {
+                if *len == 0 {
+                    return None;
+                }
+                let child = read_postcard_firing(bytes, at, 0);
+                // checked when the view was made, so a child always decodes
+                *len = if child.is_some() { *len - 1 } else { 0 };
+                child
+            }
             #[cfg(feature = "alloc")]
             ChildrenIter::Owned(children) => children.next().map(OwnedFiring::view),
         }
@@ -297,7 +317,7 @@ impl<'a> Iterator for FiringChildren<'a> {
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         let len = match &self.0 {
-            ChildrenIter::Packed { len, .. } => *len,
+            ChildrenIter::Packed { len, .. } | ChildrenIter::Postcard { len, .. } => *len,
             #[cfg(feature = "alloc")]
             ChildrenIter::Owned(children) => children.len(),
         };
@@ -447,6 +467,58 @@ fn read_firing(bytes: &[u8]) -> Option<Firing<'_>> {
             bytes: bytes.get(children_start..)?,
         },
         ..Firing::bare(head)
+    })
+}
+
+/// How deep [`read_postcard_firing`] follows child firings: far beyond any trigger
+/// tree a firing comes from, and a bound on the stack it uses for hostile bytes.
+const MAX_POSTCARD_DEPTH: u32 = 256;
+
+/// Reads a firing at `*at` as a snapshot encodes it (postcard, field for field as
+/// [`OwnedFiring`]), moving past it: the view reads its labels and children in place.
+/// `None` unless it decodes whole (labels UTF-8, children at most
+/// [`MAX_POSTCARD_DEPTH`] levels below `depth`).
+pub(crate) fn read_postcard_firing<'a>(
+    bytes: &'a [u8],
+    at: &mut usize,
+    depth: u32,
+) -> Option<Firing<'a>> {
+    if depth > MAX_POSTCARD_DEPTH {
+        return None;
+    }
+    let trigger: TriggerId = take_postcard(bytes, at)?;
+    let child: Option<u32> = take_postcard(bytes, at)?;
+    let labels_len: usize = take_postcard(bytes, at)?;
+    let labels_start = *at;
+    for _ in 0..labels_len {
+        take_postcard::<&str>(bytes, at)?;
+        take_postcard::<&str>(bytes, at)?;
+    }
+    let labels = &bytes[labels_start..*at];
+    let event: Option<EventId> = take_postcard(bytes, at)?;
+    let instant: Instant = take_postcard(bytes, at)?;
+    let kind: FiringKind = take_postcard(bytes, at)?;
+    let children_len: usize = take_postcard(bytes, at)?;
+    let children_start = *at;
+    for _ in 0..children_len {
+        read_postcard_firing(bytes, at, depth + 1)?;
+    }
+    Some(Firing {
+        labels: LabelsRepr::Packed {
+            len: labels_len,
+            bytes: labels,
+        },
+        children: ChildrenRepr::Postcard {
+            len: children_len,
+            bytes: &bytes[children_start..*at],
+        },
+        ..Firing::bare(Head {
+            trigger,
+            child,
+            event,
+            at: instant,
+            kind,
+        })
     })
 }
 

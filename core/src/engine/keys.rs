@@ -634,11 +634,38 @@ impl<S: Storage> KeyTable<S> {
         self.index.insert_unique(hash, k)
     }
 
-    /// Sets the free list (vacant slots, the last one reused first). The caller
-    /// guarantees that it lists exactly the vacant slots, once each.
-    pub(crate) fn set_free(&mut self, free: &[u32]) -> bool {
+    /// Sets the free list to `free` (vacant slots, the last one reused first); false
+    /// (the free list then unusable: discard the table) unless it lists every vacant
+    /// slot exactly once. Needs no memory beyond the list: a listed slot is marked
+    /// taken while the list is read, so a repeat is found.
+    pub(crate) fn set_free(&mut self, free: impl Iterator<Item = u32>) -> bool {
         self.free.clear();
-        free.iter().all(|&k| self.free.try_push(k).is_ok())
+        let mut ok = true;
+        for k in free {
+            let vacant = matches!(self.slots.get(k as usize), Some(None));
+            let Some(mark) = S::KeyBytes::from_bytes(&[]).filter(|_| vacant) else {
+                ok = false;
+                break;
+            };
+            if self.free.try_push(k).is_err() {
+                ok = false;
+                break;
+            }
+            self.slots[k as usize] = Some(KeyState {
+                key: mark,
+                trigger_flags: 0,
+                count: 0,
+                start: Instant::ZERO,
+                end: Instant::ZERO,
+                last_id: EventId::default(),
+                handle: Handle::from_parts(0, 0),
+            });
+        }
+        for i in 0..self.free.len() {
+            let k = self.free[i] as usize;
+            self.slots[k] = None;
+        }
+        ok && self.free.len() + self.len() == self.slots.len()
     }
 }
 

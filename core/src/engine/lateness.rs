@@ -12,7 +12,6 @@
 use super::pool::{EventPool, Packed};
 use super::{Engine, Entry, EventOutcome, HandleEventError};
 use crate::event::{Event, EventId};
-use crate::hash::FxBuildHasher;
 use crate::store::{Sorted, Storage, Table};
 use crate::time::Instant;
 
@@ -150,7 +149,10 @@ impl<S: Storage> LatenessBuffer<S> {
     }
 
     /// The buffer [`export`](Self::export) describes; `None` if an arrival number
-    /// repeats or exceeds `arrivals`, or the events do not fit in `S`.
+    /// exceeds `arrivals`, an event repeats with the same arrival number, or the
+    /// events do not fit in `S`. (An arrival number only orders copies of one event,
+    /// so one repeated across different events changes no release order; checking
+    /// that would need memory beyond the buffer.)
     pub(crate) fn import<'e>(
         events: impl IntoIterator<Item = (u64, Event<'e>)>,
         arrivals: u64,
@@ -161,9 +163,8 @@ impl<S: Storage> LatenessBuffer<S> {
             watermark,
             ..LatenessBuffer::default()
         };
-        let mut seen = hashbrown::HashSet::with_hasher(FxBuildHasher);
         for (arrival, event) in events {
-            if arrival > arrivals || !seen.insert(arrival) {
+            if arrival > arrivals {
                 return None;
             }
             if !out.file(Packed::<S>::pack(&event)?, arrival) {

@@ -409,8 +409,10 @@ impl<S: Storage> Engine<S> {
     /// Adds the event-trigger nodes loaded at or after `from_order` to the CPython
     /// index emulation (Prefect's `_index_trigger`), in load order.
     pub(crate) fn index_py(&mut self, from_order: u64) {
-        // (the candidates scratch holds one entry per trigger node: they fit)
-        let mut fresh = core::mem::take(&mut self.scratch_candidates);
+        // (the scratch holds one entry per trigger node: they fit; it is this
+        // function's own, as a restore keeps its node map in `scratch_candidates`
+        // while it loads triggers)
+        let mut fresh = core::mem::take(&mut self.scratch_nodes);
         fresh.clear();
         for (i, n) in self.nodes.iter().enumerate() {
             if let Some(n) = n {
@@ -422,7 +424,7 @@ impl<S: Storage> Engine<S> {
         fresh.sort_unstable_by_key(|&i| self.nodes[i as usize].as_ref().map(|n| n.order));
         self.py_index.index(&self.nodes, &fresh);
         fresh.clear();
-        self.scratch_candidates = fresh;
+        self.scratch_nodes = fresh;
     }
 }
 
@@ -435,7 +437,7 @@ enum KeysOf {
     Tree(TriggerId),
 }
 
-/// The children of a composite node, in declared order (see [`Engine::children_of`]).
+/// The children of a composite node, in declared order (see [`Children::of`]).
 pub(crate) struct Children<'a, S: Storage> {
     nodes: &'a [Option<Node<S>>],
     next: Option<u32>,

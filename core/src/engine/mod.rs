@@ -75,14 +75,16 @@
 //! # Snapshots
 //!
 //! [`Engine::snapshot`] (into a slice) or [`Engine::snapshot_to_vec`] save the whole
-//! evaluation state between `handle_*` calls; [`Engine::restore`] rebuilds from the
+//! evaluation state between `handle_*` calls; [`Engine::restore_in_place`] (no heap,
+//! the engine never moved) or [`Engine::restore`] and [`Engine::restore_from`] (a new
+//! engine and a [`RestoreReport`]) rebuild from the
 //! bytes, the configuration and the triggers to load now an engine that behaves
 //! exactly as the saved one would have: for any timeline cut anywhere, run → save →
 //! restore → run on gives the firings of the uninterrupted run. Triggers are matched
 //! by [`TriggerId`] and a fingerprint of their definition; a trigger whose
 //! definition changed starts empty, one that is gone has its state dropped
-//! ([`RestoreReport`]). Bad bytes give a [`RestoreError`], never a panic or a
-//! partly restored engine.
+//! ([`RestoreOutcome`], [`RestoreReport`]). Bad bytes give a [`RestoreError`], never a
+//! panic or a partly restored engine (one restored in place is left fresh and empty).
 //!
 //! | bytes | content |
 //! |---|---|
@@ -161,8 +163,10 @@ pub use firing::{Firing, FiringChildren, FiringLabels};
 use keys::KeyTable;
 pub use lateness::LatePolicy;
 use ordering::{CausalOrdering, SeenCache};
+#[cfg(feature = "alloc")]
+pub use snapshot::RestoreReport;
 pub use snapshot::{
-    RestoreError, RestoreReport, SnapshotError, SNAPSHOT_HEADER_LEN, SNAPSHOT_MAGIC,
+    RestoreError, RestoreOutcome, SnapshotError, SNAPSHOT_HEADER_LEN, SNAPSHOT_MAGIC,
     SNAPSHOT_VERSION,
 };
 pub use types::{AddTriggerError, EventOutcome, FiringKind, HandleEventError, Stats};
@@ -278,6 +282,8 @@ macro_rules! engine_struct {
             in_proactive: bool,
             stats: Stats,
             scratch_candidates: S::TriggerSeq<u32>,
+            /// Event-trigger nodes being added to the CPython index (`index_py`).
+            scratch_nodes: S::TriggerSeq<u32>,
             scratch_key: S::KeyScratch,
             route_cache: eval::RouteCache<S>,
             lateness: lateness::LatenessBuffer<S>,
@@ -376,6 +382,7 @@ impl<S: Storage> Engine<S> {
             in_proactive: false,
             stats: Stats::default(),
             scratch_candidates: Default::default(),
+            scratch_nodes: Default::default(),
             scratch_key: Default::default(),
             route_cache: Default::default(),
             lateness: lateness::LatenessBuffer::default(),

@@ -1,11 +1,15 @@
 //! Prefect's consumer bookkeeping: the "seen" event ids (de-duplication) and causal
 //! ordering with `follows` (`server/events/ordering/memory.py`).
 
+#[cfg(test)]
 use alloc::vec::Vec;
 
 use super::pool::{EventPool, Packed};
 use super::pyset::{py_hash_uuid, ArenaElement, Discarded, SetArena, SetEntry};
-use crate::event::{Event, EventId, OwnedEvent};
+use super::snapshot::for_each_sorted;
+#[cfg(test)]
+use crate::event::OwnedEvent;
+use crate::event::{Event, EventId};
 use crate::store::{Queue, Seq, Sorted, Storage, Table};
 use crate::time::{Duration, Instant};
 
@@ -168,36 +172,36 @@ impl<S: Storage> SeenCache<S> {
         (live, self.next_seq)
     }
 
-    /// The cache [`export`](Self::export) describes, holding at most `capacity` ids:
-    /// beyond it the least recently set ones are left out, as the cache itself
-    /// evicts them (a snapshot of a larger cache restored into a smaller one).
-    /// `None` unless the ids are distinct and the sequence numbers strictly increase
-    /// below `next_seq`.
+    /// The cache [`export`](Self::export) describes (`len` entries), holding at most
+    /// `capacity` ids: beyond it the least recently set ones are left out, as the
+    /// cache itself evicts them (a snapshot of a larger cache restored into a smaller
+    /// one). `None` unless the ids are distinct and the sequence numbers strictly
+    /// increase below `next_seq`.
     pub(crate) fn import(
-        entries: Vec<(u64, EventId, Instant)>,
+        entries: impl Iterator<Item = (u64, EventId, Instant)> + Clone,
+        len: usize,
         next_seq: u64,
         capacity: usize,
     ) -> Option<Self> {
         let mut cache = SeenCache::<S>::default();
         let mut previous: Option<u64> = None;
-        for &(seq, _, _) in &entries {
+        for (seq, _, _) in entries.clone() {
             if previous.is_some_and(|p| p >= seq) || seq >= next_seq {
                 return None;
             }
             previous = Some(seq);
         }
         let keep = capacity.max(1).min(S::SEEN);
-        for &(seq, id, expires) in entries.iter().skip(entries.len().saturating_sub(keep)) {
+        let left_out = len.saturating_sub(keep);
+        for (seq, id, expires) in entries.clone().skip(left_out) {
             if cache.by_id.try_insert(id, (seq, expires)).ok()?.is_some() {
                 return None;
             }
             cache.order.try_push_back((seq, id, expires)).ok()?;
         }
         // an id left out may not repeat among the kept ones either
-        let mut kept_from = entries.len().saturating_sub(keep);
-        while kept_from > 0 {
-            kept_from -= 1;
-            if cache.by_id.get(&entries[kept_from].1).is_some() {
+        for (_, id, _) in entries.take(left_out) {
+            if cache.by_id.get(&id).is_some() {
                 return None;
             }
         }
@@ -206,27 +210,9 @@ impl<S: Storage> SeenCache<S> {
     }
 }
 
-/// A waiting follower as a snapshot records it: waitlist position, `received` and
-/// the event.
-pub(crate) type WaitingRecord = (u64, Instant, OwnedEvent);
-
-/// A leader's set of follower ids as a snapshot records it: the CPython table's
-/// size and its occupied slots (position, id or `None` for a deleted entry).
-pub(crate) type FollowerSetRecord = (u32, Vec<(u32, Option<EventId>)>);
-
 /// CPython's `hash()` of an event id (a UUID).
 fn id_hash(id: &EventId) -> u64 {
     py_hash_uuid(id.0)
-}
-
-/// The waitlist as a snapshot records it.
-pub(crate) struct OrderingRecord {
-    /// Waiting followers by waitlist position.
-    pub(crate) waiting: Vec<WaitingRecord>,
-    /// Each leader's follower-id set as its CPython table layout, leaders sorted.
-    pub(crate) followers: Vec<(EventId, FollowerSetRecord)>,
-    /// The position the next new follower gets.
-    pub(crate) next_position: u64,
 }
 
 /// A follower waiting for its leader (`memory.py`'s `_events` + `_waitlist`).
@@ -590,46 +576,84 @@ impl<S: Storage> CausalOrdering<S> {
             .unwrap_or(0)
     }
 
-    /// The waitlist, deterministically ordered (between `handle_*` calls nothing is
-    /// being processed, so that is all the state).
-    pub(crate) fn export(&self) -> OrderingRecord {
-        let mut waiting: Vec<WaitingRecord> = self
-            .waiting
-            .iter()
-            .filter_map(|(_, w)| {
-                let event = self.pool.get(w.slot)?.view().to_owned_event();
-                Some((w.position, w.received, event))
-            })
-            .collect();
-        waiting.sort_by_key(|(position, _, e)| (*position, e.id));
-        let mut followers: Vec<(EventId, FollowerSetRecord)> = self
-            .followers
-            .layouts()
-            .map(|(leader, size, slots)| (leader, (size, slots.collect())))
-            .collect();
-        followers.sort_unstable_by_key(|(leader, _)| *leader);
-        OrderingRecord {
-            waiting,
-            followers,
-            next_position: self.next_position,
-        }
+    /// The position the next new follower gets.
+    pub(crate) fn next_position(&self) -> u64 {
+        self.next_position
     }
 
-    /// The waitlist [`export`](Self::export) describes; `None` if a follower or a
-    /// leader appears twice, a position is not below `next_position`, a follower
-    /// set's layout is not one CPython could have made, or the events do not fit in
-    /// `S`.
-    pub(crate) fn import(record: OrderingRecord) -> Option<Self> {
+    /// How many waiting followers a snapshot records
+    /// ([`for_each_waiting`](Self::for_each_waiting) calls back that often).
+    pub(crate) fn waiting_count(&self) -> usize {
+        self.waiting
+            .iter()
+            .filter(|(_, w)| self.pool.get(w.slot).is_some())
+            .count()
+    }
+
+    /// Calls `f` with every waiting follower as a snapshot records it (waitlist
+    /// position, `received`, the event), by position then id, without allocating
+    /// (between `handle_*` calls nothing is being processed, so with
+    /// [`for_each_follower_set`](Self::for_each_follower_set) that is all the state).
+    pub(crate) fn for_each_waiting<E>(
+        &self,
+        mut f: impl FnMut(u64, Instant, Event<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let items = || {
+            self.waiting
+                .iter()
+                .filter(|(_, w)| self.pool.get(w.slot).is_some())
+                .map(|(id, w)| (w.position, *id, w.slot, w.received))
+        };
+        for_each_sorted(items, |(position, _, slot, received)| {
+            match self.pool.get(slot) {
+                Some(event) => f(position, received, event.view()),
+                None => Ok(()),
+            }
+        })
+    }
+
+    /// How many leaders have a follower-id set.
+    pub(crate) fn leader_count(&self) -> usize {
+        self.followers.layouts().count()
+    }
+
+    /// Calls `f` with each leader's follower-id set as its CPython table layout
+    /// (leader, table size, occupied slots with their id or `None` for a deleted
+    /// entry), leaders sorted, without allocating.
+    pub(crate) fn for_each_follower_set<E>(
+        &self,
+        mut f: impl FnMut(EventId, u32, &mut dyn FollowerSlots) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let leaders = || self.followers.layouts().map(|(leader, _, _)| leader);
+        for_each_sorted(leaders, |leader| match self.followers.layout(&leader) {
+            Some((size, slots)) => f(leader, size, &mut SlotsOf(slots)),
+            None => Ok(()),
+        })
+    }
+
+    /// The waitlist a snapshot describes: waiting followers (position, `received`,
+    /// event), each leader's follower-id set (leader, table size, occupied slots) and
+    /// the next position. `None` if a follower or a leader appears twice, a position
+    /// is not below `next_position`, a follower set's layout is not one CPython could
+    /// have made, or the events do not fit in `S`.
+    pub(crate) fn import<'e, L>(
+        waiting: impl Iterator<Item = (u64, Instant, Event<'e>)>,
+        followers: impl Iterator<Item = (EventId, u32, L)>,
+        next_position: u64,
+    ) -> Option<Self>
+    where
+        L: Iterator<Item = (u32, Option<EventId>)> + Clone,
+    {
         let mut out = CausalOrdering::<S> {
-            next_position: record.next_position,
+            next_position,
             ..CausalOrdering::<S>::default()
         };
-        for (position, received, event) in record.waiting {
-            if position >= record.next_position {
+        for (position, received, event) in waiting {
+            if position >= next_position {
                 return None;
             }
             let id = event.id;
-            let slot = out.pool.pack(&event.view())?;
+            let slot = out.pool.pack(&event)?;
             out.by_received
                 .try_insert((received, position, id), ())
                 .ok()?;
@@ -642,10 +666,83 @@ impl<S: Storage> CausalOrdering<S> {
                 return None;
             }
         }
-        for (leader, (size, slots)) in record.followers {
-            out.followers.insert_layout(leader, size, &slots)?;
+        for (leader, size, slots) in followers {
+            out.followers.insert_layout(leader, size, slots)?;
         }
         Some(out)
+    }
+}
+
+/// The occupied slots of one follower-id set's table, as
+/// [`CausalOrdering::for_each_follower_set`] hands them out: `(position, id or None
+/// for a deleted entry)`, restartable.
+pub(crate) trait FollowerSlots {
+    /// How many there are.
+    fn count(&self) -> usize;
+    /// Calls `f` with each, in table order.
+    fn each(&self, f: &mut dyn FnMut(u32, Option<EventId>) -> bool) -> bool;
+}
+
+struct SlotsOf<I>(I);
+
+impl<I: Iterator<Item = (u32, Option<EventId>)> + Clone> FollowerSlots for SlotsOf<I> {
+    fn count(&self) -> usize {
+        self.0.clone().count()
+    }
+
+    fn each(&self, f: &mut dyn FnMut(u32, Option<EventId>) -> bool) -> bool {
+        self.0.clone().all(|(position, id)| f(position, id))
+    }
+}
+
+/// The waitlist as [`CausalOrdering::export`] gives it, for tests.
+#[cfg(test)]
+pub(crate) struct OrderingRecord {
+    /// Waiting followers by waitlist position.
+    pub(crate) waiting: Vec<(u64, Instant, OwnedEvent)>,
+    /// Each leader's follower-id set as its CPython table layout, leaders sorted.
+    #[allow(clippy::type_complexity)]
+    pub(crate) followers: Vec<(EventId, (u32, Vec<(u32, Option<EventId>)>))>,
+    /// The position the next new follower gets.
+    pub(crate) next_position: u64,
+}
+
+#[cfg(test)]
+impl<S: Storage> CausalOrdering<S> {
+    /// The waitlist as a snapshot records it, collected.
+    pub(crate) fn export(&self) -> OrderingRecord {
+        let mut waiting = Vec::new();
+        let _ = self.for_each_waiting(|position, received, event| {
+            waiting.push((position, received, event.to_owned_event()));
+            Ok::<(), ()>(())
+        });
+        let mut followers = Vec::new();
+        let _ = self.for_each_follower_set(|leader, size, slots| {
+            let mut all = Vec::new();
+            slots.each(&mut |position, id| {
+                all.push((position, id));
+                true
+            });
+            followers.push((leader, (size, all)));
+            Ok::<(), ()>(())
+        });
+        OrderingRecord {
+            waiting,
+            followers,
+            next_position: self.next_position,
+        }
+    }
+
+    /// [`import`](Self::import) of a collected record.
+    pub(crate) fn import_record(record: OrderingRecord) -> Option<Self> {
+        Self::import(
+            record.waiting.iter().map(|(p, r, e)| (*p, *r, e.view())),
+            record
+                .followers
+                .iter()
+                .map(|(leader, (size, slots))| (*leader, *size, slots.iter().copied())),
+            record.next_position,
+        )
     }
 }
 

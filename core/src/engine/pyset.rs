@@ -221,7 +221,7 @@ fn items<T: Copy>(table: &[Slot<T>]) -> impl Iterator<Item = T> + '_ {
 
 /// The table as `(size, occupied slots)`: each occupied slot's position with its
 /// item, or `None` for a dummy.
-fn layout_of<T: Copy>(table: &[Slot<T>]) -> impl Iterator<Item = (u32, Option<T>)> + '_ {
+fn layout_of<T: Copy>(table: &[Slot<T>]) -> impl Iterator<Item = (u32, Option<T>)> + Clone + '_ {
     table
         .iter()
         .enumerate()
@@ -236,21 +236,22 @@ fn layout_of<T: Copy>(table: &[Slot<T>]) -> impl Iterator<Item = (u32, Option<T>
 /// occupied slots, positions strictly increasing below it, and at least one slot in
 /// 5/3 × the occupied ones empty (CPython's invariant `fill·5 < mask·3`, which also
 /// keeps every probe finite). Returns the size.
-fn check_layout<T>(size: u32, slots: &[(u32, Option<T>)]) -> Option<usize> {
+fn check_layout<T>(size: u32, slots: impl Iterator<Item = (u32, Option<T>)>) -> Option<usize> {
     let size = size as usize;
-    let fill = slots.len();
+    let mut fill = 0usize;
+    let mut previous: Option<u32> = None;
+    for (position, _) in slots {
+        if previous.is_some_and(|p| p >= position) || position as usize >= size {
+            return None;
+        }
+        previous = Some(position);
+        fill += 1;
+    }
     if !size.is_power_of_two() || size < MIN_SIZE || size > fill.saturating_mul(8).max(MIN_SIZE) {
         return None;
     }
     if fill.saturating_mul(5) >= (size - 1).saturating_mul(3) {
         return None;
-    }
-    let mut previous: Option<u32> = None;
-    for &(position, _) in slots {
-        if previous.is_some_and(|p| p >= position) || position as usize >= size {
-            return None;
-        }
-        previous = Some(position);
     }
     Some(size)
 }
@@ -633,6 +634,16 @@ where
         self.live = 0;
     }
 
+    /// `key`'s set as `(table size, occupied slots)` (see [`PySet::layout`]), if it
+    /// has one.
+    pub(crate) fn layout(
+        &self,
+        key: &K,
+    ) -> Option<(u32, impl Iterator<Item = (u32, Option<T>)> + Clone + '_)> {
+        let e = self.sets.get(key)?;
+        Some((e.size, layout_of(self.table(e))))
+    }
+
     /// Every set as `(key, table size, occupied slots)` (see [`PySet::layout`]), in no
     /// particular order.
     #[allow(clippy::type_complexity)]
@@ -874,16 +885,17 @@ where
         &mut self,
         key: K,
         size: u32,
-        slots: &[(u32, Option<T>)],
+        slots: impl Iterator<Item = (u32, Option<T>)> + Clone,
     ) -> Option<()> {
-        let size = check_layout(size, slots)?;
+        let size = check_layout(size, slots.clone())?;
         if self.sets.contains_key(&key) {
             return None;
         }
         let start = self.carve(key, size)?;
-        let mut used = 0;
+        let (mut used, mut fill) = (0, 0);
         let table = &mut self.slots.as_flattened_mut()[start as usize..start as usize + size];
-        for &(position, item) in slots {
+        for (position, item) in slots {
+            fill += 1;
             table[position as usize] = match item {
                 Some(item) => {
                     used += 1;
@@ -892,10 +904,7 @@ where
                 None => Slot::Dummy,
             };
         }
-        let counts = Counts {
-            fill: slots.len() as u32,
-            used,
-        };
+        let counts = Counts { fill, used };
         if used == 0 {
             // CPython drops nothing, but an empty set is never kept here
             return None;

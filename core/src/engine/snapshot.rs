@@ -1,31 +1,45 @@
 //! Saving and restoring the engine's state: [`Engine::snapshot`] and
-//! [`Engine::restore`]. The format is described in the engine's module docs
+//! [`Engine::restore_in_place`] (with [`Engine::restore_from`] and, feature `alloc`,
+//! [`Engine::restore`] on top). The format is described in the engine's module docs
 //! (section "Snapshots").
 //!
-//! Saving borrows the engine's state into a payload description that postcard writes
-//! directly into the caller's buffer; restoring decodes the whole payload into owned
-//! records, checks every index in it, and only then builds a fresh engine: the
-//! triggers are loaded with [`Engine::add_trigger`] in the saved load order, the state
-//! of each unchanged trigger is put back, and every key's timer is filed again from
-//! its state (the timing wheel and the overdue set are derived, never stored).
+//! Neither needs the heap. Saving describes the payload with records that borrow
+//! the engine's state (`records.rs`) and that postcard writes straight into the
+//! caller's buffer: every sequence is serialized from an iterator of known length,
+//! and what the format orders (triggers and nodes by load order, waiting followers
+//! by position, follower sets by leader) is visited in that order by repeated scans
+//! that each take the next [`SORT_BATCH`] items ([`for_each_sorted`]).
+//!
+//! Restoring (`restore.rs`) reads the payload twice, borrowing from it and never
+//! copying it into owned records. Pass 1 walks it whole: every field decodes, labels
+//! are UTF-8, and each sequence is remembered as its element count and byte range;
+//! then the structure is checked (counters, disjoint trigger ranges in load order,
+//! node numbers). Pass 2 resets the engine, loads the triggers and puts the state
+//! back, walking the remembered sequences again; checks that need the loaded
+//! triggers or the engine's tables (slot numbers, key values against `for_each`,
+//! capacities) are made there, and should one fail the engine is reset to a fresh,
+//! empty one before the error is returned: it is never left half restored.
 
-use alloc::vec::Vec;
 use core::fmt;
-
-use hashbrown::HashMap;
 
 use super::load::Children;
 use super::{AddTriggerError, Engine, NodeKind, TriggerId};
-use crate::hash::FxBuildHasher;
-use crate::store::{Storage, Table};
+use crate::store::Storage;
 
 mod codec;
 mod records;
 mod restore;
 
-pub(crate) use codec::fingerprint;
-use codec::{crc32, encode_seen, Bytes};
-use records::{ActionsOut, KeysOut, LatenessOut, NodeOut, PayloadOut, RootRecord};
+use codec::crc32;
+#[cfg(test)]
+use codec::encode_seen;
+#[cfg(test)]
+use codec::fingerprint;
+use records::{
+    ActionsOut, FollowersOut, KeysOut, LatenessOut, NodesOut, PayloadOut, RootsOut, SeenCacheOut,
+    WaitingOut,
+};
+pub use restore::RestoreOutcome;
 
 /// The first four bytes of every snapshot.
 pub const SNAPSHOT_MAGIC: [u8; 4] = *b"OVDS";
@@ -58,7 +72,9 @@ impl fmt::Display for SnapshotError {
 
 impl core::error::Error for SnapshotError {}
 
-/// Why [`Engine::restore`] refused a snapshot (no engine is built).
+/// Why a restore ([`Engine::restore_in_place`], [`Engine::restore_from`],
+/// [`Engine::restore`]) refused a snapshot: no engine is built, or the engine
+/// restored in place is left fresh and empty.
 #[derive(Clone, Debug, PartialEq)]
 pub enum RestoreError {
     /// The bytes end before the header or the payload does.
@@ -70,7 +86,7 @@ pub enum RestoreError {
     /// The payload does not match its checksum, or does not decode to a consistent
     /// engine state.
     Corrupt,
-    /// A trigger handed to `restore` was refused (the error says why).
+    /// A trigger handed to the restore was refused (the error says why).
     InvalidTrigger(TriggerId, AddTriggerError),
     /// The saved state does not fit the configuration's [`Capacities`](super::Capacities)
     /// (the error names the first one it exceeds).
@@ -115,85 +131,80 @@ impl core::error::Error for RestoreError {
     }
 }
 
-/// What [`Engine::restore`] did with each trigger.
+/// What [`Engine::restore`] did with each trigger (the [`RestoreOutcome`]s of
+/// [`Engine::restore_in_place`], collected).
+#[cfg(feature = "alloc")]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RestoreReport {
     /// In the snapshot and given now with the same definition: state restored.
-    pub kept: Vec<TriggerId>,
+    pub kept: alloc::vec::Vec<TriggerId>,
     /// In the snapshot, but given now with a different definition: loaded, state
     /// dropped.
-    pub changed: Vec<TriggerId>,
+    pub changed: alloc::vec::Vec<TriggerId>,
     /// In the snapshot, not given now: its state was dropped.
-    pub removed: Vec<TriggerId>,
+    pub removed: alloc::vec::Vec<TriggerId>,
     /// Given now, not in the snapshot: loaded with no state.
-    pub added: Vec<TriggerId>,
+    pub added: alloc::vec::Vec<TriggerId>,
 }
 
 // ------------------------------------------------------------------ saving
 
+/// How many items [`for_each_sorted`] takes per scan.
+pub(super) const SORT_BATCH: usize = 64;
+
+/// Calls `emit` with every item `items()` yields, in increasing order, without
+/// allocating: each scan over `items()` takes the next [`SORT_BATCH`] smallest items
+/// above the last one emitted (kept sorted in a small array). The items must be
+/// distinct. `n` items take `n / SORT_BATCH + 1` scans.
+pub(super) fn for_each_sorted<K: Ord + Copy, I: Iterator<Item = K>, E>(
+    items: impl Fn() -> I,
+    mut emit: impl FnMut(K) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut after: Option<K> = None;
+    loop {
+        let mut batch = heapless::Vec::<K, SORT_BATCH>::new();
+        for k in items() {
+            if after.is_some_and(|a| k <= a) {
+                continue;
+            }
+            if batch.is_full() {
+                if batch.last().is_some_and(|&last| k >= last) {
+                    continue;
+                }
+                batch.pop();
+            }
+            let at = batch.partition_point(|&b| b < k);
+            // room was made above
+            let _ = batch.insert(at, k);
+        }
+        for &k in &batch {
+            emit(k)?;
+        }
+        if batch.len() < SORT_BATCH {
+            return Ok(());
+        }
+        after = batch.last().copied();
+    }
+}
+
 impl<S: Storage> Engine<S> {
+    /// The number of nodes in the tree under node `idx` (itself included).
+    pub(super) fn tree_size(&self, idx: u32) -> u32 {
+        match self.nodes.get(idx as usize).and_then(Option::as_ref) {
+            Some(node) => match &node.kind {
+                NodeKind::Composite(c) => Children::of(&self.nodes, c)
+                    .fold(1u32, |sum, child| sum.saturating_add(self.tree_size(child))),
+                NodeKind::Event(_) => 1,
+            },
+            None => 0,
+        }
+    }
+
     /// The engine's state as a payload description borrowing from it.
     fn payload(&self) -> PayloadOut<'_, S> {
-        // trees: node counts per root, roots in load order
-        let mut counts: HashMap<TriggerId, u32, FxBuildHasher> =
-            HashMap::with_capacity_and_hasher(self.roots.len(), FxBuildHasher);
-        let mut nodes: Vec<(u64, NodeOut<'_>)> = Vec::new();
-        for (idx, node) in self.nodes.iter().enumerate() {
-            let Some(node) = node else { continue };
-            *counts.entry(node.root).or_insert(0) += 1;
-            let satisfied: Vec<u32> = self
-                .satisfied
-                .iter()
-                .copied()
-                .filter(|&k| self.keys.trigger(k) == Some(idx as u32))
-                .collect();
-            match &node.kind {
-                NodeKind::Event(ev) if !satisfied.is_empty() || ev.next_run.is_some() => {
-                    nodes.push((
-                        node.order,
-                        NodeOut::Event {
-                            order: node.order,
-                            satisfied,
-                            next_run: ev.next_run,
-                        },
-                    ));
-                }
-                NodeKind::Composite(c)
-                    if Children::of(&self.nodes, c).any(|n| self.stored_firing(n).is_some()) =>
-                {
-                    nodes.push((
-                        node.order,
-                        NodeOut::Composite {
-                            order: node.order,
-                            stored: Children::of(&self.nodes, c)
-                                .map(|n| self.stored_firing(n).map(|f| f.view()))
-                                .collect(),
-                        },
-                    ));
-                }
-                _ => {}
-            }
-        }
-        nodes.sort_unstable_by_key(|(order, _)| *order);
-        let mut roots: Vec<RootRecord> = self
-            .roots
-            .iter()
-            .filter_map(|(&id, &idx)| {
-                let order = self.nodes[idx as usize].as_ref()?.order;
-                Some(RootRecord {
-                    id,
-                    fingerprint: self.fingerprints.get(&id).copied().unwrap_or(0),
-                    order,
-                    nodes: counts.get(&id).copied().unwrap_or(0),
-                })
-            })
-            .collect();
-        roots.sort_unstable_by_key(|r| r.order);
-        let (seen, seen_next_seq) = self.seen.export();
-        let waitlist = self.ordering.export();
         PayloadOut {
-            roots,
-            nodes: nodes.into_iter().map(|(_, n)| n).collect(),
+            roots: RootsOut(self),
+            nodes: NodesOut(self),
             keys: KeysOut(self),
             free_slots: self.keys.free_slots(),
             wheel_elapsed: self.wheel.elapsed(),
@@ -203,11 +214,11 @@ impl<S: Storage> Engine<S> {
             stats: self.stats,
             actions: ActionsOut(&self.actions),
             resume: self.resume.record(),
-            seen: Bytes(encode_seen(seen, self.seen.len())),
-            seen_next_seq,
-            waiting: waitlist.waiting,
-            followers: waitlist.followers,
-            next_position: waitlist.next_position,
+            seen: SeenCacheOut(&self.seen),
+            seen_next_seq: self.seen.export().1,
+            waiting: WaitingOut(&self.ordering),
+            followers: FollowersOut(&self.ordering),
+            next_position: self.ordering.next_position(),
             lateness: LatenessOut(&self.lateness),
             lateness_arrivals: self.lateness.export().2,
             watermark: self.lateness.watermark,
@@ -220,7 +231,7 @@ impl<S: Storage> Engine<S> {
     /// module docs ("Snapshots") for what it holds.
     ///
     /// Call it between `handle_*` calls, whenever a checkpoint is wanted; it does not
-    /// change the engine. Firings not yet taken with
+    /// change the engine and allocates nothing. Firings not yet taken with
     /// [`poll_action`](Self::poll_action) are part of the snapshot.
     ///
     /// # Errors
@@ -251,15 +262,16 @@ impl<S: Storage> Engine<S> {
     }
 
     /// [`snapshot`](Self::snapshot) into a new `Vec` of exactly the snapshot's size.
+    #[cfg(feature = "alloc")]
     ///
     /// # Panics
     ///
     /// As [`snapshot`](Self::snapshot), beyond 4 GiB of payload.
-    pub fn snapshot_to_vec(&self) -> Vec<u8> {
+    pub fn snapshot_to_vec(&self) -> alloc::vec::Vec<u8> {
         let payload = self.payload();
         // a guess at the size, to spare most reallocations
         let guess = 256 + 96 * self.keys.len() + 20 * self.seen.len() + 128 * self.lateness.len();
-        let mut bytes = Vec::with_capacity(SNAPSHOT_HEADER_LEN + guess);
+        let mut bytes = alloc::vec::Vec::with_capacity(SNAPSHOT_HEADER_LEN + guess);
         bytes.resize(SNAPSHOT_HEADER_LEN, 0);
         bytes = postcard::to_extend(&payload, bytes)
             .expect("every sequence in the payload has a known length");

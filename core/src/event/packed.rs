@@ -40,6 +40,63 @@ pub(crate) fn read_str<'a>(bytes: &'a [u8], at: &mut usize) -> Option<&'a str> {
     str::from_utf8(read_bytes(bytes, at)?).ok()
 }
 
+/// Reads a `T` at `*at` as postcard encodes it, moving past it (borrowed strings and
+/// byte strings point into `bytes`).
+pub(crate) fn take_postcard<'a, T: serde::Deserialize<'a>>(
+    bytes: &'a [u8],
+    at: &mut usize,
+) -> Option<T> {
+    let (value, rest) = postcard::take_from_bytes(bytes.get(*at..)?).ok()?;
+    *at = bytes.len() - rest.len();
+    Some(value)
+}
+
+/// Reads labels at `*at` as postcard encodes `Vec<(String, String)>` (the packed
+/// layout: count, then every name and value with its length), checking they are
+/// UTF-8.
+fn take_postcard_labels<'a>(bytes: &'a [u8], at: &mut usize) -> Option<PackedLabels<'a>> {
+    let len: usize = take_postcard(bytes, at)?;
+    let start = *at;
+    for _ in 0..len {
+        take_postcard::<&str>(bytes, at)?;
+        take_postcard::<&str>(bytes, at)?;
+    }
+    Some(PackedLabels {
+        len,
+        bytes: &bytes[start..*at],
+    })
+}
+
+/// Reads an event at `*at` as a snapshot encodes it (postcard, field for field as
+/// `OwnedEvent`), moving past it; the view reads the labels in place. `None` unless
+/// it decodes whole.
+pub(crate) fn read_postcard_event<'a>(bytes: &'a [u8], at: &mut usize) -> Option<Event<'a>> {
+    let id: EventId = take_postcard(bytes, at)?;
+    let event: &str = take_postcard(bytes, at)?;
+    let occurred: Instant = take_postcard(bytes, at)?;
+    let received: Instant = take_postcard(bytes, at)?;
+    let resource = take_postcard_labels(bytes, at)?;
+    let related_len: usize = take_postcard(bytes, at)?;
+    let related_start = *at;
+    for _ in 0..related_len {
+        take_postcard_labels(bytes, at)?;
+    }
+    let related = PackedRelated {
+        len: related_len,
+        bytes: &bytes[related_start..*at],
+    };
+    let follows: Option<EventId> = take_postcard(bytes, at)?;
+    Some(Event {
+        id,
+        event,
+        occurred,
+        received,
+        resource: Labels::Packed(resource),
+        related: Related::Packed(related),
+        follows,
+    })
+}
+
 /// Moves `*at` past `count` labels; `None` if they do not decode.
 fn skip_labels(bytes: &[u8], at: &mut usize, count: usize) -> Option<()> {
     for _ in 0..count.saturating_mul(2) {

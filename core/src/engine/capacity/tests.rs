@@ -363,6 +363,7 @@ fn fixed_engine_footprint_of_firings() {
     type Node = crate::engine::Node<Fixed<1028, 512, 4, 64, 4, 256, 4, 4, 512>>;
     let others = size_of::<crate::engine::eval::Route>() // route cache
         + size_of::<u32>() // candidates scratch
+        + size_of::<u32>() // index_py's scratch
         + 2 * size_of::<Option<(u64, u32)>>() // Prefect ids, 2 slots per node
         + size_of::<Option<Node>>() // the node: its packed trigger inline
         + 4 + 4 // free list, proactive list

@@ -120,7 +120,7 @@ fn followers_with_equal_occurred_come_in_the_order_of_a_copy_of_pythons_set() {
     // the layout (deleted entries included) survives export and import
     o.forget_follower(&EventId::parse(TIED[0]).expect("a uuid"), &id(9));
     let before: Vec<EventId> = o.followers(&id(9)).iter().map(|e| e.id()).collect();
-    let restored = CausalOrdering::<Growable>::import(o.export()).expect("a valid record");
+    let restored = CausalOrdering::<Growable>::import_record(o.export()).expect("a valid record");
     let after: Vec<EventId> = restored.followers(&id(9)).iter().map(|e| e.id()).collect();
     assert_eq!(before, after);
     assert_eq!(after.len(), 5);
@@ -134,10 +134,10 @@ fn impossible_follower_set_layouts_are_refused() {
     let with = |size: u32, slots: Vec<(u32, Option<EventId>)>| {
         let mut r = o.export();
         r.followers[0].1 = (size, slots);
-        CausalOrdering::<Growable>::import(r)
+        CausalOrdering::<Growable>::import_record(r)
     };
     let one = Some(EventId::parse(TIED[0]).expect("a uuid"));
-    assert!(CausalOrdering::<Growable>::import(good).is_some());
+    assert!(CausalOrdering::<Growable>::import_record(good).is_some());
     assert!(with(12, vec![(0, one)]).is_none(), "not a power of two");
     assert!(with(4, vec![(0, one)]).is_none(), "below CPython's minimum");
     assert!(
@@ -337,7 +337,7 @@ fn a_fixed_waitlist_behaves_as_the_growable_one() {
             assert_eq!(f.followers, g.followers, "step {step} op {}", (r >> 16) % 8);
             assert_eq!(f.next_position, g.next_position, "step {step}");
             // and the fixed one imports what the growable one exported
-            let again = CausalOrdering::<Small>::import(g).expect("fits");
+            let again = CausalOrdering::<Small>::import_record(g).expect("fits");
             assert_eq!(again.export().waiting, f.waiting);
         }
     }

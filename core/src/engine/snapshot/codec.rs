@@ -2,18 +2,18 @@
 //! payload, FNV-1a fingerprints of trigger definitions, varints, and the
 //! de-duplication cache packed into one byte string.
 
-use alloc::vec::Vec;
-
 use serde::ser::{Serialize, Serializer};
 
 use crate::event::EventId;
 use crate::time::Instant;
+#[cfg(test)]
 use crate::trigger::Trigger;
 use crate::varint;
 
 /// The fingerprint of a (validated) trigger definition: FNV-1a of its postcard
 /// encoding (the compact form, which holds every field).
-pub(crate) fn fingerprint(trigger: &Trigger) -> u64 {
+#[cfg(test)]
+pub(super) fn fingerprint(trigger: &Trigger) -> u64 {
     trigger.def().fingerprint()
 }
 
@@ -84,10 +84,6 @@ impl<B: AsRef<[u8]>> Serialize for Bytes<B> {
     }
 }
 
-pub(super) fn push_varint(out: &mut Vec<u8>, v: u64) {
-    out.extend_from_slice(varint::encode(v, &mut [0; varint::MAX_LEN]));
-}
-
 pub(super) use varint::take as take_varint;
 
 /// How many values a saved key holds, or `None` unless it is exactly what the engine
@@ -110,40 +106,116 @@ pub(super) fn key_value_count(key: &[u8]) -> Option<usize> {
     Some(count)
 }
 
-/// The de-duplication cache's entries as one byte string: per entry the sequence
-/// number's increase (varint), the 16 id bytes, and the expiry's change in
-/// microseconds (zigzag varint). About 19 bytes an id, written and read in one loop.
-pub(super) fn encode_seen(
-    entries: impl Iterator<Item = (u64, EventId, Instant)>,
-    len: usize,
-) -> Vec<u8> {
-    let mut out = Vec::with_capacity(len * 20);
-    let (mut seq, mut expiry) = (0u64, 0u64);
-    for (s, id, e) in entries {
-        let e = e.as_micros();
-        push_varint(&mut out, s.wrapping_sub(seq));
-        out.extend_from_slice(&id.0);
-        let delta = e.wrapping_sub(expiry) as i64;
-        push_varint(&mut out, ((delta << 1) ^ (delta >> 63)) as u64);
-        (seq, expiry) = (s, e);
-    }
-    out
+/// One de-duplication cache entry packed: the sequence number's increase (varint),
+/// the 16 id bytes, and the expiry's change in microseconds (zigzag varint), after the
+/// entry `(seq, expiry)` before it. Returns the buffer and the length used.
+fn pack_seen_entry(
+    (seq, expiry): (u64, u64),
+    (s, id, e): (u64, EventId, Instant),
+) -> ([u8; 2 * varint::MAX_LEN + 16], usize) {
+    let mut out = [0u8; 2 * varint::MAX_LEN + 16];
+    let mut buf = [0u8; varint::MAX_LEN];
+    let step = varint::encode(s.wrapping_sub(seq), &mut buf);
+    let mut len = step.len();
+    out[..len].copy_from_slice(step);
+    out[len..len + 16].copy_from_slice(&id.0);
+    len += 16;
+    let delta = e.as_micros().wrapping_sub(expiry) as i64;
+    let zigzag = varint::encode(((delta << 1) ^ (delta >> 63)) as u64, &mut buf);
+    out[len..len + zigzag.len()].copy_from_slice(zigzag);
+    (out, len + zigzag.len())
 }
 
-pub(super) fn decode_seen(bytes: &[u8]) -> Option<Vec<(u64, EventId, Instant)>> {
-    let mut out = Vec::with_capacity(bytes.len() / 18);
-    let (mut seq, mut expiry) = (0u64, 0u64);
-    let mut at = 0;
-    while at < bytes.len() {
+/// The de-duplication cache's entries as one byte string: per entry the sequence
+/// number's increase (varint), the 16 id bytes, and the expiry's change in
+/// microseconds (zigzag varint). About 19 bytes an id, packed while written (postcard
+/// writes a sequence of `u8` exactly as a byte string: its length, then the bytes).
+pub(super) struct SeenOut<F>(pub(super) F);
+
+impl<F, I> Serialize for SeenOut<F>
+where
+    F: Fn() -> I,
+    I: Iterator<Item = (u64, EventId, Instant)>,
+{
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let packed = || {
+            let mut before = (0u64, 0u64);
+            (self.0)().map(move |entry| {
+                let out = pack_seen_entry(before, entry);
+                before = (entry.0, entry.2.as_micros());
+                out
+            })
+        };
+        let len = packed().map(|(_, len)| len).sum();
+        let mut seq = s.serialize_seq(Some(len))?;
+        for (bytes, len) in packed() {
+            for b in &bytes[..len] {
+                seq.serialize_element(b)?;
+            }
+        }
+        seq.end()
+    }
+}
+
+/// The entries of a packed de-duplication cache ([`SeenOut`]), decoded one after
+/// the other; ends early at bytes that do not decode (see [`seen_count`]).
+pub(super) fn seen_entries(
+    bytes: &[u8],
+) -> impl Iterator<Item = (u64, EventId, Instant)> + Clone + '_ {
+    let (mut seq, mut expiry, mut at) = (0u64, 0u64, 0usize);
+    core::iter::from_fn(move || {
+        if at >= bytes.len() {
+            return None;
+        }
         seq = seq.wrapping_add(take_varint(bytes, &mut at)?);
         let id: [u8; 16] = bytes.get(at..at + 16)?.try_into().ok()?;
         at += 16;
         let z = take_varint(bytes, &mut at)?;
         let delta = ((z >> 1) as i64) ^ -((z & 1) as i64);
         expiry = expiry.wrapping_add(delta as u64);
-        out.push((seq, EventId(id), Instant::from_micros(expiry)));
+        Some((seq, EventId(id), Instant::from_micros(expiry)))
+    })
+}
+
+/// How many entries a packed de-duplication cache holds, or `None` unless it decodes
+/// whole.
+pub(super) fn seen_count(bytes: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    let mut count = 0;
+    while at < bytes.len() {
+        take_varint(bytes, &mut at)?;
+        at = at.checked_add(16).filter(|&end| end <= bytes.len())?;
+        take_varint(bytes, &mut at)?;
+        count += 1;
     }
-    Some(out)
+    Some(count)
+}
+
+/// The packed entries, collected (tests).
+#[cfg(test)]
+pub(super) fn decode_seen(bytes: &[u8]) -> Option<alloc::vec::Vec<(u64, EventId, Instant)>> {
+    let count = seen_count(bytes)?;
+    let all: alloc::vec::Vec<_> = seen_entries(bytes).collect();
+    (all.len() == count).then_some(all)
+}
+
+/// [`SeenOut`]'s bytes, without the length (tests).
+#[cfg(test)]
+pub(super) fn encode_seen(
+    entries: impl Iterator<Item = (u64, EventId, Instant)> + Clone,
+    _len: usize,
+) -> alloc::vec::Vec<u8> {
+    let bytes = postcard::to_allocvec(&SeenOut(|| entries.clone())).expect("encodes");
+    let mut at = 0;
+    take_varint(&bytes, &mut at).expect("a length");
+    bytes[at..].to_vec()
+}
+
+/// Appends `v` as a varint (tests).
+#[cfg(test)]
+pub(super) fn push_varint(out: &mut alloc::vec::Vec<u8>, v: u64) {
+    out.extend_from_slice(varint::encode(v, &mut [0; varint::MAX_LEN]));
 }
 
 // ------------------------------------------------------------------ framing (harness)
@@ -158,7 +230,7 @@ impl crate::engine::Engine {
     /// # Panics
     ///
     /// If `payload` is longer than `u32::MAX` bytes.
-    pub(crate) fn frame_snapshot_payload(payload: &[u8]) -> Vec<u8> {
+    pub(crate) fn frame_snapshot_payload(payload: &[u8]) -> alloc::vec::Vec<u8> {
         let mut bytes = alloc::vec![0u8; super::SNAPSHOT_HEADER_LEN];
         super::write_header(&mut bytes, payload);
         bytes.extend_from_slice(payload);

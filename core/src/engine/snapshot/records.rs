@@ -1,20 +1,21 @@
-//! The payload's records. Each exists twice: a borrowing `*Out` that is written, and
-//! an owning `*In` that is read. postcard is positional, so the two must list the
-//! same fields, with types that encode alike (`&[T]`, `Vec<T>` and `VecDeque<T>` all
-//! encode as a sequence; [`Bytes`] and `&[u8]` as a byte string), in the same order.
-
-use alloc::vec::Vec;
+//! The payload's records as they are written: each borrows from the engine and
+//! encodes as the owned type the format was first written with (`&[T]`, `Vec<T>`,
+//! `VecDeque<T>` and a sequence serialized from an iterator of known length all
+//! encode alike, as do [`Bytes`], `&[u8]` and a sequence of `u8`). They are read
+//! back by `restore.rs`, field by field in the same order.
 
 use serde::ser::{SerializeSeq, SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
 
-use super::codec::Bytes;
-use crate::engine::keys::{Bucket, Held, KeyTable};
+use super::codec::{Bytes, SeenOut};
+use super::for_each_sorted;
+use crate::engine::keys::{Bucket, KeyTable};
 use crate::engine::lateness::LatenessBuffer;
-use crate::engine::ordering::{FollowerSetRecord, WaitingRecord};
-use crate::engine::{Engine, Firing, FiringBuf, OwnedFiring, Stats, TriggerId};
-use crate::event::{Event, EventId, Labels, OwnedEvent, Related};
-use crate::store::{Queue, Storage};
+use crate::engine::load::Children;
+use crate::engine::ordering::{CausalOrdering, FollowerSlots, SeenCache};
+use crate::engine::{CompositeNode, Engine, FiringBuf, NodeKind, Stats, TriggerId};
+use crate::event::{Event, Labels, Related};
+use crate::store::{Queue, Storage, Table};
 use crate::time::Instant;
 
 /// A loaded trigger: its id, the fingerprint of its definition, the load-order
@@ -28,30 +29,138 @@ pub(super) struct RootRecord {
     pub(super) nodes: u32,
 }
 
+/// A node with state: an event trigger's satisfied windows and next scheduled run,
+/// or a composite trigger's stored child firings (by child).
 #[derive(Serialize)]
-pub(super) enum NodeOut<'a> {
+#[serde(bound = "")]
+pub(super) enum NodeOut<'a, S: Storage> {
     Event {
         order: u64,
-        satisfied: Vec<u32>,
+        satisfied: SatisfiedOut<'a, S>,
         next_run: Option<Instant>,
     },
     Composite {
         order: u64,
-        stored: Vec<Option<Firing<'a>>>,
+        stored: StoredOut<'a, S>,
     },
 }
 
-#[derive(Deserialize)]
-pub(super) enum NodeIn {
-    Event {
-        order: u64,
-        satisfied: Vec<u32>,
-        next_run: Option<Instant>,
-    },
-    Composite {
-        order: u64,
-        stored: Vec<Option<OwnedFiring>>,
-    },
+/// An event trigger node's keys queued for the satisfied-bucket pass, in queue order
+/// (as `Vec<u32>` encodes).
+pub(super) struct SatisfiedOut<'a, S: Storage>(&'a Engine<S>, u32);
+
+impl<'a, St: Storage> SatisfiedOut<'a, St> {
+    fn keys(&self) -> impl Iterator<Item = u32> + 'a {
+        let (e, node) = (self.0, self.1);
+        e.satisfied
+            .iter()
+            .copied()
+            .filter(move |&k| e.keys.satisfied_queued(k) && e.keys.trigger(k) == Some(node))
+    }
+}
+
+impl<St: Storage> Serialize for SatisfiedOut<'_, St> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(ExactLen(self.keys().count(), self.keys()))
+    }
+}
+
+/// An iterator with a known length (serde's `collect_seq` passes its size hint on
+/// as the sequence's length, which postcard needs).
+struct ExactLen<I>(usize, I);
+
+impl<I: Iterator> Iterator for ExactLen<I> {
+    type Item = I::Item;
+    fn next(&mut self) -> Option<I::Item> {
+        let item = self.1.next()?;
+        self.0 = self.0.saturating_sub(1);
+        Some(item)
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.0, Some(self.0))
+    }
+}
+
+/// A composite's stored child firings, one `Option` per child in declared order (as
+/// `Vec<Option<OwnedFiring>>` encodes).
+pub(super) struct StoredOut<'a, S: Storage>(&'a Engine<S>, &'a CompositeNode);
+
+impl<St: Storage> Serialize for StoredOut<'_, St> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let e = self.0;
+        let mut seq = s.serialize_seq(Some(self.1.child_count as usize))?;
+        for child in Children::of(&e.nodes, self.1) {
+            seq.serialize_element(&e.stored_firing(child).map(FiringBuf::<St>::view))?;
+        }
+        seq.end()
+    }
+}
+
+/// The loaded triggers in load order ([`RootRecord`]s).
+pub(super) struct RootsOut<'a, S: Storage>(pub(super) &'a Engine<S>);
+
+impl<St: Storage> Serialize for RootsOut<'_, St> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let e = self.0;
+        let roots = || {
+            e.roots.iter().filter_map(|(&id, &idx)| {
+                let node = e.nodes.get(idx as usize)?.as_ref()?;
+                Some((node.order, id, idx))
+            })
+        };
+        let mut seq = s.serialize_seq(Some(roots().count()))?;
+        for_each_sorted(roots, |(order, id, idx)| {
+            seq.serialize_element(&RootRecord {
+                id,
+                fingerprint: e.fingerprints.get(&id).copied().unwrap_or(0),
+                order,
+                nodes: e.tree_size(idx),
+            })
+        })?;
+        seq.end()
+    }
+}
+
+/// The nodes with state ([`NodeOut`]), by load-order number.
+pub(super) struct NodesOut<'a, S: Storage>(pub(super) &'a Engine<S>);
+
+impl<St: Storage> Serialize for NodesOut<'_, St> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let e = self.0;
+        let with_state = || {
+            e.nodes.iter().enumerate().filter_map(|(idx, node)| {
+                let node = node.as_ref()?;
+                let has_state = match &node.kind {
+                    NodeKind::Event(ev) => {
+                        ev.next_run.is_some() || SatisfiedOut(e, idx as u32).keys().next().is_some()
+                    }
+                    NodeKind::Composite(c) => {
+                        Children::of(&e.nodes, c).any(|n| e.stored_firing(n).is_some())
+                    }
+                };
+                has_state.then_some((node.order, idx))
+            })
+        };
+        let mut seq = s.serialize_seq(Some(with_state().count()))?;
+        for_each_sorted(with_state, |(order, idx)| {
+            let Some(node) = e.nodes[idx].as_ref() else {
+                return Ok(());
+            };
+            let out: NodeOut<'_, St> = match &node.kind {
+                NodeKind::Event(ev) => NodeOut::Event {
+                    order,
+                    satisfied: SatisfiedOut(e, idx as u32),
+                    next_run: ev.next_run,
+                },
+                NodeKind::Composite(c) => NodeOut::Composite {
+                    order,
+                    stored: StoredOut(e, c),
+                },
+            };
+            seq.serialize_element(&out)
+        })?;
+        seq.end()
+    }
 }
 
 #[derive(Serialize)]
@@ -75,15 +184,6 @@ impl<S: Storage> Serialize for HeldOut<'_, S> {
         }
         seq.end()
     }
-}
-
-#[derive(Deserialize)]
-pub(super) struct KeyIn<'a> {
-    pub(super) slot: u32,
-    pub(super) node: u64,
-    pub(super) key: &'a [u8],
-    pub(super) bucket: Option<Bucket>,
-    pub(super) held: Vec<Held>,
 }
 
 /// Every live key, in slot order.
@@ -121,6 +221,50 @@ impl<St: Storage> Serialize for LatenessOut<'_, St> {
     }
 }
 
+/// The waiting followers (waitlist position, `received`, event), by position (as
+/// `Vec<(u64, Instant, OwnedEvent)>` encodes).
+pub(super) struct WaitingOut<'a, St: Storage>(pub(super) &'a CausalOrdering<St>);
+
+impl<St: Storage> Serialize for WaitingOut<'_, St> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.waiting_count()))?;
+        self.0.for_each_waiting(|position, received, event| {
+            seq.serialize_element(&(position, received, EventOut(event)))
+        })?;
+        seq.end()
+    }
+}
+
+/// Each leader's follower-id set, leaders sorted (as
+/// `Vec<(EventId, (u32, Vec<(u32, Option<EventId>)>))>` encodes).
+pub(super) struct FollowersOut<'a, St: Storage>(pub(super) &'a CausalOrdering<St>);
+
+/// The occupied slots of one follower set (as `Vec<(u32, Option<EventId>)>`).
+struct SlotsOut<'a>(&'a dyn FollowerSlots);
+
+impl Serialize for SlotsOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.count()))?;
+        let mut result = Ok(());
+        self.0.each(&mut |position, id| {
+            result = seq.serialize_element(&(position, id));
+            result.is_ok()
+        });
+        result?;
+        seq.end()
+    }
+}
+
+impl<St: Storage> Serialize for FollowersOut<'_, St> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.leader_count()))?;
+        self.0.for_each_follower_set(|leader, size, slots| {
+            seq.serialize_element(&(leader, (size, SlotsOut(slots))))
+        })?;
+        seq.end()
+    }
+}
+
 /// The firings not yet polled, in order (encoded as a sequence of firings, as a
 /// `VecDeque<OwnedFiring>`).
 pub(super) struct ActionsOut<'a, St: Storage>(pub(super) &'a St::FiringQueue<FiringBuf<St>>);
@@ -135,7 +279,7 @@ impl<St: Storage> Serialize for ActionsOut<'_, St> {
     }
 }
 
-/// An event as [`OwnedEvent`] encodes (field for field), read from a view.
+/// An event as `OwnedEvent` encodes (field for field), read from a view.
 struct EventOut<'a>(Event<'a>);
 
 /// Labels as a sequence of `(name, value)` pairs, as `Vec<(String, String)>` encodes.
@@ -182,8 +326,8 @@ impl Serialize for EventOut<'_> {
 #[derive(Serialize)]
 #[serde(bound = "")]
 pub(super) struct PayloadOut<'a, St: Storage> {
-    pub(super) roots: Vec<RootRecord>,
-    pub(super) nodes: Vec<NodeOut<'a>>,
+    pub(super) roots: RootsOut<'a, St>,
+    pub(super) nodes: NodesOut<'a, St>,
     pub(super) keys: KeysOut<'a, St>,
     pub(super) free_slots: &'a [u32],
     pub(super) wheel_elapsed: Instant,
@@ -193,36 +337,21 @@ pub(super) struct PayloadOut<'a, St: Storage> {
     pub(super) stats: Stats,
     pub(super) actions: ActionsOut<'a, St>,
     pub(super) resume: (u8, u32, u64),
-    pub(super) seen: Bytes<Vec<u8>>,
+    pub(super) seen: SeenCacheOut<'a, St>,
     pub(super) seen_next_seq: u64,
-    pub(super) waiting: Vec<WaitingRecord>,
-    pub(super) followers: Vec<(EventId, FollowerSetRecord)>,
+    pub(super) waiting: WaitingOut<'a, St>,
+    pub(super) followers: FollowersOut<'a, St>,
     pub(super) next_position: u64,
     pub(super) lateness: LatenessOut<'a, St>,
     pub(super) lateness_arrivals: u64,
     pub(super) watermark: Option<Instant>,
 }
 
-#[derive(Deserialize)]
-pub(super) struct PayloadIn<'a> {
-    pub(super) roots: Vec<RootRecord>,
-    pub(super) nodes: Vec<NodeIn>,
-    #[serde(borrow)]
-    pub(super) keys: Vec<KeyIn<'a>>,
-    pub(super) free_slots: Vec<u32>,
-    pub(super) wheel_elapsed: Instant,
-    pub(super) wall: Instant,
-    pub(super) events_clock: Option<Instant>,
-    pub(super) events_clock_updated: Option<Instant>,
-    pub(super) stats: Stats,
-    pub(super) actions: Vec<OwnedFiring>,
-    pub(super) resume: (u8, u32, u64),
-    pub(super) seen: &'a [u8],
-    pub(super) seen_next_seq: u64,
-    pub(super) waiting: Vec<WaitingRecord>,
-    pub(super) followers: Vec<(EventId, FollowerSetRecord)>,
-    pub(super) next_position: u64,
-    pub(super) lateness: Vec<(u64, OwnedEvent)>,
-    pub(super) lateness_arrivals: u64,
-    pub(super) watermark: Option<Instant>,
+/// The de-duplication cache, packed ([`SeenOut`]).
+pub(super) struct SeenCacheOut<'a, St: Storage>(pub(super) &'a SeenCache<St>);
+
+impl<St: Storage> Serialize for SeenCacheOut<'_, St> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        SeenOut(|| self.0.export().0).serialize(s)
+    }
 }

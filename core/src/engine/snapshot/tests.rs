@@ -2,7 +2,9 @@
 //! restore keeps and drops.
 
 use super::codec::{decode_seen, push_varint, take_varint};
+use super::restore::RestoreOutcome;
 use super::*;
+use crate::engine::{AddTriggerError, Capacity};
 use crate::engine::{EngineConfig, EventOutcome, OwnedFiring};
 use crate::event::{Event, EventId, Labels, Related, RESOURCE_ID};
 use crate::time::Duration;
@@ -570,5 +572,403 @@ fn fingerprints_are_stable() {
             .expect("valid trigger");
         let got = super::fingerprint(&trigger);
         assert_eq!(got, *expected, "{json}");
+    }
+}
+
+// ------------------------------------------------------------------ golden bytes
+
+/// A compound over a `Failed` and a `Completed` trigger, per flow run.
+const COMPOUND: &str = r#"{"type": "compound", "require": "all", "within": null, "triggers": [
+  {"type": "event", "expect": ["prefect.flow-run.Failed"], "for_each": ["prefect.resource.id"],
+   "posture": "Reactive", "threshold": 1, "within": 0},
+  {"type": "event", "expect": ["prefect.flow-run.Completed"], "for_each": ["prefect.resource.id"],
+   "posture": "Reactive", "threshold": 1, "within": 0}]}"#;
+
+/// An event `name` of `run` with id `n` at `secs`, with a related resource and
+/// optionally following event `follows`.
+fn event_of(e: &mut Engine, n: u32, name: &str, run: &str, secs: u64, follows: Option<u32>) {
+    let resource = [(RESOURCE_ID, run), ("prefect.resource.name", "réunion")];
+    let related: [&[(&str, &str)]; 1] = [&[
+        (RESOURCE_ID, "prefect.deployment.x"),
+        ("prefect.resource.role", "deployment"),
+    ]];
+    let event = Event {
+        id: id(n),
+        event: name,
+        occurred: at(secs),
+        received: at(secs),
+        resource: Labels::Pairs(&resource),
+        related: Related::Pairs(&related),
+        follows: follows.map(id),
+    };
+    e.handle_event(&event, at(secs)).unwrap();
+}
+
+/// The triggers of [`golden_engines`].
+fn golden_triggers() -> Vec<(TriggerId, Trigger)> {
+    let mut all = zombies();
+    all.push((TriggerId(7), trigger(COMPOUND)));
+    all
+}
+
+/// Engines whose snapshots reach every part of the payload: keys with buckets and
+/// held events, a stored child firing and pending firings, waiting followers (two of
+/// one leader), a refreshed de-duplication id, and (second engine) the
+/// allowed-lateness buffer.
+fn golden_engines() -> Vec<Engine> {
+    let mut out = Vec::new();
+    for lateness in [None, Some(Duration::from_secs(30))] {
+        let config = EngineConfig {
+            allowed_lateness: lateness,
+            ..EngineConfig::default()
+        };
+        let mut e = Engine::new(config);
+        for (i, t) in golden_triggers() {
+            e.add_trigger(i, t).unwrap();
+        }
+        heartbeat(&mut e, 1, "prefect.flow-run.C", 0);
+        heartbeat(&mut e, 2, "prefect.flow-run.A", 10);
+        event_of(
+            &mut e,
+            3,
+            "prefect.flow-run.Failed",
+            "prefect.flow-run.A",
+            20,
+            None,
+        );
+        event_of(
+            &mut e,
+            4,
+            "prefect.flow-run.Completed",
+            "prefect.flow-run.B",
+            21,
+            None,
+        );
+        event_of(
+            &mut e,
+            5,
+            "prefect.flow-run.Failed",
+            "prefect.flow-run.B",
+            22,
+            Some(99),
+        );
+        event_of(
+            &mut e,
+            6,
+            "prefect.flow-run.Running",
+            "prefect.flow-run.B",
+            23,
+            Some(99),
+        );
+        event_of(
+            &mut e,
+            7,
+            "prefect.flow-run.Running",
+            "prefect.flow-run.D",
+            24,
+            Some(98),
+        );
+        e.handle_timeout(at(35));
+        heartbeat(&mut e, 8, "prefect.flow-run.B", 40);
+        e.handle_timeout(at(60));
+        e.handle_timeout(at(95));
+        event_of(
+            &mut e,
+            9,
+            "prefect.flow-run.Failed",
+            "prefect.flow-run.E",
+            96,
+            None,
+        );
+        out.push(e);
+    }
+    out
+}
+
+const GOLDEN: &[u8] = include_bytes!("golden-v3.bin");
+
+/// The snapshots of [`golden_engines`], each prefixed with its length (`u32` LE).
+fn golden_bytes() -> Vec<u8> {
+    let mut out = Vec::new();
+    for e in golden_engines() {
+        let bytes = e.snapshot_to_vec();
+        out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+        out.extend_from_slice(&bytes);
+    }
+    out
+}
+
+/// Writes `golden-v3.bin` (only when the format deliberately changes, with a new
+/// version): `cargo test -p overdue-core --lib write_golden -- --ignored`.
+#[test]
+#[ignore]
+fn write_golden() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/engine/snapshot/golden-v3.bin"
+    );
+    std::fs::write(path, golden_bytes()).unwrap();
+}
+
+#[test]
+fn snapshots_are_the_bytes_format_3_pins() {
+    assert!(golden_bytes() == GOLDEN, "the snapshot bytes changed");
+    // and they restore to engines that save them again
+    let mut at = 0;
+    while at < GOLDEN.len() {
+        let len = u32::from_le_bytes(GOLDEN[at..at + 4].try_into().unwrap()) as usize;
+        let bytes = &GOLDEN[at + 4..at + 4 + len];
+        let lateness = (at > 0).then(|| Duration::from_secs(30));
+        let config = EngineConfig {
+            allowed_lateness: lateness,
+            ..EngineConfig::default()
+        };
+        let (e, report) = Engine::restore(config, golden_triggers(), bytes).unwrap();
+        assert_eq!(report.kept.len(), 3);
+        assert_eq!(e.snapshot_to_vec(), bytes);
+        at += 4 + len;
+    }
+}
+
+#[test]
+fn the_golden_engines_reach_every_part_of_the_payload() {
+    let engines = golden_engines();
+    let (direct, late) = (&engines[0], &engines[1]);
+    assert!(direct.tracked_keys() > 0 && direct.remembered_ids() > 0);
+    assert!(
+        direct.waiting_followers() >= 3,
+        "{}",
+        direct.waiting_followers()
+    );
+    assert!(!direct.actions.is_empty(), "pending firings");
+    assert!(
+        direct.stored.iter().any(Option::is_some),
+        "a stored child firing"
+    );
+    assert!(late.buffered_events() > 0);
+}
+
+// ------------------------------------------------------------------ in place
+
+/// Restores `bytes` in place into `e`, collecting the outcomes.
+fn restore_into(
+    e: &mut Engine,
+    config: EngineConfig,
+    triggers: &[(TriggerId, Trigger)],
+    bytes: &[u8],
+) -> Result<RestoreReport, RestoreError> {
+    let mut report = RestoreReport::default();
+    e.restore_in_place(config, triggers, bytes, &mut |id, outcome| {
+        report.record(id, outcome)
+    })?;
+    Ok(report)
+}
+
+/// Whether `e` is a fresh engine with `config`: no triggers, no state, saving the
+/// bytes a new one saves.
+fn assert_fresh(e: &Engine, config: EngineConfig) {
+    assert_eq!(e.trigger_count(), 0);
+    assert_eq!(e.tracked_keys(), 0);
+    assert_eq!(e.config(), Engine::new(config).config());
+    assert_eq!(e.snapshot_to_vec(), Engine::new(config).snapshot_to_vec());
+}
+
+#[test]
+fn restoring_in_place_equals_restoring_by_value() {
+    let mut at = 0;
+    let mut in_place = busy_engine();
+    while at < GOLDEN.len() {
+        let len = u32::from_le_bytes(GOLDEN[at..at + 4].try_into().unwrap()) as usize;
+        let bytes = &GOLDEN[at + 4..at + 4 + len];
+        let config = EngineConfig {
+            allowed_lateness: (at > 0).then(|| Duration::from_secs(30)),
+            ..EngineConfig::default()
+        };
+        // the same triggers, one changed, one removed, one added
+        let mut others = golden_triggers();
+        others[1].1 = zombie_within(60);
+        others.remove(0);
+        others.push((TriggerId(40), zombie_within(30)));
+        for triggers in [golden_triggers(), others] {
+            let (mut by_value, expected) =
+                Engine::restore(config, triggers.clone(), bytes).unwrap();
+            // into an engine with other state and another configuration
+            let report = restore_into(&mut in_place, config, &triggers, bytes).unwrap();
+            assert_eq!(report, expected);
+            assert_eq!(in_place.snapshot_to_vec(), by_value.snapshot_to_vec());
+            for t in [100, 200, 400] {
+                heartbeat(&mut in_place, 1000 + t as u32, "prefect.flow-run.Z", t);
+                heartbeat(&mut by_value, 1000 + t as u32, "prefect.flow-run.Z", t);
+                in_place.handle_timeout(at_secs(t + 1));
+                by_value.handle_timeout(at_secs(t + 1));
+                assert_eq!(drain(&mut in_place), drain(&mut by_value));
+            }
+        }
+        at += 4 + len;
+    }
+}
+
+fn at_secs(secs: u64) -> Instant {
+    at(secs)
+}
+
+#[test]
+fn the_report_lists_kept_changed_removed_and_added_in_order() {
+    let bytes = golden_engines()[0].snapshot_to_vec();
+    let triggers = vec![
+        (TriggerId(50), zombie_within(10)),
+        (TriggerId(7), trigger(COMPOUND)),
+        (TriggerId(2), zombie_within(121)),
+        (TriggerId(51), zombie_within(11)),
+    ];
+    let mut e = Engine::new(EngineConfig::default());
+    let mut outcomes = Vec::new();
+    e.restore_in_place(EngineConfig::default(), &triggers, &bytes, &mut |id, o| {
+        outcomes.push((id.0, o))
+    })
+    .unwrap();
+    use RestoreOutcome::*;
+    assert_eq!(
+        outcomes,
+        [
+            (1, Removed),
+            (2, Changed),
+            (7, Kept),
+            (50, Added),
+            (51, Added)
+        ]
+    );
+    let (_, report) = Engine::restore(EngineConfig::default(), triggers, &bytes).unwrap();
+    assert_eq!(report.kept, [TriggerId(7)]);
+    assert_eq!(report.changed, [TriggerId(2)]);
+    assert_eq!(report.removed, [TriggerId(1)]);
+    assert_eq!(report.added, [TriggerId(50), TriggerId(51)]);
+}
+
+#[test]
+fn every_error_in_place_leaves_a_fresh_usable_engine() {
+    let config = EngineConfig::default();
+    let bytes = golden_engines()[0].snapshot_to_vec();
+    let small = EngineConfig {
+        capacities: crate::engine::Capacities {
+            keys: 1,
+            ..crate::engine::Capacities::default()
+        },
+        ..config
+    };
+    let mut corrupt = bytes.clone();
+    corrupt[SNAPSHOT_HEADER_LEN + 3] ^= 0x40;
+    let invalid = vec![
+        (TriggerId(1), trigger(ZOMBIE)),
+        (TriggerId(1), trigger(ZOMBIE)),
+    ];
+    #[allow(clippy::type_complexity)]
+    let cases: Vec<(
+        EngineConfig,
+        Vec<(TriggerId, Trigger)>,
+        Vec<u8>,
+        RestoreError,
+    )> = vec![
+        (
+            config,
+            golden_triggers(),
+            bytes[..bytes.len() - 1].to_vec(),
+            RestoreError::Truncated,
+        ),
+        (
+            config,
+            golden_triggers(),
+            corrupt.clone(),
+            RestoreError::Corrupt,
+        ),
+        (
+            config,
+            golden_triggers(),
+            with_payload(&bytes, &bytes[SNAPSHOT_HEADER_LEN..bytes.len() - 1]),
+            RestoreError::Corrupt,
+        ),
+        (
+            small,
+            golden_triggers(),
+            bytes.clone(),
+            RestoreError::Full(Capacity::Keys),
+        ),
+        (
+            config,
+            invalid,
+            bytes.clone(),
+            RestoreError::InvalidTrigger(TriggerId(1), AddTriggerError::DuplicateId(TriggerId(1))),
+        ),
+    ];
+    for (i, (config, triggers, input, expected)) in cases.into_iter().enumerate() {
+        let mut e = busy_engine();
+        let mut called = false;
+        let got = e.restore_in_place(config, &triggers, &input, &mut |_, _| called = true);
+        let got = got.expect_err(&alloc::format!("case {i}"));
+        // (a flipped payload byte may decode into another inconsistency)
+        if expected != RestoreError::Corrupt {
+            assert_eq!(got, expected);
+        }
+        assert_eq!(
+            Engine::restore(config, triggers.clone(), &input).unwrap_err(),
+            got
+        );
+        assert!(!called, "no report for a failed restore");
+        assert_fresh(&e, config);
+        // usable: load a trigger and run
+        e.add_trigger(TriggerId(9), trigger(ZOMBIE)).unwrap();
+        heartbeat(&mut e, 77, "prefect.flow-run.Q", 0);
+        e.handle_timeout(at(200));
+        assert_eq!(drain(&mut e).len(), 1);
+        // and restorable again
+        restore_into(&mut e, EngineConfig::default(), &golden_triggers(), &bytes).unwrap();
+        assert_eq!(e.snapshot_to_vec(), bytes);
+    }
+}
+
+#[test]
+fn arbitrary_payloads_in_place_never_panic_and_match_by_value() {
+    let bytes = golden_engines()[0].snapshot_to_vec();
+    let payload = &bytes[SNAPSHOT_HEADER_LEN..];
+    let mut e = Engine::new(EngineConfig::default());
+    let mut state = 0x1234_5678_9abc_def0u64;
+    for round in 0..400 {
+        let mut p = payload.to_vec();
+        for _ in 0..(round % 5 + 1) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let i = (state as usize) % p.len();
+            p[i] = (state >> 32) as u8;
+        }
+        let cut = if round % 7 == 0 {
+            (state as usize) % p.len()
+        } else {
+            p.len()
+        };
+        let input = with_payload(&bytes, &p[..cut]);
+        let by_value = Engine::restore(EngineConfig::default(), golden_triggers(), &input);
+        let in_place = restore_into(&mut e, EngineConfig::default(), &golden_triggers(), &input);
+        match (by_value, in_place) {
+            (Ok((v, report)), Ok(r)) => {
+                assert_eq!(report, r);
+                assert_eq!(v.snapshot_to_vec(), e.snapshot_to_vec());
+            }
+            (Err(a), Err(b)) => {
+                assert_eq!(a, b);
+                assert_fresh(&e, EngineConfig::default());
+            }
+            (a, b) => panic!("round {round}: {:?} vs {:?}", a.map(|_| ()), b.map(|_| ())),
+        }
+    }
+}
+
+#[test]
+fn saving_allocates_nothing_and_fits_a_slice_exactly() {
+    for e in golden_engines() {
+        let whole = e.snapshot_to_vec();
+        let mut buf = [0u8; 4096];
+        let n = e.snapshot(&mut buf).unwrap();
+        assert_eq!(&buf[..n], &whole[..]);
     }
 }
