@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 manifest=core/nostd-check/Cargo.toml
 
-echo "nostd-check: overdue-core, default features off (fixed-capacity wheel)"
+echo "nostd-check: overdue-core, default features off (fixed-capacity wheel and engine)"
 cargo run --release --locked --manifest-path "$manifest"
 
 echo "nostd-check: overdue-core with feature alloc (fixed and growable wheel)"

@@ -31,11 +31,14 @@
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// The docs are written for the default build (with `alloc`): without it, links to
+// the `alloc`-only items they mention (owned triggers and firings, the growable
+// storage, the `Vec` conveniences) have nothing to point at.
+#![cfg_attr(not(feature = "alloc"), allow(rustdoc::broken_intra_doc_links))]
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
-#[cfg(feature = "alloc")]
 pub mod engine;
 pub mod error;
 pub mod event;

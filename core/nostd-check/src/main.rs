@@ -4,7 +4,8 @@
 //! `std`, std's `panic_impl` would clash with the handler below and the build would fail
 //! with "found duplicate lang item `panic_impl`". The binary then exercises the wheel and a
 //! packed event in a fixed buffer, a trigger definition compiled into a fixed buffer,
-//! and exits 0 only if everything came out right. libc is linked for `main`, `abort` and, with
+//! the engine on fixed storage (a zombie run detected, a capacity refused, a snapshot
+//! restored in place), and exits 0 only if everything came out right. libc is linked for `main`, `abort` and, with
 //! feature `alloc`, `malloc`/`free`.
 #![no_std]
 #![no_main]
@@ -223,6 +224,160 @@ fn exercise_triggers() -> i32 {
     }
 }
 
+/// The engine itself on fixed storage, on the stack: a zombie-run trigger loaded from
+/// a `static` definition, four runs heartbeating, one going silent: only that one
+/// fires, proactively; a fifth run is refused with the capacity it needs; a snapshot
+/// restored in place behaves as the original; corrupt bytes leave an empty engine.
+fn exercise_engine() -> i32 {
+    use overdue_core::engine::{
+        Capacity, Engine, EngineConfig, FiringKind, HandleEventError, RestoreOutcome, TriggerId,
+    };
+    use overdue_core::event::{Event, EventId, Labels, Related};
+    use overdue_core::store::Fixed;
+    use overdue_core::trigger::{EventTriggerDef, Posture, SpecDef, SpecDefs, Strs, TriggerDef};
+    // 4 trigger nodes, 4 keys, 16 remembered ids, 8 pending firings
+    type Small = Fixed<4, 512, 4, 64, 4, 256, 16, 8, 256>;
+    static ZOMBIE: TriggerDef<'static> = TriggerDef::Event(EventTriggerDef {
+        id: None,
+        match_: SpecDef::Borrowed(&[("prefect.resource.id", &["prefect.flow-run.*"])]),
+        match_related: SpecDefs::EMPTY,
+        after: Strs::Borrowed(&["prefect.flow-run.heartbeat"]),
+        expect: Strs::Borrowed(&["prefect.flow-run.heartbeat"]),
+        for_each: Strs::Borrowed(&["prefect.resource.id"]),
+        posture: Posture::Proactive,
+        threshold: 1,
+        within: Duration::from_secs(90),
+    });
+    const RUNS: [&str; 5] = [
+        "prefect.flow-run.1",
+        "prefect.flow-run.2",
+        "prefect.flow-run.3",
+        "prefect.flow-run.4",
+        "prefect.flow-run.5",
+    ];
+    let heartbeat = |run: usize, at: u64, n: u64| {
+        let resource: &'static [(&'static str, &'static str)] = match run {
+            0 => &[("prefect.resource.id", RUNS[0])],
+            1 => &[("prefect.resource.id", RUNS[1])],
+            2 => &[("prefect.resource.id", RUNS[2])],
+            3 => &[("prefect.resource.id", RUNS[3])],
+            _ => &[("prefect.resource.id", RUNS[4])],
+        };
+        let mut id = [0u8; 16];
+        id[..8].copy_from_slice(&n.to_le_bytes());
+        Event {
+            id: EventId(id),
+            event: "prefect.flow-run.heartbeat",
+            occurred: Instant::from_secs(at),
+            received: Instant::from_secs(at),
+            resource: Labels::Pairs(resource),
+            related: Related::EMPTY,
+            follows: None,
+        }
+    };
+    let mut engine = Engine::<Small>::create(EngineConfig::default());
+    if engine.add_trigger(TriggerId(1), &ZOMBIE).is_err() {
+        return 60;
+    }
+    let mut n = 0;
+    let mut fired = 0;
+    for second in 0..=300u64 {
+        let now = Instant::from_secs(second);
+        if second % 30 == 0 {
+            // run 4 (index 3) heartbeats once and dies
+            let alive = if second == 0 { 4 } else { 3 };
+            for run in 0..alive {
+                n += 1;
+                if engine
+                    .handle_event(&heartbeat(run, second, n), now)
+                    .is_err()
+                {
+                    return 61;
+                }
+            }
+        }
+        engine.handle_timeout(now);
+        while let Some(f) = engine.poll_action() {
+            let mut labels = f.labels();
+            if f.kind != FiringKind::Proactive
+                || labels.next() != Some(("prefect.resource.id", RUNS[3]))
+                || labels.next().is_some()
+            {
+                return 62;
+            }
+            fired += 1;
+        }
+    }
+    // the dead run fired once and its window is gone; the live ones keep theirs
+    if fired != 1 || engine.tracked_keys() != 3 {
+        return 63;
+    }
+    // run 4 comes back (a fourth key); a fifth run would need a fifth
+    let now = Instant::from_secs(300);
+    n += 1;
+    if engine.handle_event(&heartbeat(3, 300, n), now).is_err() {
+        return 64;
+    }
+    n += 1;
+    match engine.handle_event(&heartbeat(4, 300, n), now) {
+        Err(HandleEventError::Full(Capacity::Keys)) => {}
+        _ => return 65,
+    }
+    if engine.tracked_keys() != 4 {
+        return 66;
+    }
+    // saved into a buffer on the stack and restored in place into another engine,
+    // which saves the same bytes and goes on alike
+    let mut saved = [0u8; 2048];
+    let Ok(len) = engine.snapshot(&mut saved) else {
+        return 67;
+    };
+    let mut restored = Engine::<Small>::create(EngineConfig::default());
+    let mut kept = 0;
+    let triggers = [(TriggerId(1), ZOMBIE)];
+    let outcome = restored.restore_in_place(
+        EngineConfig::default(),
+        &triggers,
+        &saved[..len],
+        &mut |_, outcome| kept += usize::from(outcome == RestoreOutcome::Kept),
+    );
+    let mut again = [0u8; 2048];
+    if outcome.is_err()
+        || kept != 1
+        || restored.snapshot(&mut again) != Ok(len)
+        || again[..len] != saved[..len]
+    {
+        return 68;
+    }
+    // runs 1-3 and 4 go silent: all four fire 90 s after their last heartbeat
+    let mut fired = [0u32; 2];
+    for second in 300..=400u64 {
+        for (e, count) in [&mut engine, &mut restored]
+            .into_iter()
+            .zip(fired.iter_mut())
+        {
+            e.handle_timeout(Instant::from_secs(second));
+            while e.poll_action().is_some() {
+                *count += 1;
+            }
+        }
+    }
+    if fired != [4, 4] {
+        return 69;
+    }
+    // corrupt bytes: a typed error, and the engine is left empty, not half restored
+    saved[len / 2] ^= 0x55;
+    match restored.restore_in_place(
+        EngineConfig::default(),
+        &triggers,
+        &saved[..len],
+        &mut |_, _| {},
+    ) {
+        Err(_) if restored.trigger_count() == 0 && restored.tracked_keys() == 0 => 0,
+        _ => 70,
+    }
+}
+
 #[cfg(feature = "alloc")]
 mod heap {
     use core::alloc::{GlobalAlloc, Layout};
@@ -311,6 +466,10 @@ pub extern "C" fn main(_argc: i32, _argv: *const *const u8) -> i32 {
         return code;
     }
     let code = exercise_triggers();
+    if code != 0 {
+        return code;
+    }
+    let code = exercise_engine();
     if code != 0 {
         return code;
     }
