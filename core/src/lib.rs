@@ -23,11 +23,19 @@
 //!    call `handle_timeout(now)`. Extra calls are harmless; a `now` older than the last
 //!    one is treated as the last one.
 //!
-//! Time is [`Instant`]/[`Duration`] in microseconds since the Unix epoch. Without the
-//! `alloc` feature the crate offers the timing wheel ([`wheel`]) with fixed capacity,
-//! the matchers (compiled triggers packed in fixed buffers, routing by scan), the
-//! event view and borrowed trigger definitions ([`trigger::TriggerDef`]: checked and
-//! fingerprinted without allocating).
+//! Time is [`Instant`]/[`Duration`] in microseconds since the Unix epoch.
+//!
+//! # Without a heap
+//!
+//! Without the `alloc` feature the whole engine still works, on fixed-capacity
+//! storage: `Engine<store::Fixed<...>>` keeps all its state inline in one value
+//! (on the stack or in a `static`), its capacities const generics, and refuses
+//! what does not fit with a typed error naming the capacity, before anything
+//! changes. Triggers are given as borrowed definitions ([`trigger::TriggerDef`],
+//! e.g. a `static`); firings are read in place ([`engine::Firing`]); snapshots are
+//! written into a slice and restored in place (`Engine::restore_in_place`). The
+//! `alloc` feature (default) adds the growable storage (`Engine::new`), owned
+//! triggers parsed from Prefect's JSON, owned events and firings.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

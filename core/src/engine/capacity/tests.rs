@@ -388,3 +388,26 @@ fn py_index_per_node() -> usize {
 
 mod event_bytes;
 mod firing_bytes;
+
+/// The whole-engine formula of `benches/README.md` ("Footprint of the fixed engine"),
+/// with the per-role figures the tests above check, is within 1 KiB of the real size
+/// (alignment, the last-polled firing).
+#[test]
+fn fixed_engine_footprint_formula() {
+    use crate::store::Fixed;
+    type Example = Engine<Fixed<8, 512, 1024, 64, 16, 256, 256, 16, 512>>;
+    let (triggers, keys, events, seen, firings) = (8, 1024, 16, 256, 16);
+    let formula = keys * (184 + 128)
+        + triggers * (1676 - 1024 + 512 + 512)
+        + firings * (512 + 8)
+        + events * 1212
+        + seen * 112
+        + 4648; // with every capacity 0
+    assert_eq!(
+        core::mem::size_of::<Engine<Fixed<0, 0, 0, 0, 0, 0, 0, 0, 0>>>(),
+        4648
+    );
+    let size = core::mem::size_of::<Example>();
+    std::println!("fixed engine example: {size} B, formula {formula} B");
+    assert!(size.abs_diff(formula) <= 1024, "{size} vs {formula}");
+}
