@@ -25,6 +25,60 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Without a heap (no `alloc` feature needed), the same loop runs on fixed-capacity
+//! storage, with a trigger written as a `static` definition; what does not fit is
+//! refused with a typed error naming the capacity:
+//!
+//! ```
+//! use overdue_core::engine::{Capacity, Engine, EngineConfig, HandleEventError, TriggerId};
+//! use overdue_core::event::{Event, EventId, Labels, Related};
+//! use overdue_core::store::Fixed;
+//! use overdue_core::trigger::{EventTriggerDef, Posture, SpecDef, SpecDefs, Strs, TriggerDef};
+//! use overdue_core::{Duration, Instant};
+//!
+//! // "another heartbeat within 90 s", per flow run
+//! static ZOMBIE: TriggerDef<'static> = TriggerDef::Event(EventTriggerDef {
+//!     id: None,
+//!     match_: SpecDef::Borrowed(&[("prefect.resource.id", &["prefect.flow-run.*"])]),
+//!     match_related: SpecDefs::EMPTY,
+//!     after: Strs::Borrowed(&["prefect.flow-run.heartbeat"]),
+//!     expect: Strs::Borrowed(&["prefect.flow-run.heartbeat"]),
+//!     for_each: Strs::Borrowed(&["prefect.resource.id"]),
+//!     posture: Posture::Proactive,
+//!     threshold: 1,
+//!     within: Duration::from_secs(90),
+//! });
+//! // 4 trigger nodes of 512 bytes, 2 runs of up to 64 key bytes, 4 events of 256
+//! // bytes, 64 remembered ids, 8 pending firings of 256 bytes
+//! type Small = Fixed<4, 512, 2, 64, 4, 256, 64, 8, 256>;
+//! let mut engine = Engine::<Small>::create(EngineConfig::default());
+//! engine.add_trigger(TriggerId(1), &ZOMBIE)?;
+//! let heartbeat = |id: u8, run: &'static [(&'static str, &'static str)]| Event {
+//!     id: EventId([id; 16]),
+//!     event: "prefect.flow-run.heartbeat",
+//!     occurred: Instant::from_secs(0),
+//!     received: Instant::from_secs(0),
+//!     resource: Labels::Pairs(run),
+//!     related: Related::EMPTY,
+//!     follows: None,
+//! };
+//! let now = Instant::from_secs(0);
+//! engine.handle_event(&heartbeat(1, &[("prefect.resource.id", "prefect.flow-run.a")]), now)?;
+//! engine.handle_event(&heartbeat(2, &[("prefect.resource.id", "prefect.flow-run.b")]), now)?;
+//! // a third run needs a third key
+//! let third = heartbeat(3, &[("prefect.resource.id", "prefect.flow-run.c")]);
+//! assert_eq!(engine.handle_event(&third, now), Err(HandleEventError::Full(Capacity::Keys)));
+//! // both runs go silent: 90 s later each is detected
+//! engine.handle_timeout(Instant::from_secs(90));
+//! let mut dead = 0;
+//! while let Some(firing) = engine.poll_action() {
+//!     assert_eq!(firing.labels().count(), 1); // prefect.resource.id → the run
+//!     dead += 1;
+//! }
+//! assert_eq!(dead, 2);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! Two clocks matter, exactly where Prefect uses them: `now` (the wall clock handed to
 //! `handle_*`, used for firing instants, de-duplication, causal ordering, composite
 //! windows and proactive evaluation) and event time (`occurred`, used by reactive
