@@ -112,28 +112,18 @@ impl<S: Storage> Engine<S> {
         self.drop_keys_of(KeysOf::Node(n));
     }
 
-    /// Whether trigger node `t` is one of `of`.
-    fn is_of(&self, t: u32, of: KeysOf) -> bool {
-        match of {
-            KeysOf::Node(n) => t == n,
-            KeysOf::Tree(id) => matches!(self.nodes.get(t as usize), Some(Some(n)) if n.root == id),
-        }
-    }
-
     /// Drops every key of the trigger nodes `of`, with its timer.
     fn drop_keys_of(&mut self, of: KeysOf) {
-        let mut kept = 0;
-        for i in 0..self.satisfied.len() {
-            let k = self.satisfied[i];
-            if !self.keys.trigger(k).is_some_and(|t| self.is_of(t, of)) {
-                self.satisfied[kept] = k;
-                kept += 1;
-            }
-        }
-        self.satisfied.truncate(kept);
+        let (keys, nodes) = (&self.keys, &self.nodes);
+        self.satisfied
+            .retain_where(|&k| !keys.trigger(k).is_some_and(|t| of.holds(nodes, t)));
         let mut k = 0;
         while k < self.keys.slot_count() {
-            if self.keys.trigger(k).is_some_and(|t| self.is_of(t, of)) {
+            if self
+                .keys
+                .trigger(k)
+                .is_some_and(|t| of.holds(&self.nodes, t))
+            {
                 self.cancel_timer(k);
                 if let Some(i) = self.batch.iter().position(|&b| b == k) {
                     self.batch.remove_at(i);
@@ -363,8 +353,8 @@ impl<S: Storage> Engine<S> {
         self.fingerprints.remove(&id);
         self.route_cache.valid = false;
         // the tree's nodes are the ones with this root
-        let in_tree = |node: &Option<Node<S>>| node.as_ref().is_some_and(|n| n.root == id);
-        debug_assert!(in_tree(&self.nodes[root as usize]));
+        let tree = KeysOf::Tree(id);
+        debug_assert!(tree.holds(&self.nodes, root));
         for n in 0..self.nodes.len() {
             if let Some(Node {
                 kind: NodeKind::Event(ev),
@@ -378,11 +368,10 @@ impl<S: Storage> Engine<S> {
             }
         }
         let nodes = &self.nodes;
-        let doomed = |t: u32| in_tree(&nodes[t as usize]);
-        self.proactive.retain_where(|&p| !doomed(p));
-        self.drop_keys_of(KeysOf::Tree(id));
+        self.proactive.retain_where(|&p| !tree.holds(nodes, p));
+        self.drop_keys_of(tree);
         for n in 0..self.nodes.len() as u32 {
-            if !in_tree(&self.nodes[n as usize]) {
+            if !tree.holds(&self.nodes, n) {
                 continue;
             }
             self.clear_stored(n);
@@ -435,6 +424,16 @@ enum KeysOf {
     Node(u32),
     /// Every node's of one loaded trigger tree.
     Tree(TriggerId),
+}
+
+impl KeysOf {
+    /// Whether trigger node `t` (in `nodes`) is one of these.
+    fn holds<S: Storage>(self, nodes: &[Option<Node<S>>], t: u32) -> bool {
+        match self {
+            KeysOf::Node(n) => t == n,
+            KeysOf::Tree(id) => matches!(nodes.get(t as usize), Some(Some(n)) if n.root == id),
+        }
+    }
 }
 
 /// The children of a composite node, in declared order (see [`Children::of`]).

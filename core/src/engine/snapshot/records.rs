@@ -61,23 +61,11 @@ impl<'a, St: Storage> SatisfiedOut<'a, St> {
 
 impl<St: Storage> Serialize for SatisfiedOut<'_, St> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(ExactLen(self.keys().count(), self.keys()))
-    }
-}
-
-/// An iterator with a known length (serde's `collect_seq` passes its size hint on
-/// as the sequence's length, which postcard needs).
-struct ExactLen<I>(usize, I);
-
-impl<I: Iterator> Iterator for ExactLen<I> {
-    type Item = I::Item;
-    fn next(&mut self) -> Option<I::Item> {
-        let item = self.1.next()?;
-        self.0 = self.0.saturating_sub(1);
-        Some(item)
-    }
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.0, Some(self.0))
+        let mut seq = s.serialize_seq(Some(self.keys().count()))?;
+        for k in self.keys() {
+            seq.serialize_element(&k)?;
+        }
+        seq.end()
     }
 }
 
