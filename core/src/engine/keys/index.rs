@@ -201,10 +201,10 @@ impl<B: Seq<[u64; 2]>> KeyIndex<B> {
                 break;
             }
             let home = Self::home((e >> 32) as u32, size);
-            // distance from home to j and from home to the hole, cyclically
-            let to_j = (j + size - home) % size;
-            let to_hole = (hole + size - home) % size;
-            if to_j >= to_hole {
+            // distance from home to j and from home to the hole, cyclically (no
+            // division: it would dominate a removal)
+            let after_home = |i: usize| if i >= home { i - home } else { i + size - home };
+            if after_home(j) >= after_home(hole) {
                 entries[hole] = e;
                 hole = j;
             }
