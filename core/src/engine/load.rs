@@ -163,28 +163,30 @@ impl<S: Storage> Engine<S> {
     ) -> Option<u32> {
         let order = self.next_order;
         self.next_order += 1;
+        // (a node of either kind at this place in the tree)
+        let placed = |kind| Node {
+            kind,
+            parent,
+            child_index,
+            next_sibling: None,
+            row,
+            root,
+            order,
+        };
         let (rule, within, children) = match trigger {
             TriggerDef::Event(t) => {
                 let compiled = CompiledEventTrigger::pack(t)?;
                 let proactive = t.posture == Posture::Proactive;
-                let idx = self.alloc_node(Node {
-                    kind: NodeKind::Event(EventNode {
-                        compiled,
-                        next_run: None,
-                        keys: 0,
-                        py_hash: t
-                            .id
-                            .and_then(EventId::parse)
-                            .map(|u| pyset::py_hash_uuid(u.0)),
-                        shadowed: false,
-                    }),
-                    parent,
-                    child_index,
-                    next_sibling: None,
-                    row,
-                    root,
-                    order,
-                })?;
+                let idx = self.alloc_node(placed(NodeKind::Event(EventNode {
+                    compiled,
+                    next_run: None,
+                    keys: 0,
+                    py_hash: t
+                        .id
+                        .and_then(EventId::parse)
+                        .map(|u| pyset::py_hash_uuid(u.0)),
+                    shadowed: false,
+                })))?;
                 if let Some(Node {
                     kind: NodeKind::Event(ev),
                     ..
@@ -211,20 +213,12 @@ impl<S: Storage> Engine<S> {
             }
             TriggerDef::Sequence(s) => (CompositeRule::Sequence, s.within, s.triggers),
         };
-        let idx = self.alloc_node(Node {
-            kind: NodeKind::Composite(CompositeNode {
-                rule,
-                within,
-                first_child: None,
-                child_count: children.len() as u32,
-            }),
-            parent,
-            child_index,
-            next_sibling: None,
-            row,
-            root,
-            order,
-        })?;
+        let idx = self.alloc_node(placed(NodeKind::Composite(CompositeNode {
+            rule,
+            within,
+            first_child: None,
+            child_count: children.len() as u32,
+        })))?;
         // rows come back by trigger UUID when every child has one (a stable sort),
         // else in declared order
         let uuid = |i: usize| {
