@@ -112,14 +112,25 @@ impl<'a> Labels<'a> {
     /// The value of label `name`, if present (the first one, should it repeat).
     #[inline]
     pub fn get(&self, name: &str) -> Option<&'a str> {
+        self.get_bytes(name.as_bytes())
+    }
+
+    /// [`get`](Self::get) with the name as bytes (the engine reads label names out of
+    /// compiled triggers, where checking them for UTF-8 on every event would cost
+    /// more than the lookup).
+    #[inline]
+    pub(crate) fn get_bytes(&self, name: &[u8]) -> Option<&'a str> {
         match *self {
-            Labels::Pairs(pairs) => pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| *v),
+            Labels::Pairs(pairs) => pairs
+                .iter()
+                .find(|(k, _)| k.as_bytes() == name)
+                .map(|(_, v)| *v),
             #[cfg(feature = "alloc")]
             Labels::Owned(pairs) => pairs
                 .iter()
-                .find(|(k, _)| k == name)
+                .find(|(k, _)| k.as_bytes() == name)
                 .map(|(_, v)| v.as_str()),
-            Labels::Packed(p) => p.get(name),
+            Labels::Packed(p) => p.get_bytes(name),
         }
     }
 
@@ -282,10 +293,22 @@ impl<'a> Event<'a> {
     /// The label is split as Prefect splits it: `rpartition(":")` for the label, then
     /// `partition(":")` for the directive and the role, so the role may contain `:`.
     pub fn find_resource_label(&self, label: &str) -> Option<&'a str> {
-        // Only a label starting with `related:` can have the `related` directive.
-        if !label.starts_with("related:") {
-            return self.resource.get(label);
+        self.find_resource_label_bytes(label.as_bytes())
+    }
+
+    /// [`find_resource_label`](Self::find_resource_label) with the label as bytes.
+    #[inline]
+    pub(crate) fn find_resource_label_bytes(&self, label: &[u8]) -> Option<&'a str> {
+        if !label.starts_with(b"related:") {
+            return self.resource.get_bytes(label);
         }
+        // (the rare `related:` form is split as text; a label that is not UTF-8
+        // names nothing)
+        self.find_related_label(str::from_utf8(label).ok()?)
+    }
+
+    /// The `related:<role>:<label>` half of [`find_resource_label`](Self::find_resource_label).
+    fn find_related_label(&self, label: &str) -> Option<&'a str> {
         if let Some((directive, related_label)) = label.rsplit_once(':') {
             let (head, role) = directive.split_once(':').unwrap_or((directive, ""));
             if head == "related" {

@@ -191,6 +191,7 @@ mod ordering;
 mod pool;
 mod pyindex;
 mod pyset;
+mod seen;
 mod snapshot;
 mod tick;
 mod types;
@@ -216,7 +217,8 @@ use firing::PackedFiring;
 pub use firing::{Firing, FiringChildren, FiringLabels};
 use keys::KeyTable;
 pub use lateness::LatePolicy;
-use ordering::{CausalOrdering, SeenCache};
+use ordering::CausalOrdering;
+use seen::SeenCache;
 #[cfg(feature = "alloc")]
 pub use snapshot::RestoreReport;
 pub use snapshot::{

@@ -195,11 +195,16 @@ impl<'a> PackedLabels<'a> {
 
     /// The value of the first label named `name`.
     pub fn get(&self, name: &str) -> Option<&'a str> {
+        self.get_bytes(name.as_bytes())
+    }
+
+    /// [`get`](Self::get) with the name as bytes.
+    pub(crate) fn get_bytes(&self, name: &[u8]) -> Option<&'a str> {
         let mut at = 0;
         for _ in 0..self.len {
             let key = read_bytes(self.bytes, &mut at)?;
             let value = read_bytes(self.bytes, &mut at)?;
-            if key == name.as_bytes() {
+            if key == name {
                 return str::from_utf8(value).ok();
             }
         }

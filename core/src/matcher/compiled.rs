@@ -362,8 +362,10 @@ impl<B: ByteBuf> CompiledEventTrigger<B> {
         'e: 's,
     {
         let ev = *ev;
-        self.for_each()
-            .map(move |label| ev.find_resource_label(label).unwrap_or(""))
+        let mut r = self.reader(self.head.for_each);
+        let left = r.num();
+        // (label names as bytes: they were checked for UTF-8 when compiled)
+        (0..left).map(move |_| ev.find_resource_label_bytes(r.raw()).unwrap_or(""))
     }
 
     /// Prefect's `_index_keys_for`: `expect ∪ after` (sorted, unique), or just `*`
@@ -577,10 +579,10 @@ impl PackedSpec<'_> {
         };
         let labels = r.num();
         for _ in 0..labels {
-            let label = r.text();
+            let label = r.raw();
             let block = r.num();
             let next = r.at.saturating_add(block);
-            let Some(value) = resource.get(label) else {
+            let Some(value) = resource.get_bytes(label) else {
                 return false;
             };
             let patterns = r.num();

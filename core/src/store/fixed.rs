@@ -129,7 +129,7 @@ impl<
     type EventTable<K: Eq + Hash, V> = FlatMap<K, V, EVENTS>;
     type EventSorted<K: Ord, V> = SortedSeq<K, V, EVENTS>;
     type EventBytes = heapless::Vec<u8, EVENT_BYTES>;
-    type SeenTable<K: Eq + Hash, V> = FlatMap<K, V, SEEN>;
+    type SeenLanes = heapless::Vec<[u64; 4], SEEN>;
     type SeenQueue<T> = heapless::Deque<T, SEEN>;
     type FiringQueue<T> = heapless::Deque<T, FIRINGS>;
     type FiringBytes = heapless::Vec<u8, FIRING_BYTES>;

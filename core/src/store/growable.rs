@@ -133,6 +133,9 @@ impl<T> Queue<T> for VecDeque<T> {
     fn front(&self) -> Option<&T> {
         VecDeque::front(self)
     }
+    fn get(&self, index: usize) -> Option<&T> {
+        VecDeque::get(self, index)
+    }
     fn len(&self) -> usize {
         VecDeque::len(self)
     }
@@ -203,7 +206,7 @@ impl super::Storage for Growable {
     type EventTable<K: Eq + Hash, V> = hashbrown::HashMap<K, V, FxBuildHasher>;
     type EventSorted<K: Ord, V> = BTreeMap<K, V>;
     type EventBytes = Vec<u8>;
-    type SeenTable<K: Eq + Hash, V> = hashbrown::HashMap<K, V, FxBuildHasher>;
+    type SeenLanes = Vec<[u64; 4]>;
     type SeenQueue<T> = VecDeque<T>;
     type FiringQueue<T> = VecDeque<T>;
     type FiringBytes = Vec<u8>;

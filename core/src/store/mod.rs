@@ -172,6 +172,8 @@ pub trait Queue<T>: Default {
     fn pop_front(&mut self) -> Option<T>;
     /// The front element.
     fn front(&self) -> Option<&T>;
+    /// The element `index` places from the front.
+    fn get(&self, index: usize) -> Option<&T>;
     /// Number of elements.
     fn len(&self) -> usize;
     /// Whether it is empty.
@@ -180,7 +182,8 @@ pub trait Queue<T>: Default {
     }
     /// Removes every element.
     fn clear(&mut self);
-    /// Keeps only the elements for which `keep` is true, in order.
+    /// Keeps only the elements for which `keep` is true, in order; `keep` sees every
+    /// element once, front to back.
     fn retain(&mut self, keep: impl FnMut(&T) -> bool);
     /// The elements from the front.
     fn iter(&self) -> Self::Iter<'_>;
@@ -240,6 +243,9 @@ impl<T, const N: usize> Queue<T> for heapless::Deque<T, N> {
     }
     fn front(&self) -> Option<&T> {
         heapless::Deque::front(self)
+    }
+    fn get(&self, index: usize) -> Option<&T> {
+        heapless::Deque::get(self, index)
     }
     fn len(&self) -> usize {
         heapless::Deque::len(self)
@@ -353,8 +359,9 @@ pub trait Storage: Sized + 'static {
     type EventSorted<K: Ord, V>: Sorted<K, V>;
     /// One waiting or buffered event, packed.
     type EventBytes: ByteBuf;
-    /// A table with one entry per remembered event id.
-    type SeenTable<K: Eq + Hash, V>: Table<K, V>;
+    /// The lanes of the index of remembered event ids, four per element: at most
+    /// one element per id.
+    type SeenLanes: Seq<[u64; 4]>;
     /// A queue with one element per remembered event id.
     type SeenQueue<T>: Queue<T>;
     /// A queue with one element per firing not yet polled.

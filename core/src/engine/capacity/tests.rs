@@ -401,11 +401,16 @@ fn fixed_engine_footprint_formula() {
         + triggers * (1676 - 1024 + 512 + 512)
         + firings * (512 + 8)
         + events * 1212
-        + seen * 112
-        + 4648; // with every capacity 0
+        + seen * 72
+        + 4680; // with every capacity 0
     assert_eq!(
         core::mem::size_of::<Engine<Fixed<0, 0, 0, 0, 0, 0, 0, 0, 0>>>(),
-        4648
+        4680
+    );
+    // per remembered id: a ring entry (sequence, id, expiry, lane) and four lanes
+    assert_eq!(
+        core::mem::size_of::<Engine<Fixed<0, 0, 0, 0, 0, 0, 256, 0, 0>>>() - 4680,
+        256 * 72
     );
     let size = core::mem::size_of::<Example>();
     std::println!("fixed engine example: {size} B, formula {formula} B");

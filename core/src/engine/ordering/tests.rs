@@ -2,48 +2,10 @@
 
 use super::*;
 use crate::store::{Fixed, Growable};
+use crate::time::Duration;
 
 fn id(n: u8) -> EventId {
     EventId([n; 16])
-}
-
-#[test]
-fn seen_expires_on_the_wall_clock() {
-    let mut c = SeenCache::<Growable>::default();
-    let ttl = Duration::from_mins(30);
-    c.insert(id(1), Instant::from_secs(100), ttl, 10);
-    assert!(c.contains(&id(1), Instant::from_secs(100)));
-    assert!(c.contains(&id(1), Instant::from_secs(100 + 1799)));
-    assert!(!c.contains(&id(1), Instant::from_secs(100 + 1800)));
-}
-
-#[test]
-fn an_expiry_saturated_at_the_last_instant_never_expires() {
-    let mut c = SeenCache::<Growable>::default();
-    let ttl = Duration::from_mins(30);
-    c.insert(id(1), Instant::MAX - Duration::from_secs(1), ttl, 10);
-    assert!(c.contains(&id(1), Instant::MAX));
-    c.insert(id(2), Instant::MAX, ttl, 10);
-    assert!(
-        c.contains(&id(1), Instant::MAX),
-        "not dropped by expiry either"
-    );
-    assert!(c.contains(&id(2), Instant::MAX));
-}
-
-#[test]
-fn seen_evicts_least_recently_set_when_full() {
-    let mut c = SeenCache::<Growable>::default();
-    let ttl = Duration::from_mins(30);
-    let t = Instant::from_secs(10);
-    c.insert(id(1), t, ttl, 2);
-    c.insert(id(2), t, ttl, 2);
-    c.insert(id(1), t, ttl, 2); // refresh: 2 is now the oldest
-    c.insert(id(3), t, ttl, 2);
-    assert!(c.contains(&id(1), t));
-    assert!(!c.contains(&id(2), t));
-    assert!(c.contains(&id(3), t));
-    assert_eq!(c.len(), 2);
 }
 
 fn follower(n: u8, leader: u8, occurred: u64, received: u64) -> OwnedEvent {
@@ -186,34 +148,6 @@ fn followers_come_back_in_occurred_order_and_lost_ones_are_released_once() {
         .map(|(p, e)| (*p, e.id()))
         .collect();
     assert_eq!(again, [(4, id(2)), (3, id(3))]);
-}
-
-#[test]
-fn a_fixed_seen_cache_behaves_as_the_growable_one_even_when_its_ring_fills() {
-    // four ids at most, and a ring of four entries: refreshes leave stale entries
-    // behind that must be compacted away when the ring fills
-    let mut fixed = SeenCache::<Fixed<1, 512, 1, 1, 1, 1, 4, 1, 512>>::default();
-    let mut growable = SeenCache::<Growable>::default();
-    let ttl = Duration::from_secs(50);
-    let mut state = 0x2545_f491_u32;
-    for step in 0..5_000u64 {
-        state ^= state << 13;
-        state ^= state >> 17;
-        state ^= state << 5;
-        let n = (state % 7) as u8;
-        let now = Instant::from_secs(step / 3);
-        fixed.insert(id(n), now, ttl, 4);
-        growable.insert(id(n), now, ttl, 4);
-        for probe in 0..7 {
-            assert_eq!(
-                fixed.contains(&id(probe), now),
-                growable.contains(&id(probe), now),
-                "step {step}, id {probe}"
-            );
-        }
-        assert_eq!(fixed.len(), growable.len(), "step {step}");
-        assert!(fixed.export().0.eq(growable.export().0), "step {step}");
-    }
 }
 
 /// A follower with `labels` resource labels (varying packed sizes).

@@ -7,8 +7,9 @@ use super::super::firing::read_postcard_firing;
 use super::super::keys::{Bucket, Held, KeyTable};
 use super::super::lateness::LatenessBuffer;
 use super::super::load::Children;
-use super::super::ordering::{CausalOrdering, SeenCache};
+use super::super::ordering::CausalOrdering;
 use super::super::pool::Packed;
+use super::super::seen::SeenCache;
 use super::super::{
     AddTriggerError, Capacity, Engine, EngineConfig, Firing, FiringBuf, Node, NodeKind,
     ProactiveMode, Stats, TriggerId,
