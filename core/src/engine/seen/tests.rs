@@ -244,7 +244,7 @@ fn ids_crowding_buckets_overflow_into_the_next_ones_and_stay_found() {
     let runs = all[16..].to_vec();
     let mixed = (0..600).map(|step: usize| {
         let i = step * 7 % all.len();
-        if step % 4 == 0 {
+        if step.is_multiple_of(4) {
             all[i / 2]
         } else {
             all[i]
