@@ -94,6 +94,11 @@ fn seen_hash(id: &EventId) -> u64 {
 /// Positions are renumbered from 0 before the back of the ring would reach this one.
 pub(crate) const LAST_POSITION: u32 = u32::MAX - 1;
 
+/// The most index elements (four lanes each): every lane is numbered by a `u32`. An
+/// index this large (32 GiB) holds some 3 billion ids; an id beyond what it holds is
+/// not remembered.
+const MAX_GROUPS: usize = (u32::MAX / 4) as usize;
+
 /// The lane holding `tag` and `pos` (never 0: a tag has its low bit set).
 fn lane_value(tag: u32, pos: u32) -> u64 {
     (u64::from(tag) << 32) | u64::from(pos)
@@ -297,7 +302,8 @@ impl<S: Storage> SeenCache<S> {
             // (three lanes per id at least: a bucket overflows rarely)
             None if (self.live + 1) * 3 > groups * 4 => (2 * groups).max(2),
             None => groups,
-        };
+        }
+        .min(MAX_GROUPS);
         if want > groups || self.marked > self.rebuild_at {
             self.rebuild(want);
         }
