@@ -116,8 +116,7 @@ impl<'a> Labels<'a> {
     }
 
     /// [`get`](Self::get) with the name as bytes (the engine reads label names out of
-    /// compiled triggers, where checking them for UTF-8 on every event would cost
-    /// more than the lookup).
+    /// compiled triggers, checked for UTF-8 once when the trigger was compiled).
     #[inline]
     pub(crate) fn get_bytes(&self, name: &[u8]) -> Option<&'a str> {
         match *self {
