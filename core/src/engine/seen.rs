@@ -50,7 +50,7 @@ pub(crate) struct SeenCache<S: Storage> {
 
 /// An id on the ring.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct SeenEntry {
+struct SeenEntry {
     /// Set order, kept in snapshots.
     seq: u64,
     id: EventId,
@@ -77,7 +77,7 @@ impl<S: Storage> Default for SeenCache<S> {
 /// Whether an id expiring at `exp` is still seen at `now`. An expiry that saturated at
 /// `Instant::MAX` lies beyond representable time: it never expires (otherwise nothing
 /// would be a duplicate at the last instant).
-pub(crate) fn live(exp: Instant, now: Instant) -> bool {
+fn live(exp: Instant, now: Instant) -> bool {
     now < exp || exp == Instant::MAX
 }
 

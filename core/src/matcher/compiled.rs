@@ -362,10 +362,10 @@ impl<B: ByteBuf> CompiledEventTrigger<B> {
         'e: 's,
     {
         let ev = *ev;
-        let mut r = self.reader(self.head.for_each);
-        let left = r.num();
+        let mut names = self.for_each();
         // (label names as bytes: they were checked for UTF-8 when compiled)
-        (0..left).map(move |_| ev.find_resource_label_bytes(r.raw()).unwrap_or(""))
+        core::iter::from_fn(move || names.next_raw())
+            .map(move |label| ev.find_resource_label_bytes(label).unwrap_or(""))
     }
 
     /// Prefect's `_index_keys_for`: `expect ∪ after` (sorted, unique), or just `*`
@@ -467,11 +467,7 @@ impl<'a> Iterator for PackedStrs<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<&'a str> {
-        if self.left == 0 {
-            return None;
-        }
-        self.left -= 1;
-        Some(self.r.text())
+        self.next_raw().map(|raw| str::from_utf8(raw).unwrap_or(""))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -481,7 +477,18 @@ impl<'a> Iterator for PackedStrs<'a> {
 
 impl ExactSizeIterator for PackedStrs<'_> {}
 
-impl PackedStrs<'_> {
+impl<'a> PackedStrs<'a> {
+    /// The next string as bytes, without checking it for UTF-8 (packed strings were
+    /// checked when they were compiled).
+    #[inline]
+    pub(crate) fn next_raw(&mut self) -> Option<&'a [u8]> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        Some(self.r.raw())
+    }
+
     /// No string.
     const EMPTY: PackedStrs<'static> = PackedStrs {
         r: Reader { bytes: &[], at: 0 },
