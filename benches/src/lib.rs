@@ -1,1 +1,3 @@
 //! Shared helpers for the criterion benches (see benches/README.md).
+
+pub mod zombie;

@@ -524,7 +524,7 @@ impl<S: Storage> Engine<S> {
                 self.stats.log_events += 1;
                 return Ok(EventOutcome::LogEvent);
             }
-            if self.seen.contains(&event.id, self.wall) {
+            if self.seen.check(&event.id, self.wall) {
                 self.stats.duplicates += 1;
                 return Ok(EventOutcome::Duplicate);
             }

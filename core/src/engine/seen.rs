@@ -46,6 +46,9 @@ pub(crate) struct SeenCache<S: Storage> {
     /// Rebuild the index when more buckets than this are marked.
     rebuild_at: usize,
     next_seq: u64,
+    /// The last id [`contains`](Self::contains) did not find, and its hash, until
+    /// the next insert (nothing else adds an id).
+    missed: Option<(EventId, u64)>,
 }
 
 /// An id on the ring.
@@ -70,6 +73,7 @@ impl<S: Storage> Default for SeenCache<S> {
             marked: 0,
             rebuild_at: 0,
             next_seq: 0,
+            missed: None,
         }
     }
 }
@@ -114,6 +118,14 @@ fn tag_of(hash: u64) -> u32 {
 fn geometry(lanes: usize) -> (usize, usize) {
     let width = lanes.min(8);
     (width, lanes.checked_div(width).unwrap_or(0))
+}
+
+/// Bit `i` set for each of `lanes` whose tag is `tag`.
+#[inline]
+fn tag_hits(lanes: &[u64], tag: u32) -> u32 {
+    lanes.iter().enumerate().fold(0, |m, (i, &v)| {
+        m | (u32::from((v >> 32) as u32 == tag) << i)
+    })
 }
 
 /// The home bucket of a hash among `buckets` (its lower half scaled, no division).
@@ -165,17 +177,22 @@ impl<S: Storage> SeenCache<S> {
         let mut b = home(hash, buckets);
         for _ in 0..buckets {
             let base = b * width;
-            let mark = base + width - 1;
-            for (i, &v) in lanes[base..mark].iter().enumerate() {
-                if (v >> 32) as u32 != tag {
-                    continue;
-                }
-                let at = (v as u32).wrapping_sub(self.front) as usize;
+            let bucket = &lanes[base..base + width];
+            // the lanes carrying the tag, as bits (a full bucket of 8 is the usual
+            // case: its lanes are compared without a branch each)
+            let mut hits = match <&[u64; 8]>::try_from(bucket) {
+                Ok(full) => tag_hits(&full[..7], tag),
+                Err(_) => tag_hits(&bucket[..width - 1], tag),
+            };
+            while hits != 0 {
+                let i = hits.trailing_zeros() as usize;
+                hits &= hits - 1;
+                let at = (bucket[i] as u32).wrapping_sub(self.front) as usize;
                 if let Some(e) = self.order.get(at).filter(|e| e.id == *id) {
                     return Some(((base + i) as u32, e));
                 }
             }
-            if lanes[mark] == 0 {
+            if bucket[width - 1] == 0 {
                 return None;
             }
             b = if b + 1 == buckets { 0 } else { b + 1 };
@@ -187,6 +204,20 @@ impl<S: Storage> SeenCache<S> {
     pub(crate) fn contains(&self, id: &EventId, now: Instant) -> bool {
         self.find(id, seen_hash(id))
             .is_some_and(|(_, e)| live(e.expires, now))
+    }
+
+    /// [`contains`](Self::contains), remembering a miss so that
+    /// [`insert`](Self::insert)ing that id next skips its own lookup (the duplicate
+    /// check of an event that is then processed).
+    pub(crate) fn check(&mut self, id: &EventId, now: Instant) -> bool {
+        let hash = seen_hash(id);
+        match self.find(id, hash) {
+            Some((_, e)) => live(e.expires, now),
+            None => {
+                self.missed = Some((*id, hash));
+                false
+            }
+        }
     }
 
     /// Whether the entry at `pos` is live (its lane still holds its position).
@@ -316,8 +347,16 @@ impl<S: Storage> SeenCache<S> {
         let seq = self.next_seq;
         self.next_seq += 1;
         let expires = now.saturating_add(ttl);
-        let hash = seen_hash(&id);
-        let lane = match self.find(&id, hash).map(|(lane, _)| lane) {
+        // (an id that `contains` just missed is still absent: only an insert adds
+        // one, and expiring above only drops ids)
+        let (hash, found) = match self.missed.take() {
+            Some((missed, hash)) if missed == id => (hash, None),
+            _ => {
+                let hash = seen_hash(&id);
+                (hash, self.find(&id, hash).map(|(lane, _)| lane))
+            }
+        };
+        let lane = match found {
             // set again: its old entry goes stale, its lane indexes the new one
             Some(lane) => {
                 self.repoint(lane, self.next_pos());

@@ -73,6 +73,9 @@ impl<S: Storage> Engine<S> {
         }
         let due = self.key_due(k);
         match (current, due) {
+            // (already filed there: nothing to move; the wheel's order among equal
+            // deadlines does not matter, a tick orders due keys by their values)
+            (Timer::Wheel(h), Some(d)) if self.wheel.deadline(h) == Some(d) => {}
             (Timer::Wheel(h), Some(d)) => match self.wheel.reset(h, d) {
                 Ok(()) => {}
                 Err(ResetError::Elapsed(_)) => self.file_overdue(k, d),

@@ -125,6 +125,20 @@ fn matches_the_naive_cache<S: Storage>(mut cache: SeenCache<S>, steps: u64, seed
         let capacity = 1 + (step / 500 % 6) as usize;
         let n = (next() % 11) as u8;
         let now = Instant::from_secs(step / 4);
+        // the duplicate check before an insert: of the same id (its miss is then
+        // remembered for the insert), of another one, or none
+        let checked = match next() % 3 {
+            0 => Some(id(n)),
+            1 => Some(id((n + 1) % 11)),
+            _ => None,
+        };
+        if let Some(c) = checked {
+            assert_eq!(
+                cache.check(&c, now),
+                model.contains(&c, now),
+                "step {step}, checked {c:?}"
+            );
+        }
         cache.insert(id(n), now, ttl, capacity);
         model.insert(id(n), now, ttl, capacity);
         for probe in 0..11 {

@@ -1,0 +1,164 @@
+//! The simulated fleet of `engine_zombie_1m` (shared by the criterion bench and the
+//! `zombie_instructions` example): Prefect's "crash zombie flows" automation over flow
+//! runs heartbeating every 30 s, 1% going silent after two heartbeats, ticks every
+//! second.
+
+use overdue_core::engine::{Capacities, Engine, EngineConfig, TriggerId};
+use overdue_core::event::{Labels, Related, RESOURCE_ID};
+use overdue_core::trigger::Trigger;
+use overdue_core::{Event, EventId, Instant};
+
+const ZOMBIE: &str = r#"{"type": "event", "match": {"prefect.resource.id": "prefect.flow-run.*"},
+  "after": ["prefect.flow-run.heartbeat"], "expect": ["prefect.flow-run.*"],
+  "for_each": ["prefect.resource.id"], "posture": "Proactive", "threshold": 1, "within": 90}"#;
+
+const EPOCH_2026: u64 = 1_767_225_600;
+const PERIOD_US: u64 = 30_000_000;
+const TICK_US: u64 = 1_000_000;
+
+/// The simulated fleet: run `i` heartbeats at `phase(i) + 30 s * round`; runs with
+/// `i % 100 == 0` stop after round 1.
+pub struct Fleet {
+    /// The runs' resource ids.
+    pub ids: Vec<String>,
+    runs: u64,
+    /// next (round, run) to emit
+    round: u64,
+    run: u64,
+    next_tick: u64,
+    seq: u64,
+    /// Firings drained so far.
+    pub fired: u64,
+}
+
+impl Fleet {
+    /// A fleet of `runs` flow runs, before their first heartbeat.
+    pub fn new(runs: u64) -> Fleet {
+        let ids = (0..runs)
+            .map(|i| format!("prefect.flow-run.{i:08x}-0000-4000-8000-{i:012x}"))
+            .collect();
+        Fleet {
+            ids,
+            runs,
+            round: 0,
+            run: 0,
+            next_tick: EPOCH_2026 * 1_000_000 + TICK_US,
+            seq: 0,
+            fired: 0,
+        }
+    }
+
+    fn silent(&self, run: u64) -> bool {
+        run.is_multiple_of(100)
+    }
+
+    /// Feeds the next heartbeat (and any ticks before it) into the engine.
+    pub fn step(&mut self, engine: &mut Engine) {
+        let (t, run, seq) = self.next_heartbeat();
+        self.tick_until(engine, t);
+        let resource = [(RESOURCE_ID, self.ids[run as usize].as_str())];
+        engine
+            .handle_event(&heartbeat(seq, t, &resource), Instant::from_micros(t))
+            .expect("valid event");
+    }
+
+    /// The next heartbeat: its instant (µs), its run and its sequence number.
+    fn next_heartbeat(&mut self) -> (u64, u64, u64) {
+        loop {
+            let (round, run) = (self.round, self.run);
+            self.run += 1;
+            if self.run == self.runs {
+                self.run = 0;
+                self.round += 1;
+            }
+            if round >= 2 && self.silent(run) {
+                continue;
+            }
+            self.seq += 1;
+            return (self.at(round, run), run, self.seq);
+        }
+    }
+
+    /// When run `run` heartbeats in round `round` (µs).
+    fn at(&self, round: u64, run: u64) -> u64 {
+        EPOCH_2026 * 1_000_000 + round * PERIOD_US + run * PERIOD_US / self.runs
+    }
+
+    /// Every tick up to `t`, draining firings after each.
+    fn tick_until(&mut self, engine: &mut Engine, t: u64) {
+        while self.next_tick <= t {
+            engine.handle_timeout(Instant::from_micros(self.next_tick));
+            self.next_tick += TICK_US;
+            while engine.poll_action().is_some() {
+                self.fired += 1;
+            }
+        }
+    }
+}
+
+/// Heartbeat number `seq` at `t` µs from the run whose resource this is.
+fn heartbeat<'a>(seq: u64, t: u64, resource: &'a [(&'a str, &'a str); 1]) -> Event<'a> {
+    let mut id = [0u8; 16];
+    id[..8].copy_from_slice(&seq.to_be_bytes());
+    Event {
+        id: EventId(id),
+        event: "prefect.flow-run.heartbeat",
+        occurred: Instant::from_micros(t),
+        received: Instant::from_micros(t),
+        resource: Labels::Pairs(resource),
+        related: Related::EMPTY,
+        follows: None,
+    }
+}
+
+/// Heartbeats handed in per `Engine::prefetch` batch by `overdue_prefetch`.
+pub const BATCH: usize = 32;
+
+impl Fleet {
+    /// The next `BATCH` heartbeats: read ahead with `Engine::prefetch`, then handed in
+    /// one by one, each after the ticks before it (what `step` does `BATCH` times).
+    pub fn step_batch(&mut self, engine: &mut Engine) {
+        let plan: [(u64, u64, u64); BATCH] = std::array::from_fn(|_| self.next_heartbeat());
+        // (the ids are lent out while the ticks mutate the fleet)
+        let ids = std::mem::take(&mut self.ids);
+        let resources = plan.map(|(_, run, _)| [(RESOURCE_ID, ids[run as usize].as_str())]);
+        let events: [Event<'_>; BATCH] =
+            std::array::from_fn(|i| heartbeat(plan[i].2, plan[i].0, &resources[i]));
+        engine.prefetch(&events);
+        for (event, &(t, _, _)) in events.iter().zip(&plan) {
+            self.tick_until(engine, t);
+            engine
+                .handle_event(event, Instant::from_micros(t))
+                .expect("valid event");
+        }
+        self.ids = ids;
+    }
+}
+
+/// The engine of the bench: the default configuration (or every capacity bounded
+/// with `OVERDUE_BENCH_BOUNDED=1`) and the zombie trigger.
+pub fn zombie_engine() -> Engine {
+    let mut config = EngineConfig::default();
+    // OVERDUE_BENCH_BOUNDED=1: the same run with every capacity bounded (generously,
+    // so nothing is refused), to measure the cost of the admission checks
+    if std::env::var_os("OVERDUE_BENCH_BOUNDED").is_some_and(|v| v == "1") {
+        config.capacities = Capacities {
+            trigger_nodes: 16,
+            keys: 4_000_000,
+            key_bytes: 256,
+            held_events: 4_000_000,
+            waiting_followers: 1_000,
+            buffered_events: 1_000,
+            event_bytes: 4_096,
+            pending_firings: 100_000,
+            trigger_bytes: 1_024,
+            firing_bytes: 4_096,
+        };
+    }
+    let mut engine = Engine::new(config);
+    let trigger: Trigger = serde_json::from_str(ZOMBIE).expect("zombie trigger");
+    engine
+        .add_trigger(TriggerId(1), trigger)
+        .expect("valid trigger");
+    engine
+}
