@@ -174,36 +174,48 @@ impl<S: Storage> Engine<S> {
             return;
         }
         let previous_last_event = b.last_event;
-        if count > 0 && (p.immediate || (b.start <= now && now < b.end)) {
+        let counted = count > 0 && (p.immediate || (b.start <= now && now < b.end));
+        if counted {
             b.count = b.count.saturating_add(count);
             if let Some(e) = &ev {
                 b.last_event = Some(e.as_last_event());
             }
             count = 0;
+        }
+        let ready = p.posture == Posture::Reactive || b.end <= now;
+        let meets = p.meets_threshold(b.count);
+        // 3.9's proactive renewal by an event in `after` and `expect` that did not
+        // meet the threshold: the window is replaced by one starting at the event
+        let renewal = ev.filter(|e| {
+            !(ready && meets)
+                && now < b.end
+                && p.proactive()
+                && !meets
+                && e.starts_after
+                && e.expects
+        });
+        if counted && renewal.is_none() {
+            // (a renewed window replaces the counted one at once: it is not stored,
+            // nor queued as satisfied, in between)
             self.keys.set_bucket(k, Some(b));
             if p.proactive() && b.count >= p.threshold {
                 self.queue_satisfied(t, k);
             }
         }
-        let ready = p.posture == Posture::Reactive || b.end <= now;
-        let meets = p.meets_threshold(b.count);
         if ready && meets {
             let event = ev.map(|e| e.id).or(b.last_event.map(|l| l.id));
             self.fire_bucket(t, k, event);
             self.remove_bucket(k);
         } else if now < b.end {
-            if let Some(e) = ev {
-                if p.proactive() && !meets && e.starts_after && e.expects {
-                    self.remove_bucket(k);
-                    let mut last = e.as_last_event();
-                    if let Some(prev) = previous_last_event {
-                        if prev.expect_only && prev.occurred >= e.occurred {
-                            last = prev;
-                        }
+            if let Some(e) = renewal {
+                let mut last = e.as_last_event();
+                if let Some(prev) = previous_last_event {
+                    if prev.expect_only && prev.occurred >= e.occurred {
+                        last = prev;
                     }
-                    let end = e.occurred.saturating_add(p.within);
-                    self.set_bucket(t, k, e.occurred, end, 0, Some(last));
                 }
+                let end = e.occurred.saturating_add(p.within);
+                self.set_bucket(t, k, e.occurred, end, 0, Some(last));
             }
             return;
         }
