@@ -186,14 +186,8 @@ impl<S: Storage> Engine<S> {
         let meets = p.meets_threshold(b.count);
         // 3.9's proactive renewal by an event in `after` and `expect` that did not
         // meet the threshold: the window is replaced by one starting at the event
-        let renewal = ev.filter(|e| {
-            !(ready && meets)
-                && now < b.end
-                && p.proactive()
-                && !meets
-                && e.starts_after
-                && e.expects
-        });
+        let renewal =
+            ev.filter(|e| !meets && now < b.end && p.proactive() && e.starts_after && e.expects);
         if counted && renewal.is_none() {
             // (a renewed window replaces the counted one at once: it is not stored,
             // nor queued as satisfied, in between)
