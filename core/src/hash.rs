@@ -92,6 +92,50 @@ impl BuildHasher for FxBuildHasher {
 #[cfg(feature = "alloc")]
 pub type FxHashMap<K, V> = hashbrown::HashMap<K, V, FxBuildHasher>;
 
+/// The low and high halves of the full product of `x` and `y`, xored: a multiply
+/// whose every output bit depends on every input bit of both factors.
+#[inline]
+fn folded_multiply(x: u64, y: u64) -> u64 {
+    let p = u128::from(x) * u128::from(y);
+    (p as u64) ^ ((p >> 64) as u64)
+}
+
+/// Odd constants (digits of π) the key hash mixes in.
+const KEY_SEEDS: [u64; 4] = [
+    0x243f_6a88_85a3_08d3,
+    0x1319_8a2e_0370_7344,
+    0xa409_3822_299f_31d0,
+    0x082e_fa98_ec4e_6c89,
+];
+
+/// The hash of a (trigger, encoded key) pair for the key table: 16 bytes per folded
+/// multiply (one chain of a multiply and two xors per 16 bytes, where [`FxHasher`]
+/// takes a dependent multiply per 8), its upper and lower halves both well mixed.
+/// Deterministic; like [`FxHasher`], not resistant to hash flooding.
+#[inline]
+pub(crate) fn key_hash(trigger: u32, bytes: &[u8]) -> u64 {
+    let [k0, k1, k2, k3] = KEY_SEEDS;
+    let mut s = folded_multiply(u64::from(trigger) ^ k0, bytes.len() as u64 ^ k1);
+    let mut chunks = bytes.chunks_exact(16);
+    for c in &mut chunks {
+        let (x, y) = c.split_at(8);
+        let x = u64::from_le_bytes(x.try_into().unwrap_or([0; 8]));
+        let y = u64::from_le_bytes(y.try_into().unwrap_or([0; 8]));
+        s = folded_multiply(s ^ x ^ k2, y ^ k3);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        // (zero-padded: the length, mixed in first, tells "a" from "a\0")
+        let mut last = [0u8; 16];
+        last[..rest.len()].copy_from_slice(rest);
+        let (x, y) = last.split_at(8);
+        let x = u64::from_le_bytes(x.try_into().unwrap_or([0; 8]));
+        let y = u64::from_le_bytes(y.try_into().unwrap_or([0; 8]));
+        s = folded_multiply(s ^ x ^ k2, y ^ k3);
+    }
+    folded_multiply(s ^ k1, k0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,6 +169,32 @@ mod tests {
         }
         let distinct = seen.iter().filter(|&&s| s).count();
         assert!(distinct > 500, "only {distinct} of 1024 buckets used");
+    }
+
+    #[test]
+    fn key_hashes_tell_keys_apart_and_spread_over_both_halves() {
+        assert_eq!(key_hash(1, b"abc"), key_hash(1, b"abc"));
+        assert_ne!(key_hash(1, b"abc"), key_hash(2, b"abc"));
+        assert_ne!(key_hash(1, b"a"), key_hash(1, b"a\0"));
+        assert_ne!(key_hash(1, b""), key_hash(1, b"\0"));
+        assert_ne!(key_hash(0, b""), key_hash(1, b""));
+        // run ids differing in one byte anywhere, at every length around a
+        // 16-byte step: the top and the bottom 10 bits both vary
+        for len in [15usize, 16, 17, 31, 32, 33, 54] {
+            let (mut top, mut bottom) = ([false; 1024], [false; 1024]);
+            for n in 0u32..1024 {
+                let mut key = [b'x'; 54];
+                key[(n as usize * 7) % len] = (n % 251) as u8;
+                key[(n as usize * 13 + 3) % len] ^= (n >> 8) as u8;
+                let h = key_hash(7, &key[..len]);
+                top[(h >> 54) as usize] = true;
+                bottom[(h & 1023) as usize] = true;
+            }
+            for (half, seen) in [("top", top), ("bottom", bottom)] {
+                let distinct = seen.iter().filter(|&&s| s).count();
+                assert!(distinct > 550, "length {len}, {half}: {distinct} of 1024");
+            }
+        }
     }
 
     #[cfg(feature = "alloc")]

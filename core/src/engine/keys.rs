@@ -2,10 +2,8 @@
 //! triggers with `after`, its held `expect` events (`automation_held_event`), kept in
 //! a slab and found through a hash table of (trigger, key bytes).
 
-use core::hash::{BuildHasher, Hash, Hasher};
-
 use crate::event::EventId;
-use crate::hash::FxBuildHasher as FixedState;
+use crate::hash::key_hash;
 use crate::store::{Bytes, Seq, Sorted, Storage, Table};
 use crate::time::{Duration, Instant};
 use crate::varint;
@@ -162,7 +160,6 @@ pub(crate) struct KeyTable<S: Storage> {
     slots: S::KeySeq<Option<KeyState<S::KeyBytes>>>,
     free: S::KeySeq<u32>,
     index: KeyIndex<S::KeyIndex>,
-    hasher: FixedState,
     /// Held `expect` events of every key, keyed by (key slot, occurred, id), valued by
     /// the wall clock when they were held.
     held: S::EventSorted<(u32, Instant, EventId), Instant>,
@@ -182,7 +179,6 @@ impl<S: Storage> Default for KeyTable<S> {
             slots: Default::default(),
             free: Default::default(),
             index: Default::default(),
-            hasher: FixedState,
             held: Default::default(),
             last_occurred: Default::default(),
             overdue_at: Default::default(),
@@ -191,17 +187,10 @@ impl<S: Storage> Default for KeyTable<S> {
     }
 }
 
-fn hash_of(hasher: &FixedState, trigger: u32, key: &[u8]) -> u64 {
-    let mut h = hasher.build_hasher();
-    trigger.hash(&mut h);
-    key.hash(&mut h);
-    h.finish()
-}
-
 impl<S: Storage> KeyTable<S> {
     /// The slot of (trigger, key), if present.
     pub(crate) fn find(&self, trigger: u32, key: &[u8]) -> Option<u32> {
-        let hash = hash_of(&self.hasher, trigger, key);
+        let hash = key_hash(trigger, key);
         let slots = &self.slots;
         self.index.find(hash, |i| {
             slots
@@ -213,7 +202,7 @@ impl<S: Storage> KeyTable<S> {
 
     /// The hash [`find`](Self::find) looks (trigger, key) up by.
     pub(crate) fn hash_key(&self, trigger: u32, key: &[u8]) -> u64 {
-        hash_of(&self.hasher, trigger, key)
+        key_hash(trigger, key)
     }
 
     /// Reads, for each hash, the index entry its lookup starts at and then the key
@@ -278,7 +267,7 @@ impl<S: Storage> KeyTable<S> {
                 (self.slots.len() - 1) as u32
             }
         };
-        let hash = hash_of(&self.hasher, trigger, key);
+        let hash = key_hash(trigger, key);
         let indexed = self.index.insert_unique(hash, idx);
         debug_assert!(indexed, "has_room checked the index");
         Some((idx, true))
@@ -545,7 +534,7 @@ impl<S: Storage> KeyTable<S> {
     pub(crate) fn remove(&mut self, k: u32) -> Option<u32> {
         let state = self.slots.get_mut(k as usize)?.take()?;
         let trigger = state.trigger_flags & TRIGGER_MASK;
-        let hash = hash_of(&self.hasher, trigger, &state.key);
+        let hash = key_hash(trigger, &state.key);
         self.index.remove(hash, k);
         if let (Some(ends), true) = (&mut self.ends, state.has(HAS_BUCKET)) {
             ends.remove(&(trigger, state.end, k));
@@ -630,7 +619,7 @@ impl<S: Storage> KeyTable<S> {
             last_id: EventId::default(),
             handle: Handle::from_parts(0, 0),
         });
-        let hash = hash_of(&self.hasher, trigger, key);
+        let hash = key_hash(trigger, key);
         self.index.insert_unique(hash, k)
     }
 
