@@ -46,8 +46,8 @@ pub(crate) struct SeenCache<S: Storage> {
     /// Rebuild the index when more buckets than this are marked.
     rebuild_at: usize,
     next_seq: u64,
-    /// The last id [`contains`](Self::contains) did not find, and its hash, until
-    /// the next insert (nothing else adds an id).
+    /// The last id [`check`](Self::check) did not find, and its hash, until the
+    /// next insert (nothing else adds an id).
     missed: Option<(EventId, u64)>,
 }
 
@@ -347,8 +347,8 @@ impl<S: Storage> SeenCache<S> {
         let seq = self.next_seq;
         self.next_seq += 1;
         let expires = now.saturating_add(ttl);
-        // (an id that `contains` just missed is still absent: only an insert adds
-        // one, and expiring above only drops ids)
+        // (an id that `check` missed since the last insert is still absent: only an
+        // insert adds one, and expiring above only drops ids)
         let (hash, found) = match self.missed.take() {
             Some((missed, hash)) if missed == id => (hash, None),
             _ => {
