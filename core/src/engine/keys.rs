@@ -102,10 +102,11 @@ impl<B> KeyState<B> {
 /// Appends one key value to an encoded key: a LEB128 length, then the bytes; false
 /// when `out` is full (what it holds then is not a key).
 pub(crate) fn push_key_value(out: &mut impl Seq<u8>, value: &str) -> bool {
-    out.try_extend_from_slice(varint::encode(
-        value.len() as u64,
-        &mut [0; varint::MAX_LEN],
-    )) && out.try_extend_from_slice(value.as_bytes())
+    // (the length, a byte or two, pushed byte by byte rather than copied)
+    varint::encode(value.len() as u64, &mut [0; varint::MAX_LEN])
+        .iter()
+        .all(|&b| out.try_push(b).is_ok())
+        && out.try_extend_from_slice(value.as_bytes())
 }
 
 /// Encodes the key of `values` into `out` (cleared first); false when it is longer
