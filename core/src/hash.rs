@@ -108,30 +108,32 @@ const KEY_SEEDS: [u64; 4] = [
     0x082e_fa98_ec4e_6c89,
 ];
 
+/// One step of [`key_hash`]: 16 bytes folded into the state.
+#[inline]
+fn key_step(s: u64, block: [u8; 16]) -> u64 {
+    let [_, _, k2, k3] = KEY_SEEDS;
+    let words = u128::from_le_bytes(block);
+    folded_multiply(s ^ (words as u64) ^ k2, ((words >> 64) as u64) ^ k3)
+}
+
 /// The hash of a (trigger, encoded key) pair for the key table: 16 bytes per folded
 /// multiply (one chain of a multiply and two xors per 16 bytes, where [`FxHasher`]
 /// takes a dependent multiply per 8), its upper and lower halves both well mixed.
 /// Deterministic; like [`FxHasher`], not resistant to hash flooding.
 #[inline]
 pub(crate) fn key_hash(trigger: u32, bytes: &[u8]) -> u64 {
-    let [k0, k1, k2, k3] = KEY_SEEDS;
+    let [k0, k1, _, _] = KEY_SEEDS;
     let mut s = folded_multiply(u64::from(trigger) ^ k0, bytes.len() as u64 ^ k1);
     let mut chunks = bytes.chunks_exact(16);
     for c in &mut chunks {
-        let (x, y) = c.split_at(8);
-        let x = u64::from_le_bytes(x.try_into().unwrap_or([0; 8]));
-        let y = u64::from_le_bytes(y.try_into().unwrap_or([0; 8]));
-        s = folded_multiply(s ^ x ^ k2, y ^ k3);
+        s = key_step(s, c.try_into().unwrap_or([0; 16]));
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
         // (zero-padded: the length, mixed in first, tells "a" from "a\0")
         let mut last = [0u8; 16];
         last[..rest.len()].copy_from_slice(rest);
-        let (x, y) = last.split_at(8);
-        let x = u64::from_le_bytes(x.try_into().unwrap_or([0; 8]));
-        let y = u64::from_le_bytes(y.try_into().unwrap_or([0; 8]));
-        s = folded_multiply(s ^ x ^ k2, y ^ k3);
+        s = key_step(s, last);
     }
     folded_multiply(s ^ k1, k0)
 }
