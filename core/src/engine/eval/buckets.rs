@@ -184,8 +184,9 @@ impl<S: Storage> Engine<S> {
         }
         let ready = p.posture == Posture::Reactive || b.end <= now;
         let meets = p.meets_threshold(b.count);
-        // 3.9's proactive renewal by an event in `after` and `expect` that did not
-        // meet the threshold: the window is replaced by one starting at the event
+        // 3.9's proactive renewal: after an event in `after` and `expect` the window
+        // no longer `meets_threshold` (its count reached the threshold), so it is
+        // replaced by one starting at the event
         let renewal =
             ev.filter(|e| !meets && now < b.end && p.proactive() && e.starts_after && e.expects);
         if counted && renewal.is_none() {
