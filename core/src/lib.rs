@@ -56,6 +56,8 @@ pub mod hash;
 pub mod matcher;
 pub mod rfc3339;
 pub mod store;
+#[cfg(test)]
+mod test_rng;
 pub mod time;
 pub mod trigger;
 mod varint;

@@ -1058,11 +1058,9 @@ mod tests {
     fn a_fixed_arena_compacting_behaves_as_a_growable_one() {
         let mut fixed = FixedArena::default();
         let mut growable = Arena::default();
-        let mut state = 0x2545_f491_u32;
+        let mut rng = crate::test_rng::Rng(0x2545_f491);
         for step in 0..50_000 {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
+            let state = rng.next();
             let (key, x) = ((state % 4) as u8, u64::from(state >> 8) % 40);
             if (state >> 20).is_multiple_of(3) {
                 assert_eq!(

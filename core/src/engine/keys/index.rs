@@ -233,11 +233,9 @@ mod tests {
     fn matches_a_map_through_inserts_removals_and_growth() {
         let mut index = Growing::default();
         let mut model = BTreeSet::new();
-        let mut state = 0x9e37_79b9_u32;
+        let mut rng = crate::test_rng::Rng(0x9e37_79b9);
         for round in 0..20_000u32 {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
+            let state = rng.next();
             let slot = state % 600;
             if model.contains(&slot) {
                 if round % 3 != 0 {

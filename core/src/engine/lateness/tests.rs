@@ -34,14 +34,11 @@ fn a_fixed_lateness_buffer_behaves_as_the_growable_one() {
     type Small = Fixed<1, 512, 1, 1, 6, 128, 1, 1, 512>;
     let mut fixed = LatenessBuffer::<Small>::default();
     let mut growable = LatenessBuffer::<Growable>::default();
-    let mut state = 0x1234_5679_u32;
+    let mut rng = crate::test_rng::Rng(0x1234_5679);
     let mut refused = 0;
     let mut released = 0;
     for step in 0..20_000u64 {
-        state ^= state << 13;
-        state ^= state >> 17;
-        state ^= state << 5;
-        let r = state;
+        let r = rng.next();
         if !r.is_multiple_of(3) {
             let follows = (r >> 4).is_multiple_of(3).then_some((r >> 6) as u8 % 4);
             let e = event(

@@ -188,13 +188,8 @@ fn a_fixed_waitlist_behaves_as_the_growable_one() {
     type Small = Fixed<1, 512, 1, 1, 8, 160, 1, 1, 512>;
     let mut fixed = CausalOrdering::<Small>::default();
     let mut growable = CausalOrdering::<Growable>::default();
-    let mut state = 0x9e37_79b9_u32;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 17;
-        state ^= state << 5;
-        state
-    };
+    let mut rng = crate::test_rng::Rng(0x9e37_79b9);
+    let mut next = move || rng.next();
     let mut refused = 0;
     for step in 0..20_000u64 {
         let r = next();

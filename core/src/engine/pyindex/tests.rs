@@ -9,6 +9,7 @@ use super::super::tests::trigger;
 use super::super::{AddTriggerError, Capacity, Engine, EngineConfig, Node, NodeKind, TriggerId};
 use crate::hash::FxHashMap;
 use crate::store::{Fixed, Storage};
+use crate::test_rng::Rng;
 
 /// Small fixed storage: 12 trigger nodes.
 type SmallStorage = Fixed<12, 512, 64, 64, 4, 256, 4, 16, 512>;
@@ -16,21 +17,6 @@ type SmallStorage = Fixed<12, 512, 64, 64, 4, 256, 4, 16, 512>;
 type Small = Engine<SmallStorage>;
 /// The smallest: 4 trigger nodes (4 patterns, 64 table slots).
 type Tiny = Engine<Fixed<4, 512, 16, 64, 4, 256, 4, 16, 512>>;
-
-/// xorshift32.
-struct Rng(u32);
-
-impl Rng {
-    fn next(&mut self) -> u32 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 17;
-        self.0 ^= self.0 << 5;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        self.next() as usize % n
-    }
-}
 
 /// The index as the old code kept it: built from the loaded triggers in load order
 /// into owned sets; `None` when one has no UUID id.

@@ -4,6 +4,7 @@ use alloc::vec::Vec;
 
 use super::*;
 use crate::store::{Fixed, Growable};
+use crate::test_rng::Rng;
 
 fn id(n: u8) -> EventId {
     EventId([n; 16])
@@ -62,12 +63,9 @@ fn a_fixed_seen_cache_behaves_as_the_growable_one_even_when_its_ring_fills() {
     let mut fixed = SeenCache::<Fixed<1, 512, 1, 1, 1, 1, 4, 1, 512>>::default();
     let mut growable = SeenCache::<Growable>::default();
     let ttl = Duration::from_secs(50);
-    let mut state = 0x2545_f491_u32;
+    let mut rng = Rng(0x2545_f491);
     for step in 0..5_000u64 {
-        state ^= state << 13;
-        state ^= state >> 17;
-        state ^= state << 5;
-        let n = (state % 7) as u8;
+        let n = (rng.next() % 7) as u8;
         let now = Instant::from_secs(step / 3);
         fixed.insert(id(n), now, ttl, 4);
         growable.insert(id(n), now, ttl, 4);
@@ -114,13 +112,8 @@ impl NaiveSeen {
 fn matches_the_naive_cache<S: Storage>(mut cache: SeenCache<S>, steps: u64, seed: u32) {
     let mut model = NaiveSeen::default();
     let ttl = Duration::from_secs(40);
-    let mut state = seed;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 17;
-        state ^= state << 5;
-        state
-    };
+    let mut rng = Rng(seed);
+    let mut next = move || rng.next();
     for step in 0..steps {
         let capacity = 1 + (step / 500 % 6) as usize;
         let n = (next() % 11) as u8;
@@ -182,11 +175,9 @@ fn a_large_seen_cache_matches_the_naive_one() {
     let mut cache = SeenCache::<Growable>::default();
     let mut model = NaiveSeen::default();
     let ttl = Duration::from_secs(300);
-    let mut state = 0x0bad_5eed_u32;
+    let mut rng = Rng(0x0bad_5eed);
     for step in 0..6_000u64 {
-        state ^= state << 13;
-        state ^= state >> 17;
-        state ^= state << 5;
+        let state = rng.next();
         // capacity 400 for a while, then 150 (evicting down), then 400 again
         let capacity = if (2_000..4_000).contains(&step) {
             150
