@@ -87,6 +87,19 @@ pub(crate) struct KeyState<B> {
 }
 
 impl<B> KeyState<B> {
+    /// The state of (trigger, `key`) before anything happened to it: no bucket, no
+    /// flags, no timer.
+    fn fresh(key: B, trigger: u32) -> Self {
+        KeyState {
+            key,
+            trigger_flags: trigger & TRIGGER_MASK,
+            count: 0,
+            start: Instant::ZERO,
+            end: Instant::ZERO,
+            last_id: EventId::default(),
+            handle: Handle::from_parts(0, 0),
+        }
+    }
     fn has(&self, flag: u32) -> bool {
         self.trigger_flags & flag != 0
     }
@@ -247,15 +260,7 @@ impl<S: Storage> KeyTable<S> {
         if !self.has_room(1) {
             return None;
         }
-        let state = KeyState {
-            key: S::KeyBytes::from_bytes(key)?,
-            trigger_flags: trigger & TRIGGER_MASK,
-            count: 0,
-            start: Instant::ZERO,
-            end: Instant::ZERO,
-            last_id: EventId::default(),
-            handle: Handle::from_parts(0, 0),
-        };
+        let state = KeyState::fresh(S::KeyBytes::from_bytes(key)?, trigger);
         let idx = match self.free.pop() {
             Some(i) => {
                 self.slots[i as usize] = Some(state);
@@ -611,15 +616,8 @@ impl<S: Storage> KeyTable<S> {
         let Some(key_bytes) = S::KeyBytes::from_bytes(key) else {
             return false;
         };
-        self.slots[k as usize] = Some(KeyState {
-            key: key_bytes,
-            trigger_flags: trigger,
-            count: 0,
-            start: Instant::ZERO,
-            end: Instant::ZERO,
-            last_id: EventId::default(),
-            handle: Handle::from_parts(0, 0),
-        });
+        // (`trigger` is within the mask: checked above)
+        self.slots[k as usize] = Some(KeyState::fresh(key_bytes, trigger));
         let hash = key_hash(trigger, key);
         self.index.insert_unique(hash, k)
     }
@@ -641,15 +639,7 @@ impl<S: Storage> KeyTable<S> {
                 ok = false;
                 break;
             }
-            self.slots[k as usize] = Some(KeyState {
-                key: mark,
-                trigger_flags: 0,
-                count: 0,
-                start: Instant::ZERO,
-                end: Instant::ZERO,
-                last_id: EventId::default(),
-                handle: Handle::from_parts(0, 0),
-            });
+            self.slots[k as usize] = Some(KeyState::fresh(mark, 0));
         }
         for i in 0..self.free.len() {
             let k = self.free[i] as usize;
