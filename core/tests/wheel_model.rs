@@ -41,6 +41,8 @@ pub enum Time {
 pub enum Op {
     /// Insert a new entry (its payload is a fresh id).
     Insert(Time),
+    /// Insert a new entry at a chosen slab index (`insert_at`).
+    InsertAt(u32, Time),
     /// Reset the entry of a previously issued handle (live or stale).
     Reset(usize, Time),
     /// Cancel the entry of a previously issued handle.
@@ -172,6 +174,32 @@ pub fn run<S: Storage<u32>>(mut wheel: Wheel<u32, S>, ops: &[Op]) {
                 // Keep ids aligned with `issued` positions: a refused id gets a dead handle.
                 issued.push((Handle::from_parts(u32::MAX, u32::MAX), id));
             }
+            Op::InsertAt(index, time) => {
+                let d = model.resolve(time);
+                let id = next_id;
+                next_id += 1;
+                let occupied = issued
+                    .iter()
+                    .any(|&(h, i)| h.index() == *index && model.live.contains_key(&i));
+                assert_eq!(wheel.handle_at(*index).is_some(), occupied, "step {step}");
+                let got = wheel.insert_at(*index, Instant::from_micros(d), id);
+                if d <= model.elapsed {
+                    assert_eq!(got, Err(InsertError::Elapsed(id)), "step {step}");
+                } else if model.capacity.is_some_and(|c| *index as usize >= c) {
+                    assert_eq!(got, Err(InsertError::Full(id)), "step {step}");
+                } else if occupied {
+                    assert_eq!(got, Err(InsertError::Occupied(id)), "step {step}");
+                } else {
+                    let h = got.expect("insert_at");
+                    assert_eq!(h.index(), *index, "step {step}");
+                    assert_eq!(wheel.handle_at(*index), Some(h), "step {step}");
+                    model.add(id, d);
+                    issued.push((h, id));
+                    continue_check(&wheel, &model);
+                    continue;
+                }
+                issued.push((Handle::from_parts(u32::MAX, u32::MAX), id));
+            }
             Op::Reset(k, time) => {
                 let Some((h, id)) = pick(&issued, *k) else {
                     continue;
@@ -231,6 +259,9 @@ pub fn run<S: Storage<u32>>(mut wheel: Wheel<u32, S>, ops: &[Op]) {
                 assert_eq!(wheel.deadline(h).map(Instant::as_micros), want);
                 assert_eq!(wheel.get(h).copied(), want.map(|_| id));
                 assert_eq!(wheel.contains(h), want.is_some());
+                if want.is_some() {
+                    assert_eq!(wheel.handle_at(h.index()), Some(h));
+                }
             }
         }
         continue_check(&wheel, &model);
@@ -281,6 +312,7 @@ fn time() -> impl Strategy<Value = Time> {
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         6 => time().prop_map(Op::Insert),
+        3 => (0u32..40, time()).prop_map(|(i, t)| Op::InsertAt(i, t)),
         3 => (any::<usize>(), time()).prop_map(|(k, t)| Op::Reset(k, t)),
         2 => any::<usize>().prop_map(Op::Cancel),
         3 => time().prop_map(Op::Poll),
@@ -357,8 +389,9 @@ fn long_mixed_run() {
             5 => Time::Before(rnd() % 100),
             _ => Time::After(rnd() % 300),
         };
-        ops.push(match (r >> 8) % 10 {
+        ops.push(match (r >> 8) % 11 {
             0..=3 => Op::Insert(t),
+            10 => Op::InsertAt((rnd() % 600) as u32, t),
             4 | 5 => Op::Reset(rnd() as usize, t),
             6 => Op::Cancel(rnd() as usize),
             7 => Op::Poll(Time::After(rnd() % 2_000_000)),

@@ -7,7 +7,6 @@ use crate::hash::key_hash;
 use crate::store::{Bytes, Seq, Sorted, Storage, Table};
 use crate::time::{Duration, Instant};
 use crate::varint;
-use crate::wheel::Handle;
 
 mod index;
 
@@ -47,8 +46,8 @@ pub(crate) enum Timer {
     /// Nothing is due for this key.
     #[default]
     None,
-    /// In the wheel.
-    Wheel(Handle),
+    /// In the wheel, as the entry at the key's own slot (`Wheel::insert_at`).
+    Wheel,
     /// Its due time had already passed the wheel's time when it was filed: in the
     /// overdue set under this instant.
     Overdue(Instant),
@@ -68,7 +67,8 @@ const HAS_HELD: u32 = 1 << 31;
 pub(crate) const MAX_TRIGGER_NODES: u32 = 1 << 24;
 const TRIGGER_MASK: u32 = MAX_TRIGGER_NODES - 1;
 
-/// State of one (trigger, key), packed into 64 bytes: what every tracked key needs.
+/// State of one (trigger, key), packed into 56 bytes: what every tracked key needs (its
+/// timer, when in the wheel, is the wheel's entry at the key's slot, so no handle).
 /// Rare parts live in side tables of [`KeyTable`]: held events, the `occurred` of an
 /// `expect`-only last event, and the instant of an overdue timer.
 #[derive(Clone, Debug)]
@@ -82,8 +82,6 @@ pub(crate) struct KeyState<B> {
     start: Instant,
     end: Instant,
     last_id: EventId,
-    /// The wheel handle while `TIMER_WHEEL` is set.
-    handle: Handle,
 }
 
 impl<B> KeyState<B> {
@@ -97,7 +95,6 @@ impl<B> KeyState<B> {
             start: Instant::ZERO,
             end: Instant::ZERO,
             last_id: EventId::default(),
-            handle: Handle::from_parts(0, 0),
         }
     }
     fn has(&self, flag: u32) -> bool {
@@ -472,7 +469,7 @@ impl<S: Storage> KeyTable<S> {
     /// Where key `k`'s timer is.
     pub(crate) fn timer(&self, k: u32) -> Timer {
         match self.state(k) {
-            Some(s) if s.has(TIMER_WHEEL) => Timer::Wheel(s.handle),
+            Some(s) if s.has(TIMER_WHEEL) => Timer::Wheel,
             Some(s) if s.has(TIMER_BATCH) => Timer::Batch,
             Some(s) if s.has(TIMER_OVERDUE) => {
                 Timer::Overdue(self.overdue_at.get(&k).copied().unwrap_or(Instant::ZERO))
@@ -489,10 +486,7 @@ impl<S: Storage> KeyTable<S> {
         let mut overdue = None;
         match timer {
             Timer::None => {}
-            Timer::Wheel(h) => {
-                s.set(TIMER_WHEEL, true);
-                s.handle = h;
-            }
+            Timer::Wheel => s.set(TIMER_WHEEL, true),
             Timer::Batch => s.set(TIMER_BATCH, true),
             Timer::Overdue(at) => {
                 s.set(TIMER_OVERDUE, true);
@@ -683,7 +677,7 @@ mod tests {
         let mut t = KeyTable::<crate::store::Growable>::default();
         assert_eq!(
             core::mem::size_of::<Option<KeyState<alloc::boxed::Box<[u8]>>>>(),
-            64
+            56
         );
         let (a, created) = t.find_or_insert(1, b"a").unwrap();
         assert!(created);

@@ -315,7 +315,7 @@ macro_rules! engine_struct {
             satisfied: S::KeySeq<u32>,
             router: S::Router,
             keys: KeyTable<S>,
-            wheel: Wheel<u32, S::KeyWheel>,
+            wheel: Wheel<(), S::KeyWheel>,
             overdue: S::KeySorted<(Instant, u32), ()>,
             /// Keys taken out of the timers for the tick in progress.
             batch: S::KeySeq<u32>,

@@ -122,7 +122,7 @@ impl<
     type KeyTable<K: Eq + Hash, V> = FlatMap<K, V, KEYS>;
     type KeySorted<K: Ord, V> = SortedSeq<K, V, KEYS>;
     type KeyIndex = heapless::Vec<[u64; 2], KEYS>;
-    type KeyWheel = ArrayStorage<u32, KEYS>;
+    type KeyWheel = ArrayStorage<(), KEYS>;
     type KeyBytes = heapless::Vec<u8, KEY_BYTES>;
     type KeyScratch = heapless::Vec<u8, KEY_BYTES>;
     type EventSeq<T> = heapless::Vec<T, EVENTS>;

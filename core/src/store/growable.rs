@@ -199,7 +199,7 @@ impl super::Storage for Growable {
     type KeyTable<K: Eq + Hash, V> = hashbrown::HashMap<K, V, FxBuildHasher>;
     type KeySorted<K: Ord, V> = BTreeMap<K, V>;
     type KeyIndex = Vec<[u64; 2]>;
-    type KeyWheel = crate::wheel::VecStorage<u32>;
+    type KeyWheel = crate::wheel::VecStorage<()>;
     type KeyBytes = alloc::boxed::Box<[u8]>;
     type KeyScratch = Vec<u8>;
     type EventSeq<T> = Vec<T>;

@@ -344,8 +344,8 @@ pub trait Storage: Sized + 'static {
     type KeySorted<K: Ord, V>: Sorted<K, V>;
     /// The hash index of tracked keys: pairs of `u64` entries, at most one pair per key.
     type KeyIndex: Seq<[u64; 2]>;
-    /// The timing wheel's entries, one per tracked key.
-    type KeyWheel: crate::wheel::Storage<u32> + Default;
+    /// The timing wheel's entries, one per tracked key, at the key's slot.
+    type KeyWheel: crate::wheel::Storage<()> + Default;
     /// The encoded values of one tracked key.
     type KeyBytes: Bytes;
     /// A key being encoded from an event's values (at most `KEY_BYTES` bytes in a

@@ -8,15 +8,18 @@ pub enum InsertError<T> {
     /// The deadline is at or before [`Wheel::elapsed`](super::Wheel::elapsed): it would
     /// have fired already.
     Elapsed(T),
-    /// A fixed-capacity wheel is full.
+    /// A fixed-capacity wheel is full (for [`Wheel::insert_at`](super::Wheel::insert_at):
+    /// the index is beyond its capacity, or is `u32::MAX`).
     Full(T),
+    /// [`Wheel::insert_at`](super::Wheel::insert_at) was given the index of a live entry.
+    Occupied(T),
 }
 
 impl<T> InsertError<T> {
     /// The payload that was not inserted.
     pub fn into_payload(self) -> T {
         match self {
-            InsertError::Elapsed(p) | InsertError::Full(p) => p,
+            InsertError::Elapsed(p) | InsertError::Full(p) | InsertError::Occupied(p) => p,
         }
     }
 }
@@ -26,6 +29,9 @@ impl<T> fmt::Display for InsertError<T> {
         match self {
             InsertError::Elapsed(_) => f.write_str("deadline already elapsed"),
             InsertError::Full(_) => f.write_str("timing wheel is full"),
+            InsertError::Occupied(_) => {
+                f.write_str("the timing wheel's entry at that index is live")
+            }
         }
     }
 }
@@ -74,5 +80,10 @@ mod tests {
         );
         assert_eq!(InsertError::Full(5).into_payload(), 5);
         assert_eq!(InsertError::Elapsed(6).into_payload(), 6);
+        assert_eq!(InsertError::Occupied(7).into_payload(), 7);
+        assert_eq!(
+            InsertError::Occupied(7).to_string(),
+            "the timing wheel's entry at that index is live"
+        );
     }
 }

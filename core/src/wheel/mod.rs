@@ -100,7 +100,7 @@ use crate::time::{Duration, Instant};
 use cascade::{meta, Place, LOC_MASK, LOC_READY};
 use level::{Level, TickDiv};
 use list::List;
-use slab::Slab;
+use slab::{AtError, Slab};
 
 pub use error::{InsertError, ResetError};
 pub use level::LEVELS;
@@ -237,6 +237,50 @@ impl<T, S: Storage<T>> Wheel<T, S> {
         let t = self.div.ticks(d);
         self.file_new(index, t, self.place(t), seq);
         Ok(Handle::from_parts(index, generation))
+    }
+
+    /// Adds an entry due at `deadline` at slab position `index`; O(1) when the storage
+    /// already reaches `index`.
+    ///
+    /// For a caller that numbers its own items densely (slots of a table of its own), so
+    /// that item `i`'s timer is always entry `i`: the caller keeps no [`Handle`], and
+    /// finds it with [`handle_at`](Self::handle_at) when it needs one. A growable wheel's
+    /// storage grows to `index + 1` entries, the new ones vacant; mixing this with
+    /// [`insert`](Self::insert), which takes any vacant entry, is allowed but makes
+    /// [`InsertError::Occupied`] likely.
+    ///
+    /// Refused, handing the payload back: a deadline at or before
+    /// [`elapsed`](Self::elapsed) with [`InsertError::Elapsed`], an `index` beyond a fixed
+    /// wheel's capacity (or `u32::MAX`) with [`InsertError::Full`], an `index` that holds a
+    /// live entry with [`InsertError::Occupied`].
+    pub fn insert_at(
+        &mut self,
+        index: u32,
+        deadline: Instant,
+        payload: T,
+    ) -> Result<Handle, InsertError<T>> {
+        if deadline <= self.elapsed {
+            return Err(InsertError::Elapsed(payload));
+        }
+        let d = deadline.as_micros();
+        let seq = self.next_seq();
+        let generation = self
+            .slab
+            .insert_at(index, d, meta(seq, LOC_READY), payload)
+            .map_err(|e| match e {
+                AtError::Full(p) => InsertError::Full(p),
+                AtError::Occupied(p) => InsertError::Occupied(p),
+            })?;
+        let t = self.div.ticks(d);
+        self.file_new(index, t, self.place(t), seq);
+        Ok(Handle::from_parts(index, generation))
+    }
+
+    /// The handle of the live entry at slab position `index` (see
+    /// [`insert_at`](Self::insert_at)), or `None` when that entry is vacant or beyond the
+    /// storage.
+    pub fn handle_at(&self, index: u32) -> Option<Handle> {
+        self.slab.handle_at(index)
     }
 
     /// Moves an entry to a new deadline; O(1).

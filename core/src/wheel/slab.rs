@@ -2,7 +2,8 @@
 //!
 //! Every entry carries its deadline, the two links of the circular list it sits in, its
 //! generation, and a `meta` word (insertion sequence and which list it is on); a vacant
-//! entry keeps its links (the `next` link threads the free list) and its generation, so
+//! entry keeps its links (`next` and `prev` thread the doubly linked free list, so that
+//! [`Slab::insert_at`] can take any vacant entry out of it) and its generation, so
 //! reading links never has to handle a missing entry. `meta` is never zero, which lets
 //! the compiler use its zero as the vacant tag: the entry costs 24 bytes plus the payload. A [`Handle`]
 //! names an entry by index *and* generation: the generation is bumped every time an entry
@@ -88,7 +89,7 @@ pub enum Entry<T> {
         /// The caller's value.
         payload: T,
     },
-    /// A free slot; `links.next` threads the free list.
+    /// A free slot; `links.next` and `links.prev` thread the free list.
     Vacant {
         /// Free-list link and the generation the next occupant gets.
         links: Links,
@@ -122,6 +123,8 @@ pub(crate) mod sealed {
         fn entries_mut(&mut self) -> &mut [Entry<T>];
         /// Appends an occupied slot, or hands the payload back when the storage is full.
         fn push(&mut self, links: Links, meta: NonZeroU32, payload: T) -> Result<(), T>;
+        /// Appends a vacant slot; false when the storage is full.
+        fn push_vacant(&mut self, links: Links) -> bool;
         /// The fixed capacity, `None` when growable.
         fn capacity(&self) -> Option<usize>;
     }
@@ -175,6 +178,9 @@ impl<T, const N: usize> sealed::Store<T> for ArrayStorage<T, N> {
         });
         Ok(())
     }
+    fn push_vacant(&mut self, links: Links) -> bool {
+        self.entries.push(Entry::Vacant { links }).is_ok()
+    }
     fn capacity(&self) -> Option<usize> {
         Some(N.min(MAX_ENTRIES))
     }
@@ -225,6 +231,13 @@ impl<T> sealed::Store<T> for VecStorage<T> {
         });
         Ok(())
     }
+    fn push_vacant(&mut self, links: Links) -> bool {
+        if self.entries.len() >= MAX_ENTRIES {
+            return false;
+        }
+        self.entries.push(Entry::Vacant { links });
+        true
+    }
     fn capacity(&self) -> Option<usize> {
         None
     }
@@ -232,6 +245,15 @@ impl<T> sealed::Store<T> for VecStorage<T> {
 
 #[cfg(feature = "alloc")]
 impl<T> Storage<T> for VecStorage<T> {}
+
+/// Why [`Slab::insert_at`] refused.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum AtError<T> {
+    /// The index is beyond the storage's capacity.
+    Full(T),
+    /// The index holds a live entry.
+    Occupied(T),
+}
 
 /// The slab: storage plus a free list and a count of live entries.
 #[derive(Clone, Debug)]
@@ -283,6 +305,9 @@ impl<T, S: Storage<T>> Slab<T, S> {
                 meta,
                 payload,
             };
+            if self.free != NIL {
+                self.links_mut(self.free).prev = NIL;
+            }
             self.len += 1;
             return Ok((index, links.generation));
         }
@@ -295,15 +320,89 @@ impl<T, S: Storage<T>> Slab<T, S> {
         Ok((index as u32, 0))
     }
 
+    /// Allocates an unlinked entry at `index`, growing the storage with vacant entries up
+    /// to it if needed: the generation, or why not.
+    pub(crate) fn insert_at(
+        &mut self,
+        index: u32,
+        deadline: u64,
+        meta: NonZeroU32,
+        payload: T,
+    ) -> Result<u32, AtError<T>> {
+        let i = index as usize;
+        let len = self.store.entries().len();
+        if i >= len {
+            let room = self
+                .store
+                .capacity()
+                .unwrap_or(MAX_ENTRIES)
+                .min(MAX_ENTRIES);
+            if i >= room {
+                return Err(AtError::Full(payload));
+            }
+            // (cannot fail: there is room up to `i`)
+            for j in len..=i {
+                self.push_free(j as u32);
+            }
+        }
+        let links = match &self.store.entries()[i] {
+            Entry::Occupied { .. } => return Err(AtError::Occupied(payload)),
+            Entry::Vacant { links } => *links,
+        };
+        // take it out of the free list
+        if links.prev == NIL {
+            self.free = links.next;
+        } else {
+            self.links_mut(links.prev).next = links.next;
+        }
+        if links.next != NIL {
+            self.links_mut(links.next).prev = links.prev;
+        }
+        let mut new = Links {
+            next: NIL,
+            prev: NIL,
+            ..links
+        };
+        new.set_deadline(deadline);
+        self.store.entries_mut()[i] = Entry::Occupied {
+            links: new,
+            meta,
+            payload,
+        };
+        self.len += 1;
+        Ok(links.generation)
+    }
+
+    /// Appends a vacant entry at `index` (the storage's length) to the free list.
+    fn push_free(&mut self, index: u32) {
+        let links = Links {
+            deadline_lo: 0,
+            deadline_hi: 0,
+            next: self.free,
+            prev: NIL,
+            generation: 0,
+        };
+        if self.store.push_vacant(links) {
+            if self.free != NIL {
+                self.links_mut(self.free).prev = index;
+            }
+            self.free = index;
+        }
+    }
+
     /// Frees a live (already unlinked) entry: returns its payload and bumps the generation.
     pub(crate) fn remove(&mut self, index: u32) -> Option<T> {
+        let free = self.free;
         let slot = self.store.entries_mut().get_mut(index as usize)?;
         let mut links = *slot.links();
         links.generation = links.generation.wrapping_add(1);
-        links.next = self.free;
+        links.next = free;
         links.prev = NIL;
         match mem::replace(slot, Entry::Vacant { links }) {
             Entry::Occupied { payload, .. } => {
+                if free != NIL {
+                    self.links_mut(free).prev = index;
+                }
                 self.free = index;
                 self.len -= 1;
                 Some(payload)
@@ -312,6 +411,17 @@ impl<T, S: Storage<T>> Slab<T, S> {
                 *slot = vacant;
                 None
             }
+        }
+    }
+
+    /// The handle of the live entry at `index`, if there is one.
+    #[inline]
+    pub(crate) fn handle_at(&self, index: u32) -> Option<Handle> {
+        match self.store.entries().get(index as usize) {
+            Some(Entry::Occupied { links, .. }) => {
+                Some(Handle::from_parts(index, links.generation))
+            }
+            _ => None,
         }
     }
 
@@ -465,6 +575,33 @@ mod tests {
         assert_eq!(slab.payload(old), None);
         assert_eq!(slab.payload(Handle::from_parts(j, h)), Some(&20));
         assert_eq!(slab.payload(Handle::from_parts(99, 0)), None);
+    }
+
+    #[test]
+    fn insert_at_takes_the_entry_it_names_and_keeps_the_free_list_whole() {
+        let mut slab = Fixed::<8>::new(ArrayStorage::new());
+        // index 5 of an empty slab: 0..5 become vacant (on the free list), 5 is taken
+        assert_eq!(slab.insert_at(5, 1, M, 50), Ok(0));
+        assert_eq!(slab.insert_at(5, 1, M, 51), Err(AtError::Occupied(51)));
+        assert_eq!(slab.insert_at(8, 1, M, 80), Err(AtError::Full(80)));
+        // a vacant entry in the middle of the free list
+        assert_eq!(slab.insert_at(2, 1, M, 20), Ok(0));
+        assert_eq!(slab.handle_at(2), Some(Handle::from_parts(2, 0)));
+        assert_eq!(slab.handle_at(3), None);
+        assert_eq!(slab.handle_at(9), None);
+        // `insert` hands out the other vacant entries (last freed first), then new ones,
+        // never 2 or 5
+        let got: [u32; 6] = core::array::from_fn(|n| slab.insert(1, M, 100 + n as u64).unwrap().0);
+        assert_eq!(got, [4, 3, 1, 0, 6, 7]);
+        assert_eq!(slab.insert(1, M, 9), Err(9));
+        assert_eq!(slab.len(), 8);
+        // freed entries go back on the list and can be named again, with a new generation
+        assert_eq!(slab.remove(2), Some(20));
+        assert_eq!(slab.remove(6), Some(104));
+        assert_eq!(slab.insert_at(2, 1, M, 21), Ok(1));
+        assert_eq!(slab.insert(1, M, 60).map(|(i, _)| i), Ok(6));
+        assert_eq!(slab.insert(1, M, 61), Err(61));
+        assert_eq!(slab.payload(Handle::from_parts(2, 1)), Some(&21));
     }
 
     #[test]

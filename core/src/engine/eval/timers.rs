@@ -44,8 +44,10 @@ impl<S: Storage> Engine<S> {
     /// Removes the key's timer (wherever it is).
     pub(crate) fn cancel_timer(&mut self, k: u32) {
         match self.keys.timer(k) {
-            Timer::Wheel(h) => {
-                self.wheel.cancel(h);
+            Timer::Wheel => {
+                if let Some(h) = self.wheel.handle_at(k) {
+                    self.wheel.cancel(h);
+                }
             }
             Timer::Overdue(at) => {
                 self.overdue.remove(&(at, k));
@@ -75,11 +77,14 @@ impl<S: Storage> Engine<S> {
         match (current, due) {
             // (already filed there: nothing to move; the wheel's order among equal
             // deadlines does not matter, a tick orders due keys by their values)
-            (Timer::Wheel(h), Some(d)) if self.wheel.deadline(h) == Some(d) => {}
-            (Timer::Wheel(h), Some(d)) => match self.wheel.reset(h, d) {
-                Ok(()) => {}
-                Err(ResetError::Elapsed(_)) => self.file_overdue(k, d),
-                Err(ResetError::Stale) => self.file(k, d),
+            (Timer::Wheel, Some(d)) => match self.wheel.handle_at(k) {
+                Some(h) if self.wheel.deadline(h) == Some(d) => {}
+                Some(h) => match self.wheel.reset(h, d) {
+                    Ok(()) => {}
+                    Err(ResetError::Elapsed(())) => self.file_overdue(k, d),
+                    Err(ResetError::Stale) => self.file(k, d),
+                },
+                None => self.file(k, d),
             },
             (Timer::Overdue(at), Some(d)) if at == d => {}
             (_, Some(d)) => {
@@ -91,10 +96,19 @@ impl<S: Storage> Engine<S> {
     }
 
     pub(crate) fn file(&mut self, k: u32, due: Instant) {
-        match self.wheel.insert(due, k) {
-            Ok(h) => self.keys.set_timer(k, Timer::Wheel(h)),
-            Err(InsertError::Elapsed(_)) => self.file_overdue(k, due),
-            Err(InsertError::Full(_)) => self.file_overdue(k, due),
+        // (key `k`'s timer is the wheel's entry `k`: no handle to keep)
+        let mut filed = self.wheel.insert_at(k, due, ());
+        if let Err(InsertError::Occupied(())) = filed {
+            // (not reached: a key's entry is cancelled whenever its timer leaves the
+            // wheel; if one were left behind, it is replaced rather than kept twice)
+            if let Some(h) = self.wheel.handle_at(k) {
+                self.wheel.cancel(h);
+            }
+            filed = self.wheel.insert_at(k, due, ());
+        }
+        match filed {
+            Ok(_) => self.keys.set_timer(k, Timer::Wheel),
+            Err(_) => self.file_overdue(k, due),
         }
     }
 
@@ -121,7 +135,7 @@ impl<S: Storage> Engine<S> {
     /// Takes every key whose timer is at or before `threshold` into the batch.
     pub(crate) fn collect(&mut self, threshold: Instant) {
         while let Some(expired) = self.wheel.poll(threshold) {
-            let k = expired.payload;
+            let k = expired.handle.index();
             if self.keys.contains(k) {
                 self.keys.set_timer(k, Timer::Batch);
                 // (one entry per key: the batch has room for every key)
