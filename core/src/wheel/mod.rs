@@ -3,7 +3,10 @@
 //! [`Wheel`] holds entries (a payload `T` and a deadline) addressed by generation-tagged
 //! [`Handle`]s. [`Wheel::poll`] yields every entry whose deadline is at or before the
 //! `now` it is given, one per call, in deadline order (ties in insertion order), each
-//! exactly once; [`Wheel::next_deadline`] tells the caller when to come back.
+//! exactly once; [`Wheel::next_deadline`] tells the caller when to come back. A caller
+//! that numbers its own items densely can keep no handles at all: [`Wheel::insert_at`]
+//! puts item `i`'s entry at slab position `i`, and [`Wheel::handle_at`] finds it again
+//! (the engine files each tracked key's timer this way).
 //!
 //! ```
 //! use overdue_core::time::{Duration, Instant};
@@ -253,6 +256,23 @@ impl<T, S: Storage<T>> Wheel<T, S> {
     /// [`elapsed`](Self::elapsed) with [`InsertError::Elapsed`], an `index` beyond a fixed
     /// wheel's capacity (or `u32::MAX`) with [`InsertError::Full`], an `index` that holds a
     /// live entry with [`InsertError::Occupied`].
+    ///
+    /// ```
+    /// use overdue_core::time::{Duration, Instant};
+    /// use overdue_core::wheel::{FixedWheel, InsertError};
+    ///
+    /// // item 2's timer, without keeping a handle
+    /// let mut wheel: FixedWheel<(), 4> = FixedWheel::new(Duration::from_millis(1), Instant::ZERO);
+    /// wheel.insert_at(2, Instant::from_secs(5), ()).unwrap();
+    /// let again = wheel.insert_at(2, Instant::from_secs(6), ());
+    /// assert_eq!(again, Err(InsertError::Occupied(())));
+    /// assert_eq!(wheel.insert_at(4, Instant::from_secs(6), ()), Err(InsertError::Full(())));
+    /// // later: move it, then see it fire under its index
+    /// let handle = wheel.handle_at(2).unwrap();
+    /// wheel.reset(handle, Instant::from_secs(7)).unwrap();
+    /// assert_eq!(wheel.poll(Instant::from_secs(7)).unwrap().handle.index(), 2);
+    /// assert_eq!(wheel.handle_at(2), None);
+    /// ```
     pub fn insert_at(
         &mut self,
         index: u32,
