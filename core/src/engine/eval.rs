@@ -59,6 +59,13 @@ impl<S: Storage> Default for RouteCache<S> {
 }
 
 impl<S: Storage> RouteCache<S> {
+    /// Forgets the routes (as [`Default`] makes it).
+    pub(crate) fn clear(&mut self) {
+        self.name.clear();
+        self.routes.clear();
+        self.valid = false;
+    }
+
     /// Whether the routes are those of `name`.
     fn holds(&self, name: &str) -> bool {
         self.valid && *self.name == *name.as_bytes()

@@ -587,14 +587,42 @@ impl<S: Storage> KeyTable<S> {
         &self.free
     }
 
-    /// An empty table of `slots` vacant slots with room for `live` keys, for
-    /// [`place`](Self::place) and [`set_free`](Self::set_free) (restoring a snapshot).
-    pub(crate) fn with_vacant_slots(slots: usize, live: usize) -> Option<KeyTable<S>> {
-        let mut table = KeyTable::<S>::default();
-        for _ in 0..slots {
-            table.slots.try_push(None).ok()?;
+    /// Empties the table in place (as [`Default`] makes it), tracking bucket ends
+    /// ([`track_ends`](Self::track_ends)) or not.
+    pub(crate) fn clear(&mut self, track_ends: bool) {
+        let KeyTable {
+            slots,
+            free,
+            index,
+            held,
+            last_occurred,
+            overdue_at,
+            ends,
+        } = self;
+        slots.clear();
+        free.clear();
+        index.clear();
+        held.clear();
+        last_occurred.clear();
+        overdue_at.clear();
+        match ends {
+            Some(ends) if track_ends => ends.clear(),
+            _ if track_ends => *ends = Some(Default::default()),
+            _ => *ends = None,
         }
-        table.index.reserve(live).then_some(table)
+    }
+
+    /// Makes an empty table `slots` vacant slots with room for `live` keys, for
+    /// [`place`](Self::place) and [`set_free`](Self::set_free) (restoring a snapshot);
+    /// false if they do not fit.
+    pub(crate) fn make_vacant_slots(&mut self, slots: usize, live: usize) -> bool {
+        self.free.clear();
+        for _ in 0..slots {
+            if self.slots.try_push(None).is_err() {
+                return false;
+            }
+        }
+        self.index.reserve(live)
     }
 
     /// Puts (trigger, key) into vacant slot `k` with no state; false (and nothing
@@ -616,25 +644,26 @@ impl<S: Storage> KeyTable<S> {
         self.index.insert_unique(hash, k)
     }
 
-    /// Sets the free list to `free` (vacant slots, the last one reused first); false
-    /// (the free list then unusable: discard the table) unless it lists every vacant
-    /// slot exactly once. Needs no memory beyond the list: a listed slot is marked
-    /// taken while the list is read, so a repeat is found.
-    pub(crate) fn set_free(&mut self, free: impl Iterator<Item = u32>) -> bool {
-        self.free.clear();
-        let mut ok = true;
-        for k in free {
-            let vacant = matches!(self.slots.get(k as usize), Some(None));
-            let Some(mark) = S::KeyBytes::from_bytes(&[]).filter(|_| vacant) else {
-                ok = false;
-                break;
-            };
-            if self.free.try_push(k).is_err() {
-                ok = false;
-                break;
-            }
-            self.slots[k as usize] = Some(KeyState::fresh(mark, 0));
+    /// Lists vacant slot `k` on the free list (emptied by
+    /// [`make_vacant_slots`](Self::make_vacant_slots); the last one listed is reused
+    /// first) and marks it taken, so that a repeat is found without memory beyond the
+    /// list; false (nothing listed) if it is not vacant (or listed already) or the list
+    /// is full. The calls must be followed by [`finish_free`](Self::finish_free).
+    pub(crate) fn add_free(&mut self, k: u32) -> bool {
+        let vacant = matches!(self.slots.get(k as usize), Some(None));
+        let Some(mark) = S::KeyBytes::from_bytes(&[]).filter(|_| vacant) else {
+            return false;
+        };
+        if self.free.try_push(k).is_err() {
+            return false;
         }
+        self.slots[k as usize] = Some(KeyState::fresh(mark, 0));
+        true
+    }
+
+    /// Ends [`add_free`](Self::add_free): unmarks the listed slots; true if `ok` (every
+    /// `add_free` succeeded) and every vacant slot is listed.
+    pub(crate) fn finish_free(&mut self, ok: bool) -> bool {
         for i in 0..self.free.len() {
             let k = self.free[i] as usize;
             self.slots[k] = None;

@@ -153,25 +153,59 @@ impl<S: Storage> LatenessBuffer<S> {
     /// events do not fit in `S`. (An arrival number only orders copies of one event,
     /// so one repeated across different events changes no release order; checking
     /// that would need memory beyond the buffer.)
+    #[cfg(test)]
     pub(crate) fn import<'e>(
         events: impl IntoIterator<Item = (u64, Event<'e>)>,
         arrivals: u64,
         watermark: Option<Instant>,
     ) -> Option<Self> {
-        let mut out = LatenessBuffer {
+        let mut out = LatenessBuffer::default();
+        out.import_in_place(events, arrivals, watermark)
+            .then_some(out)
+    }
+
+    /// Empties the buffer in place (as [`Default`] makes it).
+    pub(crate) fn clear(&mut self) {
+        let LatenessBuffer {
+            order,
+            pool,
+            ids,
             arrivals,
+            following,
             watermark,
-            ..LatenessBuffer::default()
-        };
+        } = self;
+        order.clear();
+        pool.clear();
+        ids.clear();
+        *arrivals = 0;
+        *following = 0;
+        *watermark = None;
+    }
+
+    /// [`import`](Self::import) into this buffer, emptied first, without building a
+    /// second one (a fixed buffer is inline); false as `import` gives `None`, the
+    /// buffer then holding any part of it.
+    pub(crate) fn import_in_place<'e>(
+        &mut self,
+        events: impl IntoIterator<Item = (u64, Event<'e>)>,
+        arrivals: u64,
+        watermark: Option<Instant>,
+    ) -> bool {
+        self.clear();
+        self.arrivals = arrivals;
+        self.watermark = watermark;
         for (arrival, event) in events {
             if arrival > arrivals {
-                return None;
+                return false;
             }
-            if !out.file(Packed::<S>::pack(&event)?, arrival) {
-                return None;
+            let Some(packed) = Packed::<S>::pack(&event) else {
+                return false;
+            };
+            if !self.file(packed, arrival) {
+                return false;
             }
         }
-        Some(out)
+        true
     }
 
     /// Takes the earliest event, whenever it occurred.

@@ -202,7 +202,7 @@ use crate::event::{Event, RESOURCE_ID};
 use crate::matcher::CompiledEventTrigger;
 #[cfg(feature = "alloc")]
 use crate::store::Growable;
-use crate::store::{Queue, Storage, Table};
+use crate::store::{Queue, Seq, Sorted, Storage, Table};
 use crate::time::{Duration, Instant};
 use crate::trigger::Posture;
 use crate::wheel::Wheel;
@@ -396,19 +396,8 @@ impl<S: Storage> Engine<S> {
     /// The capacities of a fixed `S` bound the configuration's
     /// [`Capacities`] (and its `dedup_capacity`): [`config`](Self::config) shows the
     /// bounds in force.
-    pub fn create(mut config: EngineConfig) -> Engine<S> {
-        let c = &mut config.capacities;
-        c.trigger_nodes = c.trigger_nodes.min(S::TRIGGERS);
-        c.keys = c.keys.min(S::KEYS);
-        c.key_bytes = c.key_bytes.min(S::KEY_BYTES);
-        c.held_events = c.held_events.min(S::EVENTS);
-        c.waiting_followers = c.waiting_followers.min(S::EVENTS);
-        c.buffered_events = c.buffered_events.min(S::EVENTS);
-        c.event_bytes = c.event_bytes.min(S::EVENT_BYTES);
-        c.trigger_bytes = c.trigger_bytes.min(S::TRIGGER_BYTES);
-        c.pending_firings = c.pending_firings.min(S::FIRINGS);
-        c.firing_bytes = c.firing_bytes.min(S::FIRING_BYTES);
-        config.dedup_capacity = config.dedup_capacity.min(S::SEEN);
+    pub fn create(config: EngineConfig) -> Engine<S> {
+        let config = Self::bounded(config);
         let mut keys = KeyTable::default();
         if config.proactive == ProactiveMode::Scheduled {
             keys.track_ends();
@@ -450,6 +439,105 @@ impl<S: Storage> Engine<S> {
             holding_nodes: 0,
             resume: capacity::TickResume::Start,
         }
+    }
+
+    /// Makes this engine what [`create`](Self::create) with `config` makes, in place:
+    /// every container is emptied where it is, so no second engine is built (on
+    /// fixed storage the containers are inline, and a second engine would need as
+    /// much stack again).
+    pub(crate) fn clear(&mut self, config: EngineConfig) {
+        let config = Self::bounded(config);
+        // (every field by name: a new field does not compile until it is reset here)
+        let Engine {
+            config: kept_config,
+            nodes,
+            free_nodes,
+            next_order,
+            roots,
+            fingerprints,
+            proactive,
+            satisfied,
+            router,
+            keys,
+            wheel,
+            overdue,
+            batch,
+            actions,
+            polled,
+            stored,
+            seen,
+            ordering,
+            events_clock,
+            events_clock_updated,
+            wall,
+            in_proactive,
+            stats,
+            scratch_candidates,
+            scratch_nodes,
+            scratch_key,
+            route_cache,
+            lateness,
+            py_index,
+            by_prefect_id,
+            prefect_id_collisions,
+            py_index_stale,
+            event_nodes,
+            holding_nodes,
+            resume,
+        } = self;
+        *kept_config = config;
+        nodes.clear();
+        free_nodes.clear();
+        *next_order = 0;
+        roots.clear();
+        fingerprints.clear();
+        proactive.clear();
+        satisfied.clear();
+        // (the fixed router is a unit; the growable one only a map's header)
+        *router = Default::default();
+        keys.clear(config.proactive == ProactiveMode::Scheduled);
+        wheel.clear(config.wheel_tick, Instant::ZERO);
+        overdue.clear();
+        batch.clear();
+        actions.clear();
+        *polled = None;
+        stored.clear();
+        seen.clear();
+        ordering.clear();
+        *events_clock = None;
+        *events_clock_updated = None;
+        *wall = Instant::ZERO;
+        *in_proactive = false;
+        *stats = Stats::default();
+        scratch_candidates.clear();
+        scratch_nodes.clear();
+        scratch_key.clear();
+        route_cache.clear();
+        lateness.clear();
+        py_index.clear();
+        by_prefect_id.clear();
+        *prefect_id_collisions = 0;
+        *py_index_stale = false;
+        *event_nodes = 0;
+        *holding_nodes = 0;
+        *resume = capacity::TickResume::Start;
+    }
+
+    /// `config` with its capacities bounded by those of `S`.
+    fn bounded(mut config: EngineConfig) -> EngineConfig {
+        let c = &mut config.capacities;
+        c.trigger_nodes = c.trigger_nodes.min(S::TRIGGERS);
+        c.keys = c.keys.min(S::KEYS);
+        c.key_bytes = c.key_bytes.min(S::KEY_BYTES);
+        c.held_events = c.held_events.min(S::EVENTS);
+        c.waiting_followers = c.waiting_followers.min(S::EVENTS);
+        c.buffered_events = c.buffered_events.min(S::EVENTS);
+        c.event_bytes = c.event_bytes.min(S::EVENT_BYTES);
+        c.trigger_bytes = c.trigger_bytes.min(S::TRIGGER_BYTES);
+        c.pending_firings = c.pending_firings.min(S::FIRINGS);
+        c.firing_bytes = c.firing_bytes.min(S::FIRING_BYTES);
+        config.dedup_capacity = config.dedup_capacity.min(S::SEEN);
+        config
     }
 
     /// The configuration the engine was made with.

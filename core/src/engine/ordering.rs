@@ -439,6 +439,7 @@ impl<S: Storage> CausalOrdering<S> {
     /// the next position. `None` if a follower or a leader appears twice, a position
     /// is not below `next_position`, a follower set's layout is not one CPython could
     /// have made, or the events do not fit in `S`.
+    #[cfg(test)]
     pub(crate) fn import<'e, L>(
         waiting: impl Iterator<Item = (u64, Instant, Event<'e>)>,
         followers: impl Iterator<Item = (EventId, u32, L)>,
@@ -447,10 +448,58 @@ impl<S: Storage> CausalOrdering<S> {
     where
         L: Iterator<Item = (u32, Option<EventId>)> + Clone,
     {
-        let mut out = CausalOrdering::<S> {
+        let mut out = CausalOrdering::<S>::default();
+        out.import_in_place(waiting, followers, next_position)
+            .then_some(out)
+    }
+
+    /// Empties the waitlist in place (as [`Default`] makes it).
+    pub(crate) fn clear(&mut self) {
+        let CausalOrdering {
+            waiting,
+            pool,
+            followers,
+            by_received,
             next_position,
-            ..CausalOrdering::<S>::default()
-        };
+            processing,
+            lost,
+        } = self;
+        waiting.clear();
+        pool.clear();
+        followers.clear();
+        by_received.clear();
+        *next_position = 0;
+        processing.clear();
+        lost.clear();
+    }
+
+    /// [`import`](Self::import) into this waitlist, emptied first, without building
+    /// a second one (a fixed one is inline); false as `import` gives `None`, the
+    /// waitlist then holding any part of it.
+    pub(crate) fn import_in_place<'e, L>(
+        &mut self,
+        waiting: impl Iterator<Item = (u64, Instant, Event<'e>)>,
+        followers: impl Iterator<Item = (EventId, u32, L)>,
+        next_position: u64,
+    ) -> bool
+    where
+        L: Iterator<Item = (u32, Option<EventId>)> + Clone,
+    {
+        self.clear();
+        self.next_position = next_position;
+        self.import_entries(waiting, followers).is_some()
+    }
+
+    fn import_entries<'e, L>(
+        &mut self,
+        waiting: impl Iterator<Item = (u64, Instant, Event<'e>)>,
+        followers: impl Iterator<Item = (EventId, u32, L)>,
+    ) -> Option<()>
+    where
+        L: Iterator<Item = (u32, Option<EventId>)> + Clone,
+    {
+        let next_position = self.next_position;
+        let out = self;
         for (position, received, event) in waiting {
             if position >= next_position {
                 return None;
@@ -472,7 +521,7 @@ impl<S: Storage> CausalOrdering<S> {
         for (leader, size, slots) in followers {
             out.followers.insert_layout(leader, size, slots)?;
         }
-        Some(out)
+        Some(())
     }
 }
 

@@ -29,6 +29,12 @@ impl<S: Storage> Default for EventPool<S> {
 }
 
 impl<S: Storage> EventPool<S> {
+    /// Drops every event.
+    pub(crate) fn clear(&mut self) {
+        self.slots.clear();
+        self.free.clear();
+    }
+
     /// Stores `event`; its slot, or `None` when the pool is full (every slot in use
     /// and no room for another).
     pub(crate) fn insert(&mut self, event: Packed<S>) -> Option<u32> {

@@ -425,18 +425,56 @@ impl<S: Storage> SeenCache<S> {
         (live, self.next_seq)
     }
 
-    /// The cache [`export`](Self::export) describes (`len` entries), holding at most
+    /// Empties the cache in place (as [`Default`] makes it).
+    pub(crate) fn clear(&mut self) {
+        let SeenCache {
+            order,
+            lanes,
+            front,
+            live,
+            stale,
+            marked,
+            rebuild_at,
+            next_seq,
+            missed,
+        } = self;
+        order.clear();
+        lanes.clear();
+        *front = 0;
+        *live = 0;
+        *stale = 0;
+        *marked = 0;
+        *rebuild_at = 0;
+        *next_seq = 0;
+        *missed = None;
+    }
+
+    /// Empties this cache and fills it with what [`export`](Self::export) describes
+    /// (`len` entries), where it is (a fixed cache is inline), holding at most
     /// `capacity` ids: beyond it the least recently set ones are left out, as the
     /// cache itself evicts them (a snapshot of a larger cache restored into a smaller
-    /// one). `None` unless the ids are distinct and the sequence numbers strictly
-    /// increase below `next_seq`.
-    pub(crate) fn import(
+    /// one). False (the cache then holding any part of it: clear it) unless the ids
+    /// are distinct and the sequence numbers strictly increase below `next_seq`.
+    pub(crate) fn import_in_place(
+        &mut self,
         entries: impl Iterator<Item = (u64, EventId, Instant)> + Clone,
         len: usize,
         next_seq: u64,
         capacity: usize,
-    ) -> Option<Self> {
-        let mut cache = SeenCache::<S>::default();
+    ) -> bool {
+        self.clear();
+        self.import_entries(entries, len, next_seq, capacity)
+            .is_some()
+    }
+
+    fn import_entries(
+        &mut self,
+        entries: impl Iterator<Item = (u64, EventId, Instant)> + Clone,
+        len: usize,
+        next_seq: u64,
+        capacity: usize,
+    ) -> Option<()> {
+        let cache = self;
         let mut previous: Option<u64> = None;
         for (seq, _, _) in entries.clone() {
             if previous.is_some_and(|p| p >= seq) || seq >= next_seq {
@@ -471,7 +509,7 @@ impl<S: Storage> SeenCache<S> {
             }
         }
         cache.next_seq = next_seq;
-        Some(cache)
+        Some(())
     }
 
     /// Test access: starts the positions at `front` (an empty cache only).

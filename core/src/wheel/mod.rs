@@ -192,6 +192,24 @@ impl<T, S: Storage<T>> Wheel<T, S> {
         }
     }
 
+    /// Empties the wheel in place and starts it again as
+    /// [`with_storage`](Self::with_storage) would, with this tick and start: every
+    /// entry is dropped and every handle issued so far may name a new entry later
+    /// (generations start again). Unlike assigning a new wheel, no second wheel is
+    /// built, which matters for a fixed wheel, whose entries are inline.
+    pub fn clear(&mut self, tick: Duration, start: Instant) {
+        let div = TickDiv::new(tick.as_micros());
+        self.slab.clear();
+        self.levels = [Level::EMPTY; LEVELS];
+        self.ready = List::EMPTY;
+        self.parked = List::EMPTY;
+        self.parked_min = u64::MAX;
+        self.cur = div.ticks(start.as_micros());
+        self.seq = 0;
+        self.elapsed = start;
+        self.div = div;
+    }
+
     /// The tick: the width of a level-0 slot (at least 1 µs).
     pub fn tick(&self) -> Duration {
         Duration::from_micros(self.div.tick())

@@ -125,6 +125,8 @@ pub(crate) mod sealed {
         fn push(&mut self, links: Links, meta: NonZeroU32, payload: T) -> Result<(), T>;
         /// Appends a vacant slot; false when the storage is full.
         fn push_vacant(&mut self, links: Links) -> bool;
+        /// Removes every slot.
+        fn clear(&mut self);
         /// The fixed capacity, `None` when growable.
         fn capacity(&self) -> Option<usize>;
     }
@@ -180,6 +182,9 @@ impl<T, const N: usize> sealed::Store<T> for ArrayStorage<T, N> {
     }
     fn push_vacant(&mut self, links: Links) -> bool {
         self.entries.push(Entry::Vacant { links }).is_ok()
+    }
+    fn clear(&mut self) {
+        self.entries.clear();
     }
     fn capacity(&self) -> Option<usize> {
         Some(N.min(MAX_ENTRIES))
@@ -238,6 +243,9 @@ impl<T> sealed::Store<T> for VecStorage<T> {
         self.entries.push(Entry::Vacant { links });
         true
     }
+    fn clear(&mut self) {
+        self.entries.clear();
+    }
     fn capacity(&self) -> Option<usize> {
         None
     }
@@ -272,6 +280,13 @@ impl<T, S: Storage<T>> Slab<T, S> {
             len: 0,
             marker: PhantomData,
         }
+    }
+
+    /// Frees every entry and forgets them (generations start again at 0).
+    pub(crate) fn clear(&mut self) {
+        self.store.clear();
+        self.free = NIL;
+        self.len = 0;
     }
 
     /// Live entries.

@@ -280,3 +280,35 @@ fn growable_wheel_grows() {
     assert!(got.windows(2).all(|p| p[0].0 <= p[1].0));
     assert_eq!(w.iter().count(), 0);
 }
+
+#[test]
+fn a_cleared_wheel_behaves_as_a_new_one() {
+    let script = |w: &mut FixedWheel<u32, 8>| {
+        let mut out = Vec::new();
+        let a = w.insert(at(9_000_000), 1).unwrap();
+        w.insert_at(5, at(70_000), 2).unwrap();
+        out.push(w.insert(at(5_000), 3).map(|h| h.index()).unwrap());
+        w.reset(a, at(4_000)).unwrap();
+        out.extend(drain(w, 100_000).iter().map(|&(_, p)| p));
+        out.push(w.len() as u32);
+        out
+    };
+    let mut used: FixedWheel<u32, 8> = Wheel::new(DEFAULT_TICK, at(7));
+    for i in 0..8 {
+        used.insert(at(1_000 * (i + 1)), i as u32).unwrap();
+    }
+    let _ = drain(&mut used, 3_500);
+    used.clear(Duration::from_micros(10), at(1_000));
+    let mut fresh: FixedWheel<u32, 8> = Wheel::new(Duration::from_micros(10), at(1_000));
+    assert!(used.is_empty());
+    assert_eq!(
+        (used.tick(), used.elapsed()),
+        (fresh.tick(), fresh.elapsed())
+    );
+    assert_eq!(used.handle_at(0), None);
+    let got = script(&mut used);
+    assert_eq!(got, script(&mut fresh));
+    // entry 0 for the first insert (no free list left over), 5 named, so the next
+    // insert gets 4 (vacated below 5, last freed first); then 1 (reset), 3 and 2 fire
+    assert_eq!(got, [4, 1, 3, 2, 0]);
+}

@@ -107,6 +107,13 @@ impl<B: Seq<[u64; 2]>> KeyIndex<B> {
             .is_none_or(|max| self.len.saturating_add(additional) <= max)
     }
 
+    /// Forgets every entry (a fixed backing takes all its entries again at the next
+    /// insert).
+    pub(crate) fn clear(&mut self) {
+        self.pairs.clear();
+        self.len = 0;
+    }
+
     /// Makes room for `additional` more slots without growing; false (and nothing
     /// changed) when a fixed backing cannot hold them.
     pub(crate) fn reserve(&mut self, additional: usize) -> bool {

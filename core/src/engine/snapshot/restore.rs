@@ -4,15 +4,12 @@
 
 use super::super::capacity::TickResume;
 use super::super::firing::read_postcard_firing;
-use super::super::keys::{Bucket, Held, KeyTable};
-use super::super::lateness::LatenessBuffer;
+use super::super::keys::{Bucket, Held};
 use super::super::load::Children;
-use super::super::ordering::CausalOrdering;
 use super::super::pool::Packed;
-use super::super::seen::SeenCache;
 use super::super::{
-    AddTriggerError, Capacity, Engine, EngineConfig, Firing, FiringBuf, Node, NodeKind,
-    ProactiveMode, Stats, TriggerId,
+    AddTriggerError, Capacity, Engine, EngineConfig, Firing, FiringBuf, Node, NodeKind, Stats,
+    TriggerId,
 };
 use super::codec::{key_value_count, seen_count, seen_entries};
 use super::records::RootRecord;
@@ -21,7 +18,6 @@ use crate::event::{read_postcard_event, take_postcard, Event, EventId};
 use crate::store::{Queue, Seq as _, Storage, Table as _};
 use crate::time::Instant;
 use crate::trigger::TriggerSource;
-use crate::wheel::Wheel;
 
 /// What a restore did with one trigger, as [`Engine::restore_in_place`] reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -367,9 +363,10 @@ struct Moved<'a> {
 }
 
 impl<S: Storage> Engine<S> {
-    /// The engine, fresh and empty with `config` (as [`create`](Self::create)).
+    /// The engine, fresh and empty with `config` (as [`create`](Self::create)),
+    /// made in place.
     fn reset(&mut self, config: EngineConfig) {
-        *self = Engine::create(config);
+        self.clear(config);
     }
 
     /// Files `count` nodes just loaded in `moved` (see [`Moved`]): those of a kept
@@ -600,10 +597,9 @@ impl<S: Storage> Engine<S> {
 
         // keys of kept triggers; the slots of the others are free
         let slot_count = saved.keys.len + saved.free_slots.len;
-        let mut keys = KeyTable::<S>::with_vacant_slots(slot_count, saved.keys.len)
-            .ok_or(RestoreError::Full(Capacity::Keys))?;
-        if self.config.proactive == ProactiveMode::Scheduled {
-            keys.track_ends();
+        // (the table is empty since `reset`, and filled where it is)
+        if !self.keys.make_vacant_slots(slot_count, saved.keys.len) {
+            return Err(RestoreError::Full(Capacity::Keys));
         }
         for k in saved.keys.iter(key) {
             let Some(node) = self.moved_node(&moved, k.node, first_added) else {
@@ -621,22 +617,24 @@ impl<S: Storage> Engine<S> {
                 return Err(RestoreError::Corrupt);
             }
             ev.keys += 1;
-            if !keys.place(k.slot, node, k.key) {
+            if !self.keys.place(k.slot, node, k.key) {
                 return Err(RestoreError::Corrupt);
             }
-            keys.set_bucket(k.slot, k.bucket);
+            self.keys.set_bucket(k.slot, k.bucket);
             for h in k.held.iter(held) {
-                if !keys.hold(k.slot, h) {
+                if !self.keys.hold(k.slot, h) {
                     return Err(RestoreError::Full(Capacity::HeldEvents));
                 }
             }
         }
-        let dropped = saved
-            .keys
-            .iter(key)
-            .filter(|k| self.moved_node(&moved, k.node, first_added).is_none())
-            .map(|k| k.slot);
-        if !keys.set_free(saved.free_slots.iter(slot).chain(dropped)) {
+        // the free list: the saved one, then the slots of keys whose trigger went
+        let mut ok = saved.free_slots.iter(slot).all(|k| self.keys.add_free(k));
+        for k in saved.keys.iter(key) {
+            if ok && self.moved_node(&moved, k.node, first_added).is_none() {
+                ok = self.keys.add_free(k.slot);
+            }
+        }
+        if !self.keys.finish_free(ok) {
             return Err(RestoreError::Corrupt);
         }
         // per-node state
@@ -659,10 +657,10 @@ impl<S: Storage> Engine<S> {
                     };
                     ev.next_run = next_run;
                     for k in satisfied.iter(slot) {
-                        if keys.trigger(k) != Some(idx) || keys.satisfied_queued(k) {
+                        if self.keys.trigger(k) != Some(idx) || self.keys.satisfied_queued(k) {
                             return Err(RestoreError::Corrupt);
                         }
-                        keys.set_satisfied_queued(k, true);
+                        self.keys.set_satisfied_queued(k, true);
                         // (a key at most once: the queue holds as many as the keys)
                         self.satisfied
                             .try_push(k)
@@ -694,18 +692,19 @@ impl<S: Storage> Engine<S> {
                 }
             }
         }
-        self.keys = keys;
         // (the scratch list is the engine's again)
         self.scratch_candidates.clear();
 
         // engine-wide state
-        self.seen = SeenCache::<S>::import(
+        let capacity = self.config.dedup_capacity;
+        if !self.seen.import_in_place(
             seen_entries(saved.seen),
             saved.seen_len,
             saved.seen_next_seq,
-            self.config.dedup_capacity,
-        )
-        .ok_or(RestoreError::Corrupt)?;
+            capacity,
+        ) {
+            return Err(RestoreError::Corrupt);
+        }
         // the held events must fit this engine's capacities (counts and bytes)
         let caps = self.config.capacities;
         if saved.waiting.len > caps.waiting_followers {
@@ -725,15 +724,20 @@ impl<S: Storage> Engine<S> {
             .followers
             .iter(follower_set)
             .map(|(leader, size, slots)| (leader, size, slots.iter(follower_slot)));
-        self.ordering =
-            CausalOrdering::import(saved.waiting.iter(waiting), followers, saved.next_position)
-                .ok_or(RestoreError::Corrupt)?;
-        self.lateness = LatenessBuffer::import(
+        if !self.ordering.import_in_place(
+            saved.waiting.iter(waiting),
+            followers,
+            saved.next_position,
+        ) {
+            return Err(RestoreError::Corrupt);
+        }
+        if !self.lateness.import_in_place(
             saved.lateness.iter(buffered),
             saved.lateness_arrivals,
             saved.watermark,
-        )
-        .ok_or(RestoreError::Corrupt)?;
+        ) {
+            return Err(RestoreError::Corrupt);
+        }
         self.wall = saved.wall;
         self.events_clock = saved.events_clock;
         self.events_clock_updated = saved.events_clock_updated;
@@ -748,7 +752,7 @@ impl<S: Storage> Engine<S> {
         self.resume = TickResume::from_record(saved.resume).ok_or(RestoreError::Corrupt)?;
         // timers, derived from the state, on a wheel whose time is the saved one
         let tick = self.config.wheel_tick;
-        self.wheel = Wheel::new(tick, saved.wheel_elapsed);
+        self.wheel.clear(tick, saved.wheel_elapsed);
         for k in 0..slot_count as u32 {
             if self.keys.contains(k) {
                 self.after_change(k);

@@ -773,6 +773,45 @@ fn assert_fresh(e: &Engine, config: EngineConfig) {
     assert_eq!(e.snapshot_to_vec(), Engine::new(config).snapshot_to_vec());
 }
 
+/// `Engine::clear` (what a restore starts with) leaves any engine exactly as a new one
+/// with the given configuration: same snapshot bytes, same firings from then on.
+#[test]
+fn a_cleared_engine_is_a_new_one() {
+    use crate::engine::ProactiveMode;
+    let configs = [
+        EngineConfig::default(),
+        EngineConfig {
+            allowed_lateness: Some(Duration::from_secs(30)),
+            proactive: ProactiveMode::Scheduled,
+            wheel_tick: Duration::from_millis(7),
+            ..EngineConfig::default()
+        },
+    ];
+    for mut used in golden_engines() {
+        assert!(used.tracked_keys() > 0 && used.remembered_ids() > 0);
+        for config in configs {
+            used.clear(config);
+            assert_fresh(&used, config);
+            let mut fresh = Engine::new(config);
+            for e in [&mut used, &mut fresh] {
+                for (i, t) in zombies() {
+                    e.add_trigger(i, t).unwrap();
+                }
+            }
+            let script = |e: &mut Engine| {
+                heartbeat(e, 1, "prefect.flow-run.A", 0);
+                heartbeat(e, 2, "prefect.flow-run.B", 50);
+                e.handle_timeout(at(200));
+                let fired = drain(e);
+                (fired, e.poll_timeout(), e.snapshot_to_vec())
+            };
+            let (got, want) = (script(&mut used), script(&mut fresh));
+            assert_eq!(got.0.len(), 4, "two runs, two triggers");
+            assert_eq!(got, want);
+        }
+    }
+}
+
 #[test]
 fn restoring_in_place_equals_restoring_by_value() {
     let mut at = 0;
