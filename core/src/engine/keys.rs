@@ -612,9 +612,10 @@ impl<S: Storage> KeyTable<S> {
         }
     }
 
-    /// Makes an empty table `slots` vacant slots with room for `live` keys, for
-    /// [`place`](Self::place) and [`set_free`](Self::set_free) (restoring a snapshot);
-    /// false if they do not fit.
+    /// Gives an empty table `slots` vacant slots and room for `live` keys, for
+    /// [`place`](Self::place), [`add_free`](Self::add_free) and
+    /// [`finish_free`](Self::finish_free) (restoring a snapshot); false if they do not
+    /// fit.
     pub(crate) fn make_vacant_slots(&mut self, slots: usize, live: usize) -> bool {
         self.free.clear();
         for _ in 0..slots {
