@@ -312,17 +312,12 @@ impl<T, S: Storage<T>> Slab<T, S> {
         links.set_deadline(deadline);
         if self.free != NIL {
             let index = self.free;
-            let slot = &mut self.store.entries_mut()[index as usize];
-            self.free = slot.links().next;
-            links.generation = slot.links().generation;
-            *slot = Entry::Occupied {
+            links.generation = self.unlink_free(index).generation;
+            self.store.entries_mut()[index as usize] = Entry::Occupied {
                 links,
                 meta,
                 payload,
             };
-            if self.free != NIL {
-                self.links_mut(self.free).prev = NIL;
-            }
             self.len += 1;
             return Ok((index, links.generation));
         }
@@ -360,19 +355,10 @@ impl<T, S: Storage<T>> Slab<T, S> {
                 self.push_free(j as u32);
             }
         }
-        let links = match &self.store.entries()[i] {
-            Entry::Occupied { .. } => return Err(AtError::Occupied(payload)),
-            Entry::Vacant { links } => *links,
-        };
-        // take it out of the free list
-        if links.prev == NIL {
-            self.free = links.next;
-        } else {
-            self.links_mut(links.prev).next = links.next;
+        if let Entry::Occupied { .. } = self.store.entries()[i] {
+            return Err(AtError::Occupied(payload));
         }
-        if links.next != NIL {
-            self.links_mut(links.next).prev = links.prev;
-        }
+        let links = self.unlink_free(index);
         let mut new = Links {
             next: NIL,
             prev: NIL,
@@ -398,11 +384,31 @@ impl<T, S: Storage<T>> Slab<T, S> {
             generation: 0,
         };
         if self.store.push_vacant(links) {
-            if self.free != NIL {
-                self.links_mut(self.free).prev = index;
-            }
-            self.free = index;
+            self.link_free(index);
         }
+    }
+
+    /// Takes vacant entry `index` out of the free list; its links.
+    fn unlink_free(&mut self, index: u32) -> Links {
+        let links = *self.links(index);
+        if links.prev == NIL {
+            self.free = links.next;
+        } else {
+            self.links_mut(links.prev).next = links.next;
+        }
+        if links.next != NIL {
+            self.links_mut(links.next).prev = links.prev;
+        }
+        links
+    }
+
+    /// Makes vacant entry `index`, whose `next` already names the list's head, the head
+    /// of the free list.
+    fn link_free(&mut self, index: u32) {
+        if self.free != NIL {
+            self.links_mut(self.free).prev = index;
+        }
+        self.free = index;
     }
 
     /// Frees a live (already unlinked) entry: returns its payload and bumps the generation.
@@ -415,10 +421,7 @@ impl<T, S: Storage<T>> Slab<T, S> {
         links.prev = NIL;
         match mem::replace(slot, Entry::Vacant { links }) {
             Entry::Occupied { payload, .. } => {
-                if free != NIL {
-                    self.links_mut(free).prev = index;
-                }
-                self.free = index;
+                self.link_free(index);
                 self.len -= 1;
                 Some(payload)
             }

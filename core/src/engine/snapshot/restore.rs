@@ -363,12 +363,6 @@ struct Moved<'a> {
 }
 
 impl<S: Storage> Engine<S> {
-    /// The engine, fresh and empty with `config` (as [`create`](Self::create)),
-    /// made in place.
-    fn reset(&mut self, config: EngineConfig) {
-        self.clear(config);
-    }
-
     /// Files `count` nodes just loaded in `moved` (see [`Moved`]): those of a kept
     /// trigger saved from number `kept` on, or of another one.
     fn file_moved(&mut self, moved: &mut Moved<'_>, kept: Option<u64>, count: u64) {
@@ -534,7 +528,7 @@ impl<S: Storage> Engine<S> {
                 Ok(())
             }
             Err(e) => {
-                self.reset(config);
+                self.clear(config);
                 Err(e)
             }
         }
@@ -557,7 +551,7 @@ impl<S: Storage> Engine<S> {
         check_given(triggers)?;
 
         // load: the snapshot's triggers in saved order, then the new ones
-        self.reset(config);
+        self.clear(config);
         let mut moved = Moved {
             fast: true,
             last: 0,
@@ -597,7 +591,7 @@ impl<S: Storage> Engine<S> {
 
         // keys of kept triggers; the slots of the others are free
         let slot_count = saved.keys.len + saved.free_slots.len;
-        // (the table is empty since `reset`, and filled where it is)
+        // (the table is empty since `clear`, and filled where it is)
         if !self.keys.make_vacant_slots(slot_count, saved.keys.len) {
             return Err(RestoreError::Full(Capacity::Keys));
         }
