@@ -161,6 +161,15 @@ pub(crate) fn key_values(mut bytes: &[u8]) -> impl Iterator<Item = &str> + Clone
 /// The most hashes [`KeyTable::prefetch`] reads ahead at once.
 pub(crate) const PREFETCH_BATCH: usize = 32;
 
+/// The index hash of the key in slot `k` (0 for a vacant slot: the index only asks
+/// for slots it holds).
+fn slot_hash<B: Bytes>(slots: &[Option<KeyState<B>>], k: u32) -> u64 {
+    slots
+        .get(k as usize)
+        .and_then(Option::as_ref)
+        .map_or(0, |s| key_hash(s.trigger_flags & TRIGGER_MASK, &s.key))
+}
+
 /// The first key of key `k`'s held events in the held pool.
 fn held_from(k: u32) -> (u32, Instant, EventId) {
     (k, Instant::ZERO, EventId([0; 16]))
@@ -222,21 +231,23 @@ impl<S: Storage> KeyTable<S> {
     /// hit the cache. Changes nothing; returns a value folded from what was read
     /// (hand it to `black_box` so the reads are kept).
     pub(crate) fn prefetch(&self, hashes: &[u64]) -> u64 {
-        let mut entries = [0u64; PREFETCH_BATCH];
+        let mut entries = [0u32; PREFETCH_BATCH];
         let n = hashes.len().min(PREFETCH_BATCH);
         for (e, &h) in entries.iter_mut().zip(&hashes[..n]) {
             *e = self.index.home_entry(h);
         }
         let mut acc = 0u64;
         for (&e, &h) in entries[..n].iter().zip(hashes) {
-            let state = KeyIndex::<S::KeyIndex>::entry_slot(e, h)
+            let state = self
+                .index
+                .entry_slot(e, h)
                 .and_then(|slot| self.slots.get(slot as usize))
                 .and_then(Option::as_ref);
             if let Some(s) = state {
                 let first = s.key.first().copied().unwrap_or(0);
                 acc = acc.wrapping_add(u64::from(s.trigger_flags) ^ u64::from(first));
             }
-            acc = acc.wrapping_add(e);
+            acc = acc.wrapping_add(u64::from(e));
         }
         acc
     }
@@ -271,7 +282,8 @@ impl<S: Storage> KeyTable<S> {
             }
         };
         let hash = key_hash(trigger, key);
-        let indexed = self.index.insert_unique(hash, idx);
+        let slots = &self.slots;
+        let indexed = self.index.insert_unique(hash, idx, |s| slot_hash(slots, s));
         debug_assert!(indexed, "has_room checked the index");
         Some((idx, true))
     }
@@ -535,7 +547,8 @@ impl<S: Storage> KeyTable<S> {
         let state = self.slots.get_mut(k as usize)?.take()?;
         let trigger = state.trigger_flags & TRIGGER_MASK;
         let hash = key_hash(trigger, &state.key);
-        self.index.remove(hash, k);
+        let slots = &self.slots;
+        self.index.remove(hash, k, |s| slot_hash(slots, s));
         if let (Some(ends), true) = (&mut self.ends, state.has(HAS_BUCKET)) {
             ends.remove(&(trigger, state.end, k));
         }
@@ -623,7 +636,8 @@ impl<S: Storage> KeyTable<S> {
                 return false;
             }
         }
-        self.index.reserve(live)
+        let slots = &self.slots;
+        self.index.reserve(live, |s| slot_hash(slots, s))
     }
 
     /// Puts (trigger, key) into vacant slot `k` with no state; false (and nothing
@@ -642,7 +656,8 @@ impl<S: Storage> KeyTable<S> {
         // (`trigger` is within the mask: checked above)
         self.slots[k as usize] = Some(KeyState::fresh(key_bytes, trigger));
         let hash = key_hash(trigger, key);
-        self.index.insert_unique(hash, k)
+        let slots = &self.slots;
+        self.index.insert_unique(hash, k, |s| slot_hash(slots, s))
     }
 
     /// Lists vacant slot `k` on the free list (emptied by

@@ -121,7 +121,7 @@ impl<
     type KeySeq<T> = heapless::Vec<T, KEYS>;
     type KeyTable<K: Eq + Hash, V> = FlatMap<K, V, KEYS>;
     type KeySorted<K: Ord, V> = SortedSeq<K, V, KEYS>;
-    type KeyIndex = heapless::Vec<[u64; 2], KEYS>;
+    type KeyIndex = heapless::Vec<[u32; 2], KEYS>;
     type KeyWheel = ArrayStorage<(), KEYS>;
     type KeyBytes = heapless::Vec<u8, KEY_BYTES>;
     type KeyScratch = heapless::Vec<u8, KEY_BYTES>;

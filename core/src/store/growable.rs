@@ -198,7 +198,7 @@ impl super::Storage for Growable {
     type KeySeq<T> = Vec<T>;
     type KeyTable<K: Eq + Hash, V> = hashbrown::HashMap<K, V, FxBuildHasher>;
     type KeySorted<K: Ord, V> = BTreeMap<K, V>;
-    type KeyIndex = Vec<[u64; 2]>;
+    type KeyIndex = Vec<[u32; 2]>;
     type KeyWheel = crate::wheel::VecStorage<()>;
     type KeyBytes = alloc::boxed::Box<[u8]>;
     type KeyScratch = Vec<u8>;

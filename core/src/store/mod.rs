@@ -342,8 +342,8 @@ pub trait Storage: Sized + 'static {
     type KeyTable<K: Eq + Hash, V>: Table<K, V>;
     /// An ordered map with one entry per tracked key.
     type KeySorted<K: Ord, V>: Sorted<K, V>;
-    /// The hash index of tracked keys: pairs of `u64` entries, at most one pair per key.
-    type KeyIndex: Seq<[u64; 2]>;
+    /// The hash index of tracked keys: pairs of `u32` entries, at most one pair per key.
+    type KeyIndex: Seq<[u32; 2]>;
     /// The timing wheel's entries, one per tracked key, at the key's slot.
     type KeyWheel: crate::wheel::Storage<()> + Default;
     /// The encoded values of one tracked key.
