@@ -125,6 +125,17 @@ impl Params {
 }
 
 impl<S: Storage> Engine<S> {
+    /// Event trigger node `t`, if it is one.
+    pub(crate) fn event_node_mut(&mut self, t: u32) -> Option<&mut super::EventNode<S>> {
+        match self.nodes.get_mut(t as usize) {
+            Some(Some(Node {
+                kind: NodeKind::Event(ev),
+                ..
+            })) => Some(ev),
+            _ => None,
+        }
+    }
+
     pub(crate) fn params(&self, t: u32) -> Params {
         match &self.nodes[t as usize] {
             Some(Node {

@@ -107,6 +107,7 @@ impl<S: Storage> Engine<S> {
         self.py_index_stale = true;
         ev.next_run = None;
         ev.keys = 0;
+        ev.queued = 0;
         self.router.remove(n, &ev.compiled);
         self.proactive.retain_where(|&p| p != n);
         self.drop_keys_of(KeysOf::Node(n));
@@ -181,6 +182,7 @@ impl<S: Storage> Engine<S> {
                     compiled,
                     next_run: None,
                     keys: 0,
+                    queued: 0,
                     py_hash: t
                         .id
                         .and_then(EventId::parse)

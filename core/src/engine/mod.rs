@@ -255,6 +255,9 @@ pub(crate) struct EventNode<S: Storage> {
     pub(crate) next_run: Option<Instant>,
     /// Live keys of this trigger.
     pub(crate) keys: usize,
+    /// How many of them are on the satisfied queue (a tick scans the queue for this
+    /// trigger only when some are).
+    pub(crate) queued: u32,
     /// CPython's `hash()` of the trigger's UUID id, when it has one.
     pub(crate) py_hash: Option<u64>,
     /// A later event trigger with the same Prefect id was loaded: this one is never

@@ -95,6 +95,9 @@ impl<S: Storage> Engine<S> {
         // key table)
         if self.satisfied.try_push(k).is_ok() {
             self.keys.set_satisfied_queued(k, true);
+            if let Some(ev) = self.event_node_mut(t) {
+                ev.queued = ev.queued.saturating_add(1);
+            }
         }
     }
 

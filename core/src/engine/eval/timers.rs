@@ -298,11 +298,18 @@ impl<S: Storage> Engine<S> {
         }
         // remove_buckets_exceeding_threshold: this trigger's queued keys, in the
         // order they were queued. One pass compacts the queue in place (nothing
-        // below queues a key); entries of keys no longer queued (dropped since, their
-        // slot maybe reused) go too.
+        // below queues a key), up to this trigger's last entry; entries of keys no
+        // longer queued go too. A trigger with no keys queued skips the pass, so a
+        // tick costs the queue once per trigger that has some, not once per
+        // proactive trigger.
+        let mut left = self
+            .event_node_mut(t)
+            .map_or(0, |ev| core::mem::take(&mut ev.queued));
         let mut kept = 0;
-        for i in 0..self.satisfied.len() {
+        let mut i = 0;
+        while left > 0 && i < self.satisfied.len() {
             let k = self.satisfied[i];
+            i += 1;
             let queued = self.keys.satisfied_queued(k);
             if queued && self.keys.trigger(k) != Some(t) {
                 self.satisfied[kept] = k;
@@ -312,13 +319,18 @@ impl<S: Storage> Engine<S> {
             if !queued {
                 continue;
             }
+            left -= 1;
             self.keys.set_satisfied_queued(k, false);
             if self.keys.bucket(k).is_some_and(|b| b.count >= p.threshold) {
                 self.keys.set_bucket(k, None);
             }
             self.after_change(k);
         }
-        self.satisfied.truncate(kept);
+        if i > kept {
+            let len = self.satisfied.len();
+            self.satisfied.copy_within(i..len, kept);
+            self.satisfied.truncate(kept + (len - i));
+        }
         self.judge_due(t, a, due)
     }
 

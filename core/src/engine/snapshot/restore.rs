@@ -659,6 +659,7 @@ impl<S: Storage> Engine<S> {
                         self.satisfied
                             .try_push(k)
                             .map_err(|_| RestoreError::Full(Capacity::Keys))?;
+                        ev.queued = ev.queued.saturating_add(1);
                     }
                 }
                 NodeIn::Composite { stored, .. } => {
