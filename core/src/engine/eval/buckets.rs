@@ -3,7 +3,7 @@
 
 use super::super::firing::Head;
 use super::super::keys::{key_values, Bucket, Held, LastEvent};
-use super::super::{Engine, FiringBuf, FiringKind, Node, NodeKind};
+use super::super::{Engine, FiringBuf, FiringKind, NodeKind};
 use super::Triggering;
 use crate::event::EventId;
 use crate::store::{Queue, Seq, Storage};
@@ -16,11 +16,7 @@ impl<S: Storage> Engine<S> {
     /// Counts a key created for trigger `t` (the per-trigger key count).
     pub(crate) fn note_key_created(&mut self, t: u32, created: bool) {
         if created {
-            if let Some(Node {
-                kind: NodeKind::Event(ev),
-                ..
-            }) = &mut self.nodes[t as usize]
-            {
+            if let Some(ev) = self.event_node_mut(t) {
                 ev.keys += 1;
             }
         }

@@ -122,11 +122,7 @@ impl<S: Storage> Engine<S> {
     pub(crate) fn drop_key(&mut self, k: u32) {
         self.cancel_timer(k);
         if let Some(trigger) = self.keys.remove(k) {
-            if let Some(Node {
-                kind: NodeKind::Event(ev),
-                ..
-            }) = &mut self.nodes[trigger as usize]
-            {
+            if let Some(ev) = self.event_node_mut(trigger) {
                 ev.keys = ev.keys.saturating_sub(1);
             }
         }
@@ -256,11 +252,7 @@ impl<S: Storage> Engine<S> {
             }
             if scheduled {
                 let run_again = self.run_again_at(t, a);
-                if let Some(Node {
-                    kind: NodeKind::Event(ev),
-                    ..
-                }) = &mut self.nodes[t as usize]
-                {
+                if let Some(ev) = self.event_node_mut(t) {
                     ev.next_run = Some(run_again);
                 }
             }

@@ -48,6 +48,12 @@ fn tag_bits(hash: u64, slot_bits: u32) -> u32 {
     (hash >> 32) as u32 & !slot_mask(slot_bits)
 }
 
+/// The slot entry `e` (not empty) names.
+#[inline]
+fn slot_of(e: u32, slot_bits: u32) -> u32 {
+    (e & slot_mask(slot_bits)).wrapping_sub(1)
+}
+
 /// The entry naming `slot` under `hash`.
 fn entry_of(hash: u64, slot: u32, slot_bits: u32) -> u32 {
     tag_bits(hash, slot_bits) | (slot + 1)
@@ -74,12 +80,6 @@ impl<B: Seq<[u32; 2]>> KeyIndex<B> {
         }
     }
 
-    /// The slot entry `e` (not empty) names.
-    #[inline]
-    fn slot_of(&self, e: u32) -> u32 {
-        (e & slot_mask(self.slot_bits)).wrapping_sub(1)
-    }
-
     /// Number of slots indexed.
     pub(crate) fn len(&self) -> usize {
         self.len
@@ -102,7 +102,7 @@ impl<B: Seq<[u32; 2]>> KeyIndex<B> {
                 return None;
             }
             if e & !mask == tag {
-                let slot = (e & mask).wrapping_sub(1);
+                let slot = slot_of(e, self.slot_bits);
                 if eq(slot) {
                     return Some(slot);
                 }
@@ -129,7 +129,8 @@ impl<B: Seq<[u32; 2]>> KeyIndex<B> {
     #[inline]
     pub(crate) fn entry_slot(&self, entry: u32, hash: u64) -> Option<u32> {
         let tag = tag_bits(hash, self.slot_bits);
-        (entry != 0 && entry & !slot_mask(self.slot_bits) == tag).then(|| self.slot_of(entry))
+        (entry != 0 && entry & !slot_mask(self.slot_bits) == tag)
+            .then(|| slot_of(entry, self.slot_bits))
     }
 
     /// Whether `additional` more slots fit (a fixed backing holds one slot per pair).
@@ -186,7 +187,7 @@ impl<B: Seq<[u32; 2]>> KeyIndex<B> {
     /// million keys, hashing them in the table's random order costs several times
     /// as much, all in cache misses.
     fn rebuild(&mut self, pairs: usize, slot_bits: u32, hash_of: impl Fn(u32) -> u64) {
-        let old_mask = slot_mask(self.slot_bits);
+        let old_bits = self.slot_bits;
         let (old, live) = if self.len == 0 {
             // (a fixed backing only ever grows here, while empty: nothing is copied)
             self.pairs.clear();
@@ -197,7 +198,7 @@ impl<B: Seq<[u32; 2]>> KeyIndex<B> {
             let mut live = 0;
             for i in 0..flat.len() {
                 if flat[i] != 0 {
-                    flat[live] = (flat[i] & old_mask).wrapping_sub(1);
+                    flat[live] = slot_of(flat[i], old_bits);
                     live += 1;
                 }
             }
@@ -255,7 +256,6 @@ impl<B: Seq<[u32; 2]>> KeyIndex<B> {
         if self.len == 0 || bit_width(u64::from(slot) + 1) > self.slot_bits {
             return false;
         }
-        let mask = slot_mask(self.slot_bits);
         let want = entry_of(hash, slot, self.slot_bits);
         let entries = self.pairs.as_flattened_mut();
         let size = entries.len();
@@ -275,7 +275,7 @@ impl<B: Seq<[u32; 2]>> KeyIndex<B> {
             if e == 0 {
                 break;
             }
-            let home = Self::home(hash_of((e & mask).wrapping_sub(1)), size);
+            let home = Self::home(hash_of(slot_of(e, self.slot_bits)), size);
             // distance from home to j and from home to the hole, cyclically (no
             // division: it would dominate a removal)
             let after_home = |i: usize| if i >= home { i - home } else { i + size - home };
