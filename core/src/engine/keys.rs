@@ -4,7 +4,7 @@
 
 use crate::event::EventId;
 use crate::hash::key_hash;
-use crate::store::{Bytes, Seq, Sorted, Storage, Table};
+use crate::store::{KeyStore, Seq, Sorted, Storage, Table};
 use crate::time::{Duration, Instant};
 use crate::varint;
 
@@ -67,33 +67,55 @@ const HAS_HELD: u32 = 1 << 31;
 pub(crate) const MAX_TRIGGER_NODES: u32 = 1 << 24;
 const TRIGGER_MASK: u32 = MAX_TRIGGER_NODES - 1;
 
-/// State of one (trigger, key), packed into 56 bytes: what every tracked key needs (its
-/// timer, when in the wheel, is the wheel's entry at the key's slot, so no handle).
+/// State of one (trigger, key), packed into 40 bytes plus the key's reference (a 4-byte
+/// offset into the growable flavour's packed key buffers, 44 bytes in all; the bytes
+/// themselves in a fixed flavour): what every tracked key needs (its timer, when in the wheel, is the wheel's
+/// entry at the key's slot, so no handle).
 /// Rare parts live in side tables of [`KeyTable`]: held events, the `occurred` of an
 /// `expect`-only last event, and the instant of an overdue timer.
 #[derive(Clone, Debug)]
-pub(crate) struct KeyState<B> {
-    /// The encoded key values (see [`push_key_value`]).
-    key: B,
+pub(crate) struct KeyState<R> {
+    /// Where the encoded key values are (see [`push_key_value`] and [`KeyStore`]).
+    key: R,
     /// Trigger node index (low 24 bits) and flags (high 8 bits).
     trigger_flags: u32,
     /// The bucket's count (saturating at the `i32` range).
     count: i32,
-    start: Instant,
-    end: Instant,
+    start: Micros,
+    end: Micros,
     last_id: EventId,
 }
 
-impl<B> KeyState<B> {
+/// An instant as two `u32` halves, so that a key state with a 4-byte key reference
+/// is 4-byte aligned (44 bytes, not 48).
+#[derive(Clone, Copy, Debug)]
+struct Micros([u32; 2]);
+
+impl Micros {
+    const ZERO: Micros = Micros([0; 2]);
+
+    #[inline]
+    fn new(at: Instant) -> Micros {
+        let us = at.as_micros();
+        Micros([us as u32, (us >> 32) as u32])
+    }
+
+    #[inline]
+    fn get(self) -> Instant {
+        Instant::from_micros(u64::from(self.0[0]) | (u64::from(self.0[1]) << 32))
+    }
+}
+
+impl<R> KeyState<R> {
     /// The state of (trigger, `key`) before anything happened to it: no bucket, no
     /// flags, no timer.
-    fn fresh(key: B, trigger: u32) -> Self {
+    fn fresh(key: R, trigger: u32) -> Self {
         KeyState {
             key,
             trigger_flags: trigger & TRIGGER_MASK,
             count: 0,
-            start: Instant::ZERO,
-            end: Instant::ZERO,
+            start: Micros::ZERO,
+            end: Micros::ZERO,
             last_id: EventId::default(),
         }
     }
@@ -163,12 +185,17 @@ pub(crate) const PREFETCH_BATCH: usize = 32;
 
 /// The index hash of the key in slot `k` (0 for a vacant slot: the index only asks
 /// for slots it holds).
-fn slot_hash<B: Bytes>(slots: &[Option<KeyState<B>>], k: u32) -> u64 {
+fn slot_hash<K: KeyStore>(slots: &[Option<KeyState<K::Ref>>], store: &K, k: u32) -> u64 {
     slots
         .get(k as usize)
         .and_then(Option::as_ref)
-        .map_or(0, |s| key_hash(s.trigger_flags & TRIGGER_MASK, &s.key))
+        .map_or(0, |s| {
+            key_hash(s.trigger_flags & TRIGGER_MASK, store.get(k, &s.key))
+        })
 }
+
+/// The key state type of storage `S`.
+type State<S> = KeyState<<<S as Storage>::KeyStore as KeyStore>::Ref>;
 
 /// The first key of key `k`'s held events in the held pool.
 fn held_from(k: u32) -> (u32, Instant, EventId) {
@@ -177,7 +204,9 @@ fn held_from(k: u32) -> (u32, Instant, EventId) {
 
 /// The slab of key states and the table that finds them.
 pub(crate) struct KeyTable<S: Storage> {
-    slots: S::KeySeq<Option<KeyState<S::KeyBytes>>>,
+    slots: S::KeySeq<Option<State<S>>>,
+    /// The key values of the slots.
+    store: S::KeyStore,
     free: S::KeySeq<u32>,
     index: KeyIndex<S::KeyIndex>,
     /// Held `expect` events of every key, keyed by (key slot, occurred, id), valued by
@@ -197,6 +226,7 @@ impl<S: Storage> Default for KeyTable<S> {
     fn default() -> Self {
         KeyTable {
             slots: Default::default(),
+            store: Default::default(),
             free: Default::default(),
             index: Default::default(),
             held: Default::default(),
@@ -211,12 +241,14 @@ impl<S: Storage> KeyTable<S> {
     /// The slot of (trigger, key), if present.
     pub(crate) fn find(&self, trigger: u32, key: &[u8]) -> Option<u32> {
         let hash = key_hash(trigger, key);
-        let slots = &self.slots;
+        let (slots, store) = (&self.slots, &self.store);
         self.index.find(hash, |i| {
             slots
                 .get(i as usize)
                 .and_then(Option::as_ref)
-                .is_some_and(|s| s.trigger_flags & TRIGGER_MASK == trigger && &*s.key == key)
+                .is_some_and(|s| {
+                    s.trigger_flags & TRIGGER_MASK == trigger && store.get(i, &s.key) == key
+                })
         })
     }
 
@@ -238,13 +270,12 @@ impl<S: Storage> KeyTable<S> {
         }
         let mut acc = 0u64;
         for (&e, &h) in entries[..n].iter().zip(hashes) {
-            let state = self
-                .index
-                .entry_slot(e, h)
-                .and_then(|slot| self.slots.get(slot as usize))
-                .and_then(Option::as_ref);
-            if let Some(s) = state {
-                let first = s.key.first().copied().unwrap_or(0);
+            let state = self.index.entry_slot(e, h).and_then(|slot| {
+                let s = self.slots.get(slot as usize)?.as_ref()?;
+                Some((slot, s))
+            });
+            if let Some((slot, s)) = state {
+                let first = self.store.get(slot, &s.key).first().copied().unwrap_or(0);
                 acc = acc.wrapping_add(u64::from(s.trigger_flags) ^ u64::from(first));
             }
             acc = acc.wrapping_add(u64::from(e));
@@ -268,32 +299,52 @@ impl<S: Storage> KeyTable<S> {
         if !self.has_room(1) {
             return None;
         }
-        let state = KeyState::fresh(S::KeyBytes::from_bytes(key)?, trigger);
-        let idx = match self.free.pop() {
-            Some(i) => {
-                self.slots[i as usize] = Some(state);
-                i
-            }
-            None => {
-                if self.slots.try_push(Some(state)).is_err() {
-                    return None;
-                }
-                (self.slots.len() - 1) as u32
-            }
+        let reused = self.free.last().copied();
+        let idx = match reused {
+            Some(i) => i,
+            None if self.slots.has_room(1) => u32::try_from(self.slots.len()).ok()?,
+            None => return None,
         };
+        let state = KeyState::fresh(self.store.put(idx, key)?, trigger);
+        if reused.is_some() {
+            self.free.pop();
+            self.slots[idx as usize] = Some(state);
+        } else if let Err(refused) = self.slots.try_push(Some(state)) {
+            // (not reached: there is room)
+            self.free_key(idx, refused);
+            return None;
+        }
         let hash = key_hash(trigger, key);
-        let slots = &self.slots;
-        let indexed = self.index.insert_unique(hash, idx, |s| slot_hash(slots, s));
+        let (slots, store) = (&self.slots, &self.store);
+        let indexed = self
+            .index
+            .insert_unique(hash, idx, |s| slot_hash(slots, store, s));
         debug_assert!(indexed, "has_room checked the index");
         Some((idx, true))
     }
 
-    fn state(&self, k: u32) -> Option<&KeyState<S::KeyBytes>> {
+    fn state(&self, k: u32) -> Option<&State<S>> {
         self.slots.get(k as usize).and_then(|s| s.as_ref())
     }
 
-    fn state_mut(&mut self, k: u32) -> Option<&mut KeyState<S::KeyBytes>> {
+    fn state_mut(&mut self, k: u32) -> Option<&mut State<S>> {
         self.slots.get_mut(k as usize).and_then(|s| s.as_mut())
+    }
+
+    /// Frees the key bytes of `state`, which was slot `k`'s (and is no longer in
+    /// it), moving the references of the neighbours whose bytes moved.
+    fn free_key(&mut self, k: u32, state: Option<State<S>>) {
+        let Some(state) = state else { return };
+        let Some(freed) = self.store.free(k, &state.key) else {
+            return;
+        };
+        for n in S::KeyStore::neighbours(k) {
+            match self.slots.get_mut(n as usize) {
+                Some(Some(s)) => S::KeyStore::shift(&mut s.key, freed),
+                Some(None) => {}
+                None => break,
+            }
+        }
     }
 
     /// Whether slot `k` is live.
@@ -308,7 +359,7 @@ impl<S: Storage> KeyTable<S> {
 
     /// The encoded key of `k`.
     pub(crate) fn key(&self, k: u32) -> &[u8] {
-        self.state(k).map_or(&[], |s| &s.key)
+        self.state(k).map_or(&[], |s| self.store.get(k, &s.key))
     }
 
     /// The bucket of key `k`.
@@ -330,8 +381,8 @@ impl<S: Storage> KeyTable<S> {
             }
         });
         Some(Bucket {
-            start: s.start,
-            end: s.end,
+            start: s.start.get(),
+            end: s.end.get(),
             count: i64::from(s.count),
             last_event,
         })
@@ -352,7 +403,7 @@ impl<S: Storage> KeyTable<S> {
             if let Some(s) = self.slots.get(k as usize).and_then(Option::as_ref) {
                 let t = s.trigger_flags & TRIGGER_MASK;
                 if s.has(HAS_BUCKET) {
-                    ends.remove(&(t, s.end, k));
+                    ends.remove(&(t, s.end.get(), k));
                 }
                 if let Some(b) = &bucket {
                     // (a bucket end per key: the table has room for every key's)
@@ -367,8 +418,8 @@ impl<S: Storage> KeyTable<S> {
                 }
                 Some(b) => {
                     s.set(HAS_BUCKET, true);
-                    s.start = b.start;
-                    s.end = b.end;
+                    s.start = Micros::new(b.start);
+                    s.end = Micros::new(b.end);
                     s.count = b.count.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
                     match b.last_event {
                         None => s.set(HAS_LAST | LAST_EXPECT_ONLY, false),
@@ -546,14 +597,20 @@ impl<S: Storage> KeyTable<S> {
     pub(crate) fn remove(&mut self, k: u32) -> Option<u32> {
         let state = self.slots.get_mut(k as usize)?.take()?;
         let trigger = state.trigger_flags & TRIGGER_MASK;
-        let hash = key_hash(trigger, &state.key);
-        let slots = &self.slots;
-        self.index.remove(hash, k, |s| slot_hash(slots, s));
+        let hash = key_hash(trigger, self.store.get(k, &state.key));
+        let (slots, store) = (&self.slots, &self.store);
+        self.index.remove(hash, k, |s| slot_hash(slots, store, s));
         if let (Some(ends), true) = (&mut self.ends, state.has(HAS_BUCKET)) {
-            ends.remove(&(trigger, state.end, k));
+            ends.remove(&(trigger, state.end.get(), k));
         }
+        let (held, last, overdue) = (
+            state.has(HAS_HELD),
+            state.has(LAST_EXPECT_ONLY),
+            state.has(TIMER_OVERDUE),
+        );
+        self.free_key(k, Some(state));
         // (the side tables are usually empty: skip hashing then)
-        if state.has(HAS_HELD) {
+        if held {
             while let Some((&key, _)) = self.held.first_from(&held_from(k)) {
                 if key.0 != k {
                     break;
@@ -561,10 +618,10 @@ impl<S: Storage> KeyTable<S> {
                 self.held.remove(&key);
             }
         }
-        if state.has(LAST_EXPECT_ONLY) {
+        if last {
             self.last_occurred.remove(&k);
         }
-        if state.has(TIMER_OVERDUE) {
+        if overdue {
             self.overdue_at.remove(&k);
         }
         // (the slot was live: the free list has room for it)
@@ -605,6 +662,7 @@ impl<S: Storage> KeyTable<S> {
     pub(crate) fn clear(&mut self, track_ends: bool) {
         let KeyTable {
             slots,
+            store,
             free,
             index,
             held,
@@ -613,6 +671,7 @@ impl<S: Storage> KeyTable<S> {
             ends,
         } = self;
         slots.clear();
+        store.clear();
         free.clear();
         index.clear();
         held.clear();
@@ -636,8 +695,8 @@ impl<S: Storage> KeyTable<S> {
                 return false;
             }
         }
-        let slots = &self.slots;
-        self.index.reserve(live, |s| slot_hash(slots, s))
+        let (slots, store) = (&self.slots, &self.store);
+        self.index.reserve(live, |s| slot_hash(slots, store, s))
     }
 
     /// Puts (trigger, key) into vacant slot `k` with no state; false (and nothing
@@ -650,14 +709,15 @@ impl<S: Storage> KeyTable<S> {
         {
             return false;
         }
-        let Some(key_bytes) = S::KeyBytes::from_bytes(key) else {
+        let Some(key_bytes) = self.store.put(k, key) else {
             return false;
         };
         // (`trigger` is within the mask: checked above)
         self.slots[k as usize] = Some(KeyState::fresh(key_bytes, trigger));
         let hash = key_hash(trigger, key);
-        let slots = &self.slots;
-        self.index.insert_unique(hash, k, |s| slot_hash(slots, s))
+        let (slots, store) = (&self.slots, &self.store);
+        self.index
+            .insert_unique(hash, k, |s| slot_hash(slots, store, s))
     }
 
     /// Lists vacant slot `k` on the free list (emptied by
@@ -667,13 +727,11 @@ impl<S: Storage> KeyTable<S> {
     /// is full. The calls must be followed by [`finish_free`](Self::finish_free).
     pub(crate) fn add_free(&mut self, k: u32) -> bool {
         let vacant = matches!(self.slots.get(k as usize), Some(None));
-        let Some(mark) = S::KeyBytes::from_bytes(&[]).filter(|_| vacant) else {
-            return false;
-        };
-        if self.free.try_push(k).is_err() {
+        if !vacant || self.free.try_push(k).is_err() {
             return false;
         }
-        self.slots[k as usize] = Some(KeyState::fresh(mark, 0));
+        // (the empty key stores nothing: `finish_free` need not free it)
+        self.slots[k as usize] = Some(KeyState::fresh(S::KeyStore::empty(), 0));
         true
     }
 
@@ -720,9 +778,10 @@ mod tests {
     #[test]
     fn table_finds_inserts_and_removes() {
         let mut t = KeyTable::<crate::store::Growable>::default();
+        // (a 4-byte reference into the packed key buffers, 4-byte alignment)
         assert_eq!(
-            core::mem::size_of::<Option<KeyState<alloc::boxed::Box<[u8]>>>>(),
-            56
+            core::mem::size_of::<Option<State<crate::store::Growable>>>(),
+            44
         );
         let (a, created) = t.find_or_insert(1, b"a").unwrap();
         assert!(created);
@@ -735,5 +794,63 @@ mod tests {
         assert_eq!(t.len(), 1);
         let (c, _) = t.find_or_insert(3, b"c").unwrap();
         assert_eq!(c, a, "freed slots are reused");
+    }
+
+    /// Random inserts and removals of keys of random lengths (some with 2-byte length
+    /// prefixes) on both flavours: every live key is found and reads back its bytes,
+    /// removed keys are gone, whatever was moved in the shared buffers.
+    fn table_matches_a_model<S: Storage>(seed: u32, rounds: usize) {
+        use crate::test_rng::Rng;
+        let mut rng = Rng(seed);
+        let mut t = KeyTable::<S>::default();
+        // (slot -> (trigger, key bytes))
+        let mut model: alloc::collections::BTreeMap<u32, (u32, Vec<u8>)> = Default::default();
+        for round in 0..rounds {
+            let trigger = rng.below(3) as u32;
+            let len = match rng.below(4) {
+                0 => 0,
+                1 => 130 + rng.below(60),
+                _ => rng.below(40),
+            };
+            let key: Vec<u8> = (0..len).map(|i| (i as u8) ^ (rng.below(4) as u8)).collect();
+            if rng.below(3) > 0 {
+                match t.find_or_insert(trigger, &key) {
+                    Some((k, true)) => {
+                        assert!(model.insert(k, (trigger, key.clone())).is_none());
+                    }
+                    Some((k, false)) => assert_eq!(model[&k], (trigger, key.clone())),
+                    None => assert!(
+                        key.len() > S::KEY_BYTES || t.len() >= S::KEYS,
+                        "only a key too long or a full table is refused"
+                    ),
+                }
+            } else if let Some(&k) = model.keys().nth(rng.below(model.len().max(1))) {
+                assert_eq!(t.remove(k), Some(model[&k].0));
+                model.remove(&k);
+            }
+            if round % 16 == 0 || round + 1 == rounds {
+                assert_eq!(t.len(), model.len());
+                for (&k, (trigger, key)) in &model {
+                    assert_eq!(t.key(k), &key[..], "slot {k} after round {round}");
+                    assert_eq!(t.find(*trigger, key), Some(k));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn growable_table_matches_a_model() {
+        for seed in 1..6 {
+            table_matches_a_model::<crate::store::Growable>(seed, 3_000);
+        }
+    }
+
+    #[test]
+    fn fixed_table_matches_a_model() {
+        for seed in 1..4 {
+            table_matches_a_model::<crate::store::Fixed<4, 64, 512, 48, 4, 64, 4, 4, 64>>(
+                seed, 3_000,
+            );
+        }
     }
 }

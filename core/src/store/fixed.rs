@@ -2,17 +2,35 @@
 
 use core::hash::Hash;
 
-use super::{ByteBuf, Bytes, FlatMap, SortedSeq, Storage};
+use super::{ByteBuf, FlatMap, KeyStore, SortedSeq, Storage};
 use crate::matcher::ScanRouter;
 use crate::wheel::ArrayStorage;
 
-impl<const N: usize> Bytes for heapless::Vec<u8, N> {
-    fn from_bytes(bytes: &[u8]) -> Option<Self> {
+/// The fixed flavour's [`KeyStore`]: each key's bytes inline in its state, in a
+/// `heapless::Vec<u8, N>` (the reference *is* the bytes; the store holds nothing).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InlineKeys<const N: usize>;
+
+impl<const N: usize> KeyStore for InlineKeys<N> {
+    type Ref = heapless::Vec<u8, N>;
+    type Freed = ();
+    fn empty() -> Self::Ref {
+        heapless::Vec::new()
+    }
+    fn put(&mut self, _slot: u32, bytes: &[u8]) -> Option<Self::Ref> {
         heapless::Vec::from_slice(bytes).ok()
     }
-    fn max_len() -> Option<usize> {
-        Some(N)
+    fn get<'a>(&'a self, _slot: u32, r: &'a Self::Ref) -> &'a [u8] {
+        r
     }
+    fn free(&mut self, _slot: u32, _r: &Self::Ref) -> Option<()> {
+        None
+    }
+    fn neighbours(slot: u32) -> core::ops::Range<u32> {
+        slot..slot
+    }
+    fn shift(_r: &mut Self::Ref, _freed: ()) {}
+    fn clear(&mut self) {}
 }
 
 impl<const N: usize> ByteBuf for heapless::Vec<u8, N> {
@@ -123,7 +141,7 @@ impl<
     type KeySorted<K: Ord, V> = SortedSeq<K, V, KEYS>;
     type KeyIndex = heapless::Vec<[u32; 2], KEYS>;
     type KeyWheel = ArrayStorage<(), KEYS>;
-    type KeyBytes = heapless::Vec<u8, KEY_BYTES>;
+    type KeyStore = InlineKeys<KEY_BYTES>;
     type KeyScratch = heapless::Vec<u8, KEY_BYTES>;
     type EventSeq<T> = heapless::Vec<T, EVENTS>;
     type EventTable<K: Eq + Hash, V> = FlatMap<K, V, EVENTS>;

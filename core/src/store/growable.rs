@@ -1,7 +1,9 @@
 //! The growable flavour: `alloc` containers behind the [`super`] traits.
 
 use alloc::collections::{btree_map, vec_deque, BTreeMap, VecDeque};
+use alloc::boxed::Box;
 use alloc::vec::Vec;
+use core::num::NonZeroU32;
 use core::hash::Hash;
 use core::ops::Bound;
 
@@ -157,12 +159,114 @@ impl<T> Queue<T> for VecDeque<T> {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Growable;
 
-impl super::Bytes for alloc::boxed::Box<[u8]> {
-    fn from_bytes(bytes: &[u8]) -> Option<Self> {
-        Some(bytes.into())
+/// Slots whose keys [`ChunkedKeys`] packs into one buffer.
+const CHUNK_SLOTS: u32 = 32;
+
+/// The growable flavour's [`KeyStore`](super::KeyStore): the keys of slots `32c ..
+/// 32c + 32` packed one after another in buffer `c`, each as a LEB128 length and the
+/// bytes, every buffer exactly as long as what it holds. A key's reference is its
+/// offset in its buffer plus one (`u32::MAX` for the empty key, stored nowhere).
+///
+/// Storing a key appends it to its buffer; freeing one moves the keys after it down
+/// and shrinks the buffer, so no byte is left unused. Either costs one reallocation
+/// and copies at most the buffer (about 32 keys). A buffer holds at most
+/// `u32::MAX - 2` bytes: a key that would make its buffer longer is not stored.
+#[derive(Clone, Debug, Default)]
+pub struct ChunkedKeys {
+    chunks: Vec<Box<[u8]>>,
+}
+
+impl ChunkedKeys {
+    /// The buffer of `slot`'s key.
+    #[inline]
+    fn chunk(slot: u32) -> usize {
+        (slot / CHUNK_SLOTS) as usize
     }
-    fn max_len() -> Option<usize> {
-        None
+
+    /// The `(start, end)` of the key at `at` in `chunk` (its bytes, after the length).
+    #[inline]
+    fn span(chunk: &[u8], at: usize) -> Option<(usize, usize)> {
+        let mut start = at;
+        let len = crate::varint::take(chunk, &mut start)?;
+        let end = start.checked_add(usize::try_from(len).ok()?)?;
+        (end <= chunk.len()).then_some((start, end))
+    }
+}
+
+impl super::KeyStore for ChunkedKeys {
+    type Ref = NonZeroU32;
+    /// (offset of the freed key, bytes removed there)
+    type Freed = (u32, u32);
+
+    fn empty() -> NonZeroU32 {
+        NonZeroU32::MAX
+    }
+
+    fn put(&mut self, slot: u32, bytes: &[u8]) -> Option<NonZeroU32> {
+        let c = Self::chunk(slot);
+        let mut buf = [0; crate::varint::MAX_LEN];
+        let prefix = crate::varint::encode(bytes.len() as u64, &mut buf);
+        let at = self.chunks.get(c).map_or(0, |b| b.len());
+        let end = at.checked_add(prefix.len())?.checked_add(bytes.len())?;
+        if end > (u32::MAX - 2) as usize {
+            return None;
+        }
+        if c >= self.chunks.len() {
+            self.chunks.resize_with(c + 1, Box::default);
+        }
+        let chunk = &mut self.chunks[c];
+        let mut v = Vec::from(core::mem::take(chunk));
+        v.reserve_exact(end - at);
+        v.extend_from_slice(prefix);
+        v.extend_from_slice(bytes);
+        *chunk = v.into_boxed_slice();
+        NonZeroU32::new(at as u32 + 1)
+    }
+
+    #[inline]
+    fn get<'a>(&'a self, slot: u32, r: &'a NonZeroU32) -> &'a [u8] {
+        let chunk = match self.chunks.get(Self::chunk(slot)) {
+            Some(chunk) if *r != NonZeroU32::MAX => chunk,
+            _ => return &[],
+        };
+        match Self::span(chunk, r.get() as usize - 1) {
+            Some((start, end)) => &chunk[start..end],
+            None => &[],
+        }
+    }
+
+    fn free(&mut self, slot: u32, r: &NonZeroU32) -> Option<(u32, u32)> {
+        if *r == NonZeroU32::MAX {
+            return None;
+        }
+        let chunk = self.chunks.get_mut(Self::chunk(slot))?;
+        let at = r.get() as usize - 1;
+        let (_, end) = Self::span(chunk, at)?;
+        let mut v = Vec::from(core::mem::take(chunk));
+        v.copy_within(end.., at);
+        v.truncate(v.len() - (end - at));
+        v.shrink_to_fit();
+        *chunk = v.into_boxed_slice();
+        Some((at as u32, (end - at) as u32))
+    }
+
+    fn neighbours(slot: u32) -> core::ops::Range<u32> {
+        let first = slot - slot % CHUNK_SLOTS;
+        first..first.saturating_add(CHUNK_SLOTS)
+    }
+
+    #[inline]
+    fn shift(r: &mut NonZeroU32, (at, removed): (u32, u32)) {
+        if *r != NonZeroU32::MAX && r.get() - 1 > at {
+            // (the key after the freed one starts at least `removed` bytes later)
+            if let Some(moved) = NonZeroU32::new(r.get() - removed) {
+                *r = moved;
+            }
+        }
+    }
+
+    fn clear(&mut self) {
+        self.chunks.clear();
     }
 }
 
@@ -200,7 +304,7 @@ impl super::Storage for Growable {
     type KeySorted<K: Ord, V> = BTreeMap<K, V>;
     type KeyIndex = Vec<[u32; 2]>;
     type KeyWheel = crate::wheel::VecStorage<()>;
-    type KeyBytes = alloc::boxed::Box<[u8]>;
+    type KeyStore = ChunkedKeys;
     type KeyScratch = Vec<u8>;
     type EventSeq<T> = Vec<T>;
     type EventTable<K: Eq + Hash, V> = hashbrown::HashMap<K, V, FxBuildHasher>;
@@ -210,4 +314,53 @@ impl super::Storage for Growable {
     type SeenQueue<T> = VecDeque<T>;
     type FiringQueue<T> = VecDeque<T>;
     type FiringBytes = Vec<u8>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::KeyStore;
+    use super::*;
+
+    #[test]
+    fn chunked_keys_pack_each_buffer_exactly_and_move_neighbours_on_free() {
+        let mut store = ChunkedKeys::default();
+        let key = |slot: u32| alloc::vec![slot as u8; (slot as usize * 7) % 150];
+        let mut refs: Vec<Option<NonZeroU32>> = (0..70).map(|s| store.put(s, &key(s))).collect();
+        assert_eq!(store.chunks.len(), 3, "slots 0..70 in buffers of 32");
+        assert_eq!(ChunkedKeys::neighbours(33), 32..64);
+        // (each key costs its bytes and its length: one byte below 128, two above)
+        let packed = |refs: &[Option<NonZeroU32>], c: usize| -> usize {
+            refs.iter()
+                .enumerate()
+                .filter(|&(s, r)| r.is_some() && s / 32 == c)
+                .map(|(s, _)| key(s as u32).len() + 1 + usize::from(key(s as u32).len() >= 128))
+                .sum()
+        };
+        for c in 0..3 {
+            assert_eq!(store.chunks[c].len(), packed(&refs, c));
+        }
+        for s in [33, 0, 40, 31, 69, 34] {
+            let r = refs[s as usize].take().unwrap();
+            let freed = store.free(s, &r).unwrap();
+            for n in ChunkedKeys::neighbours(s) {
+                if let Some(Some(other)) = refs.get_mut(n as usize) {
+                    ChunkedKeys::shift(other, freed);
+                }
+            }
+            for (t, r) in refs.iter().enumerate() {
+                if let Some(r) = r {
+                    assert_eq!(store.get(t as u32, r), &key(t as u32)[..]);
+                }
+            }
+        }
+        for c in 0..3 {
+            assert_eq!(store.chunks[c].len(), packed(&refs, c));
+        }
+        // the empty key is stored nowhere
+        let empty = ChunkedKeys::empty();
+        assert_eq!(store.get(5, &empty), &[] as &[u8]);
+        assert_eq!(store.free(5, &empty), None);
+        store.clear();
+        assert!(store.chunks.is_empty());
+    }
 }

@@ -11,7 +11,8 @@
 //! | [`Table`] | `hashbrown::HashMap` with the fixed hasher | [`FlatMap`] |
 //! | [`Sorted`] | `alloc::collections::BTreeMap` | [`SortedSeq`] |
 //! | [`Queue`] | `alloc::collections::VecDeque` | `heapless::Deque<T, N>` |
-//! | [`Bytes`], [`ByteBuf`] | `Box<[u8]>`, `Vec<u8>` | `heapless::Vec<u8, N>` |
+//! | [`KeyStore`] | `ChunkedKeys` (keys of 32 slots per buffer) | [`InlineKeys`] (`heapless::Vec<u8, N>` in the key's state) |
+//! | [`ByteBuf`] | `Vec<u8>` | `heapless::Vec<u8, N>` |
 //!
 //! Every operation that adds an element is fallible and hands the element back when a
 //! fixed container is full (`Result<_, T>`, heapless' convention): nothing is dropped
@@ -30,7 +31,7 @@ mod sorted;
 use core::hash::Hash;
 use core::ops::{Deref, DerefMut};
 
-pub use fixed::Fixed;
+pub use fixed::{Fixed, InlineKeys};
 pub use flat::FlatMap;
 pub use sorted::SortedSeq;
 
@@ -267,14 +268,44 @@ impl<T, const N: usize> Queue<T> for heapless::Deque<T, N> {
 #[cfg(feature = "alloc")]
 mod growable;
 #[cfg(feature = "alloc")]
-pub use growable::Growable;
+pub use growable::{ChunkedKeys, Growable};
 
-/// An owned byte string of bounded length: the encoded values of a tracked key.
-pub trait Bytes: Deref<Target = [u8]> + Clone + core::fmt::Debug {
-    /// A copy of `bytes`, or `None` when it is longer than the flavour allows.
-    fn from_bytes(bytes: &[u8]) -> Option<Self>;
-    /// The longest byte string it holds (`None`: any length).
-    fn max_len() -> Option<usize>;
+/// Where a key table keeps the encoded keys of its slots.
+///
+/// A key's state holds a [`Ref`](KeyStore::Ref); the store turns it back into the
+/// key's bytes. The fixed flavour keeps the bytes in the reference itself
+/// (`heapless::Vec<u8, KEY_BYTES>`, [`InlineKeys`]); the growable one packs the keys
+/// of every 32 neighbouring slots into one exactly sized buffer and refers to a key by
+/// its offset there (`ChunkedKeys`), so a key costs its bytes, a length byte or two and
+/// a 4-byte offset, instead of a 16-byte pointer and an allocation of its own.
+///
+/// Freeing a key of a packed store moves the keys stored after it in the same buffer:
+/// the caller passes the reference of every other live slot in
+/// [`neighbours`](KeyStore::neighbours) of the freed one through
+/// [`shift`](KeyStore::shift) with what [`free`](KeyStore::free) returned.
+pub trait KeyStore: Default {
+    /// What a key's state holds to find the key's bytes.
+    type Ref: Clone + core::fmt::Debug;
+    /// What [`free`](Self::free) tells the freed slot's neighbours.
+    type Freed: Copy;
+    /// A reference to the empty key that stores nothing (needs no [`free`](Self::free)).
+    fn empty() -> Self::Ref;
+    /// Stores `bytes` as the key of `slot`, which holds none; `None` (nothing stored)
+    /// when they are longer than the flavour allows.
+    fn put(&mut self, slot: u32, bytes: &[u8]) -> Option<Self::Ref>;
+    /// The bytes `r` names, as stored for `slot` (empty for a reference this store
+    /// did not make for that slot).
+    fn get<'a>(&'a self, slot: u32, r: &'a Self::Ref) -> &'a [u8];
+    /// Frees the key `r` of `slot`; what its neighbours' references must be shifted
+    /// by, if anything moved.
+    fn free(&mut self, slot: u32, r: &Self::Ref) -> Option<Self::Freed>;
+    /// The slots whose references a [`free`](Self::free) of `slot` may have moved
+    /// (`slot` among them).
+    fn neighbours(slot: u32) -> core::ops::Range<u32>;
+    /// Updates the reference of a neighbour of a freed key.
+    fn shift(r: &mut Self::Ref, freed: Self::Freed);
+    /// Forgets every key.
+    fn clear(&mut self);
 }
 
 /// An owned byte buffer filled by appending, up to a bound: one packed event
@@ -346,8 +377,8 @@ pub trait Storage: Sized + 'static {
     type KeyIndex: Seq<[u32; 2]>;
     /// The timing wheel's entries, one per tracked key, at the key's slot.
     type KeyWheel: crate::wheel::Storage<()> + Default;
-    /// The encoded values of one tracked key.
-    type KeyBytes: Bytes;
+    /// Where the encoded values of the tracked keys are kept.
+    type KeyStore: KeyStore;
     /// A key being encoded from an event's values (at most `KEY_BYTES` bytes in a
     /// fixed flavour: a longer key does not fit and is refused).
     type KeyScratch: Seq<u8>;
