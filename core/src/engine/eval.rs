@@ -3,7 +3,7 @@
 
 use core::ops::ControlFlow;
 
-use super::keys::{encode_key, KeyTable, LastEvent};
+use super::keys::{encode_key, Bucket, KeyTable, LastEvent, Window};
 use super::{Engine, EventsClock, Node, NodeKind};
 use crate::event::{Event, EventId};
 use crate::matcher::{CompiledEventTrigger, RouteIndex};
@@ -113,6 +113,14 @@ pub(crate) struct Params {
 }
 
 impl Params {
+    /// What the windows of the trigger's buckets are derived from.
+    pub(crate) fn window(&self, lookback: Duration) -> Window {
+        Window {
+            within: self.within,
+            lookback,
+        }
+    }
+
     pub(crate) fn meets_threshold(&self, count: i64) -> bool {
         match self.posture {
             Posture::Reactive => count >= self.threshold,
@@ -133,6 +141,36 @@ impl<S: Storage> Engine<S> {
                 ..
             })) => Some(ev),
             _ => None,
+        }
+    }
+
+    /// What the windows of trigger node `t`'s buckets are derived from.
+    pub(crate) fn window(&self, t: u32) -> Window {
+        let within = match self.nodes.get(t as usize) {
+            Some(Some(Node {
+                kind: NodeKind::Event(ev),
+                ..
+            })) => ev.compiled.within(),
+            _ => Duration::ZERO,
+        };
+        Window {
+            within,
+            lookback: self.config.lookback,
+        }
+    }
+
+    /// The bucket of key `k`.
+    pub(crate) fn bucket_of(&self, k: u32) -> Option<Bucket> {
+        let t = self.keys.trigger(k)?;
+        self.keys.bucket(k, self.window(t))
+    }
+
+    /// Replaces (or removes) the bucket of key `k` (a window Prefect opens: always of
+    /// its trigger's shapes).
+    pub(crate) fn replace_bucket(&mut self, k: u32, bucket: Option<Bucket>) {
+        if let Some(t) = self.keys.trigger(k) {
+            let fits = self.keys.set_bucket(k, bucket, self.window(t));
+            debug_assert!(fits, "a window of neither shape");
         }
     }
 

@@ -59,9 +59,14 @@ const HAS_BUCKET: u32 = 1 << 24;
 const HAS_LAST: u32 = 1 << 25;
 const LAST_EXPECT_ONLY: u32 = 1 << 26;
 const SATISFIED_QUEUED: u32 = 1 << 27;
+/// Two bits: where the timer is (`Timer` without its instant).
+const TIMER_BITS: u32 = 3 << 28;
 const TIMER_WHEEL: u32 = 1 << 28;
-const TIMER_OVERDUE: u32 = 1 << 29;
-const TIMER_BATCH: u32 = 1 << 30;
+const TIMER_OVERDUE: u32 = 2 << 28;
+const TIMER_BATCH: u32 = 3 << 28;
+/// The bucket is a look-back window: its anchor is the event's `occurred`, its start
+/// the look-back before it (see [`Window`]).
+const LOOKBACK: u32 = 1 << 30;
 const HAS_HELD: u32 = 1 << 31;
 /// Trigger node indices must fit below the flag bits.
 pub(crate) const MAX_TRIGGER_NODES: u32 = 1 << 24;
@@ -81,9 +86,49 @@ pub(crate) struct KeyState<R> {
     trigger_flags: u32,
     /// The bucket's count (saturating at the `i32` range).
     count: i32,
-    start: Micros,
-    end: Micros,
+    /// The instant the bucket's window is derived from ([`Window`]).
+    anchor: Micros,
     last_id: EventId,
+}
+
+/// What a bucket's window `[start, end)` is derived from besides its anchor: the
+/// trigger's `within` and the engine's look-back.
+///
+/// Every window Prefect opens is one of two shapes (SEMANTICS.md, `evaluate`):
+/// `[a, a + within)` (a first event in `after`, a renewal, a tick's global window) or
+/// `[a - lookback, a + within)` (a first `expect` event of a trigger without `after`,
+/// `a` its `occurred`), both saturating at the ends of time. A key keeps `a` and a
+/// flag for the second shape instead of both instants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Window {
+    pub(crate) within: Duration,
+    pub(crate) lookback: Duration,
+}
+
+impl Window {
+    /// The window of anchor `a`, a look-back window or not.
+    #[inline]
+    fn window(self, a: Instant, lookback: bool) -> (Instant, Instant) {
+        let start = if lookback {
+            a.saturating_sub(self.lookback)
+        } else {
+            a
+        };
+        (start, a.saturating_add(self.within))
+    }
+
+    /// The anchor (and whether it is a look-back window) that gives `[start, end)`;
+    /// `None` for a window of neither shape.
+    fn anchor(self, start: Instant, end: Instant) -> Option<(Instant, bool)> {
+        if self.window(start, false) == (start, end) {
+            return Some((start, false));
+        }
+        [start.checked_add(self.lookback), end.checked_sub(self.within)]
+            .into_iter()
+            .flatten()
+            .find(|&a| self.window(a, true) == (start, end))
+            .map(|a| (a, true))
+    }
 }
 
 /// An instant as two `u32` halves, so that a key state with a 4-byte key reference
@@ -114,8 +159,7 @@ impl<R> KeyState<R> {
             key,
             trigger_flags: trigger & TRIGGER_MASK,
             count: 0,
-            start: Micros::ZERO,
-            end: Micros::ZERO,
+            anchor: Micros::ZERO,
             last_id: EventId::default(),
         }
     }
@@ -362,8 +406,8 @@ impl<S: Storage> KeyTable<S> {
         self.state(k).map_or(&[], |s| self.store.get(k, &s.key))
     }
 
-    /// The bucket of key `k`.
-    pub(crate) fn bucket(&self, k: u32) -> Option<Bucket> {
+    /// The bucket of key `k`, whose trigger's windows are `w`.
+    pub(crate) fn bucket(&self, k: u32, w: Window) -> Option<Bucket> {
         let s = self.state(k)?;
         if !s.has(HAS_BUCKET) {
             return None;
@@ -380,9 +424,10 @@ impl<S: Storage> KeyTable<S> {
                 expect_only,
             }
         });
+        let (start, end) = w.window(s.anchor.get(), s.has(LOOKBACK));
         Some(Bucket {
-            start: s.start.get(),
-            end: s.end.get(),
+            start,
+            end,
             count: i64::from(s.count),
             last_event,
         })
@@ -393,17 +438,25 @@ impl<S: Storage> KeyTable<S> {
         self.state(k).is_some_and(|s| s.has(HAS_BUCKET))
     }
 
-    /// Replaces (or removes) the bucket of key `k`.
+    /// Replaces (or removes) the bucket of key `k`, whose trigger's windows are `w`;
+    /// false (nothing changed) when the bucket's window is of neither of `w`'s shapes.
     ///
     /// A `last_event` that is not `expect`-only keeps only its id: its `occurred` is
     /// never read (see [`LastEvent::expect_only`]).
-    pub(crate) fn set_bucket(&mut self, k: u32, bucket: Option<Bucket>) {
+    pub(crate) fn set_bucket(&mut self, k: u32, bucket: Option<Bucket>, w: Window) -> bool {
+        let anchor = match &bucket {
+            Some(b) => match w.anchor(b.start, b.end) {
+                Some(anchor) => Some(anchor),
+                None => return false,
+            },
+            None => None,
+        };
         let mut expect_only_at = None;
         if let Some(ends) = &mut self.ends {
             if let Some(s) = self.slots.get(k as usize).and_then(Option::as_ref) {
                 let t = s.trigger_flags & TRIGGER_MASK;
                 if s.has(HAS_BUCKET) {
-                    ends.remove(&(t, s.end.get(), k));
+                    ends.remove(&(t, w.window(s.anchor.get(), s.has(LOOKBACK)).1, k));
                 }
                 if let Some(b) = &bucket {
                     // (a bucket end per key: the table has room for every key's)
@@ -417,9 +470,10 @@ impl<S: Storage> KeyTable<S> {
                     s.set(HAS_BUCKET | HAS_LAST | LAST_EXPECT_ONLY, false);
                 }
                 Some(b) => {
+                    let (a, lookback) = anchor.unwrap_or((b.start, false));
                     s.set(HAS_BUCKET, true);
-                    s.start = Micros::new(b.start);
-                    s.end = Micros::new(b.end);
+                    s.set(LOOKBACK, lookback);
+                    s.anchor = Micros::new(a);
                     s.count = b.count.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
                     match b.last_event {
                         None => s.set(HAS_LAST | LAST_EXPECT_ONLY, false),
@@ -435,7 +489,7 @@ impl<S: Storage> KeyTable<S> {
                 }
             }
         } else {
-            return;
+            return true;
         }
         match expect_only_at {
             Some(at) => {
@@ -448,6 +502,7 @@ impl<S: Storage> KeyTable<S> {
                 }
             }
         }
+        true
     }
 
     /// The held events of key `k`, by occurred then id.
@@ -531,10 +586,10 @@ impl<S: Storage> KeyTable<S> {
 
     /// Where key `k`'s timer is.
     pub(crate) fn timer(&self, k: u32) -> Timer {
-        match self.state(k) {
-            Some(s) if s.has(TIMER_WHEEL) => Timer::Wheel,
-            Some(s) if s.has(TIMER_BATCH) => Timer::Batch,
-            Some(s) if s.has(TIMER_OVERDUE) => {
+        match self.state(k).map(|s| s.trigger_flags & TIMER_BITS) {
+            Some(TIMER_WHEEL) => Timer::Wheel,
+            Some(TIMER_BATCH) => Timer::Batch,
+            Some(TIMER_OVERDUE) => {
                 Timer::Overdue(self.overdue_at.get(&k).copied().unwrap_or(Instant::ZERO))
             }
             _ => Timer::None,
@@ -544,8 +599,8 @@ impl<S: Storage> KeyTable<S> {
     /// Records where key `k`'s timer is.
     pub(crate) fn set_timer(&mut self, k: u32, timer: Timer) {
         let Some(s) = self.state_mut(k) else { return };
-        let was_overdue = s.has(TIMER_OVERDUE);
-        s.set(TIMER_WHEEL | TIMER_OVERDUE | TIMER_BATCH, false);
+        let was_overdue = s.trigger_flags & TIMER_BITS == TIMER_OVERDUE;
+        s.set(TIMER_BITS, false);
         let mut overdue = None;
         match timer {
             Timer::None => {}
@@ -593,20 +648,21 @@ impl<S: Storage> KeyTable<S> {
         self.slots.len() as u32
     }
 
-    /// Removes slot `k` from the table.
-    pub(crate) fn remove(&mut self, k: u32) -> Option<u32> {
+    /// Removes slot `k` (whose trigger's windows are `w`) from the table.
+    pub(crate) fn remove(&mut self, k: u32, w: Window) -> Option<u32> {
         let state = self.slots.get_mut(k as usize)?.take()?;
         let trigger = state.trigger_flags & TRIGGER_MASK;
         let hash = key_hash(trigger, self.store.get(k, &state.key));
         let (slots, store) = (&self.slots, &self.store);
         self.index.remove(hash, k, |s| slot_hash(slots, store, s));
         if let (Some(ends), true) = (&mut self.ends, state.has(HAS_BUCKET)) {
-            ends.remove(&(trigger, state.end.get(), k));
+            let end = w.window(state.anchor.get(), state.has(LOOKBACK)).1;
+            ends.remove(&(trigger, end, k));
         }
         let (held, last, overdue) = (
             state.has(HAS_HELD),
             state.has(LAST_EXPECT_ONLY),
-            state.has(TIMER_OVERDUE),
+            state.trigger_flags & TIMER_BITS == TIMER_OVERDUE,
         );
         self.free_key(k, Some(state));
         // (the side tables are usually empty: skip hashing then)
@@ -775,13 +831,71 @@ mod tests {
         assert_eq!(key_values(&bytes).count(), 1);
     }
 
+    const W: Window = Window {
+        within: Duration::from_secs(90),
+        lookback: Duration::from_mins(15),
+    };
+
+    #[test]
+    fn windows_of_both_shapes_are_kept_as_their_anchor_and_others_refused() {
+        let at = Instant::from_micros;
+        let max = u64::MAX;
+        let (w, l) = (W.within.as_micros(), W.lookback.as_micros());
+        let windows = [
+            // [a, a + within), also saturated at the end of time
+            ((at(5_000), at(5_000 + w)), false),
+            ((at(0), at(w)), false),
+            ((at(max - 3), at(max)), false),
+            ((at(max), at(max)), false),
+            // [a - lookback, a + within), saturated at either end
+            ((at(7 * l), at(8 * l + w)), true),
+            ((at(0), at(l / 2 + w)), true),
+            ((at(0), at(l + w)), true),
+            ((at(max - l - 3), at(max)), true),
+        ];
+        let mut t = KeyTable::<crate::store::Growable>::default();
+        let (k, _) = t.find_or_insert(1, b"k").unwrap();
+        for ((start, end), lookback) in windows {
+            assert_eq!(W.anchor(start, end).map(|(_, lb)| lb), Some(lookback));
+            let b = Bucket {
+                start,
+                end,
+                count: 3,
+                last_event: None,
+            };
+            assert!(t.set_bucket(k, Some(b), W));
+            assert_eq!(t.bucket(k, W), Some(b), "{start:?}..{end:?}");
+        }
+        // neither shape: refused, and the bucket is unchanged
+        let kept = t.bucket(k, W);
+        for (start, end) in [(at(10), at(11)), (at(0), at(w + l + 1)), (at(10), at(max))] {
+            assert_eq!(W.anchor(start, end), None);
+            let b = Bucket {
+                start,
+                end,
+                count: 1,
+                last_event: None,
+            };
+            assert!(!t.set_bucket(k, Some(b), W));
+            assert_eq!(t.bucket(k, W), kept);
+        }
+        // a zero `within` (an immediate trigger) and a zero look-back
+        let z = Window {
+            within: Duration::ZERO,
+            lookback: Duration::ZERO,
+        };
+        assert_eq!(z.anchor(at(9), at(9)), Some((at(9), false)));
+        assert_eq!(z.anchor(at(9), at(10)), None);
+    }
+
     #[test]
     fn table_finds_inserts_and_removes() {
         let mut t = KeyTable::<crate::store::Growable>::default();
-        // (a 4-byte reference into the packed key buffers, 4-byte alignment)
+        // (a 4-byte reference into the packed key buffers, one instant for the
+        // window, 4-byte alignment)
         assert_eq!(
             core::mem::size_of::<Option<State<crate::store::Growable>>>(),
-            44
+            36
         );
         let (a, created) = t.find_or_insert(1, b"a").unwrap();
         assert!(created);
@@ -789,7 +903,7 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(t.find_or_insert(1, b"a"), Some((a, false)));
         assert_eq!(t.find(2, b"a"), Some(b));
-        assert!(t.remove(a).is_some());
+        assert!(t.remove(a, W).is_some());
         assert_eq!(t.find(1, b"a"), None);
         assert_eq!(t.len(), 1);
         let (c, _) = t.find_or_insert(3, b"c").unwrap();
@@ -825,7 +939,7 @@ mod tests {
                     ),
                 }
             } else if let Some(&k) = model.keys().nth(rng.below(model.len().max(1))) {
-                assert_eq!(t.remove(k), Some(model[&k].0));
+                assert_eq!(t.remove(k, W), Some(model[&k].0));
                 model.remove(&k);
             }
             if round % 16 == 0 || round + 1 == rounds {

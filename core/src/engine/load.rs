@@ -129,7 +129,9 @@ impl<S: Storage> Engine<S> {
                 if let Some(i) = self.batch.iter().position(|&b| b == k) {
                     self.batch.remove_at(i);
                 }
-                self.keys.remove(k);
+                if let Some(t) = self.keys.trigger(k) {
+                    self.keys.remove(k, self.window(t));
+                }
             }
             k += 1;
         }

@@ -91,6 +91,11 @@ pub enum RestoreError {
     /// The saved state does not fit the configuration's [`Capacities`](super::Capacities)
     /// (the error names the first one it exceeds).
     Full(super::Capacity),
+    /// A saved bucket's window does not follow from its trigger's `within` and the
+    /// configuration's [`lookback`](super::EngineConfig::lookback): the snapshot was
+    /// taken with another look-back (a key keeps only the instant its window is
+    /// derived from, so it cannot hold that window).
+    Window,
 }
 
 impl fmt::Display for RestoreError {
@@ -113,6 +118,9 @@ impl fmt::Display for RestoreError {
                 f,
                 "trigger {} cannot be loaded: {e}; fix it or leave it out",
                 id.0
+            ),
+            RestoreError::Window => f.write_str(
+                "a saved bucket window does not follow from its trigger's within and this engine's lookback: the snapshot was taken with another lookback; restore it with the configuration it was taken with, or start with an empty engine",
             ),
             RestoreError::Full(c) => write!(
                 f,

@@ -397,7 +397,7 @@ fn fixed_engine_footprint_formula() {
     use crate::store::Fixed;
     type Example = Engine<Fixed<8, 512, 1024, 64, 16, 256, 256, 16, 512>>;
     let (triggers, keys, events, seen, firings) = (8, 1024, 16, 256, 16);
-    let formula = keys * (172 + 120)
+    let formula = keys * (172 + 112)
         + triggers * (1676 - 1024 + 512 + 512)
         + firings * (512 + 8)
         + events * 1212

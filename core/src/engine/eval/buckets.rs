@@ -66,15 +66,14 @@ impl<S: Storage> Engine<S> {
             0
         };
         let count = count.saturating_add(held);
-        self.keys.set_bucket(
-            k,
-            Some(Bucket {
-                start,
-                end,
-                count,
-                last_event,
-            }),
-        );
+        let bucket = Bucket {
+            start,
+            end,
+            count,
+            last_event,
+        };
+        let fits = self.keys.set_bucket(k, Some(bucket), p.window(self.config.lookback));
+        debug_assert!(fits, "a window of neither shape");
         if p.proactive() && count >= p.threshold {
             self.queue_satisfied(t, k);
         }
@@ -98,7 +97,7 @@ impl<S: Storage> Engine<S> {
     }
 
     pub(crate) fn remove_bucket(&mut self, k: u32) {
-        self.keys.set_bucket(k, None);
+        self.replace_bucket(k, None);
     }
 
     /// `hold_expect_event`: false when the event is held already for this key (it was
@@ -165,7 +164,8 @@ impl<S: Storage> Engine<S> {
     /// `evaluate(session, trigger, bucket, now, triggering_event)`.
     pub(crate) fn evaluate(&mut self, t: u32, k: u32, now: Instant, ev: Option<Triggering>) {
         let p = self.params(t);
-        let Some(mut b) = self.keys.bucket(k) else {
+        let w = p.window(self.config.lookback);
+        let Some(mut b) = self.keys.bucket(k, w) else {
             return;
         };
         let mut count: i64 = if ev.is_some() { 1 } else { 0 };
@@ -191,7 +191,8 @@ impl<S: Storage> Engine<S> {
         if counted && renewal.is_none() {
             // (a renewed window replaces the counted one at once: it is not stored,
             // nor queued as satisfied, in between)
-            self.keys.set_bucket(k, Some(b));
+            let fits = self.keys.set_bucket(k, Some(b), w);
+            debug_assert!(fits, "a counted window keeps its shape");
             if p.proactive() && b.count >= p.threshold {
                 self.queue_satisfied(t, k);
             }

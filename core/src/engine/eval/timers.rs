@@ -16,7 +16,7 @@ impl<S: Storage> Engine<S> {
     pub(crate) fn key_due(&self, k: u32) -> Option<Instant> {
         let trigger = self.keys.trigger(k)?;
         let mut due: Option<Instant> = None;
-        if let Some(b) = self.keys.bucket(k) {
+        if let Some(b) = self.bucket_of(k) {
             let proactive = match &self.nodes[trigger as usize] {
                 Some(Node {
                     kind: NodeKind::Event(ev),
@@ -121,7 +121,8 @@ impl<S: Storage> Engine<S> {
     /// Forgets a key with no bucket and no held events.
     pub(crate) fn drop_key(&mut self, k: u32) {
         self.cancel_timer(k);
-        if let Some(trigger) = self.keys.remove(k) {
+        let w = self.keys.trigger(k).map(|t| self.window(t));
+        if let Some(trigger) = w.and_then(|w| self.keys.remove(k, w)) {
             if let Some(ev) = self.event_node_mut(trigger) {
                 ev.keys = ev.keys.saturating_sub(1);
             }
@@ -185,7 +186,7 @@ impl<S: Storage> Engine<S> {
         // due keys: proactive buckets with end <= a, by (trigger order, start, key)
         let mut due: S::KeySeq<(u64, Instant, u32, u32)> = Default::default();
         for &k in self.batch.iter() {
-            let (Some(trigger), Some(b)) = (self.keys.trigger(k), self.keys.bucket(k)) else {
+            let (Some(trigger), Some(b)) = (self.keys.trigger(k), self.bucket_of(k)) else {
                 continue;
             };
             if b.end > a {
@@ -313,8 +314,8 @@ impl<S: Storage> Engine<S> {
             }
             left -= 1;
             self.keys.set_satisfied_queued(k, false);
-            if self.keys.bucket(k).is_some_and(|b| b.count >= p.threshold) {
-                self.keys.set_bucket(k, None);
+            if self.bucket_of(k).is_some_and(|b| b.count >= p.threshold) {
+                self.replace_bucket(k, None);
             }
             self.after_change(k);
         }
@@ -332,8 +333,7 @@ impl<S: Storage> Engine<S> {
         for &(_, start, k, trigger) in due {
             let still = trigger == t
                 && self
-                    .keys
-                    .bucket(k)
+                    .bucket_of(k)
                     .is_some_and(|b| b.start == start && b.end <= a);
             if still {
                 if !self.room_for_firings(1) {
@@ -370,7 +370,7 @@ impl<S: Storage> Engine<S> {
         self.keys
             .iter()
             .filter(|&(_, trigger)| trigger == t)
-            .filter_map(|(k, _)| self.keys.bucket(k).map(|b| b.end))
+            .filter_map(|(k, _)| self.bucket_of(k).map(|b| b.end))
             .filter(|&end| end > a)
             .min()
     }
@@ -390,7 +390,7 @@ impl<S: Storage> Engine<S> {
         let retention = self.config.held_retention;
         for i in 0..self.batch.len() {
             let k = self.batch[i];
-            if !self.keys.holds_any(k) || self.keys.bucket(k).is_some_and(|b| b.end > now) {
+            if !self.keys.holds_any(k) || self.bucket_of(k).is_some_and(|b| b.end > now) {
                 continue;
             }
             let cutoff = now.saturating_sub(retention);
@@ -425,8 +425,8 @@ impl<S: Storage> Engine<S> {
         self.collect(as_of);
         for i in 0..self.batch.len() {
             let k = self.batch[i];
-            if self.keys.bucket(k).is_some_and(|b| b.end <= older_than) {
-                self.keys.set_bucket(k, None);
+            if self.bucket_of(k).is_some_and(|b| b.end <= older_than) {
+                self.replace_bucket(k, None);
             }
         }
         Ok(())

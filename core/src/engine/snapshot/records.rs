@@ -188,7 +188,7 @@ impl<St: Storage> Serialize for KeysOut<'_, St> {
                 slot: k,
                 node,
                 key: Bytes(e.keys.key(k)),
-                bucket: e.keys.bucket(k),
+                bucket: e.bucket_of(k),
                 held: HeldOut(&e.keys, k),
             })?;
         }

@@ -4,7 +4,7 @@
 
 use super::super::capacity::TickResume;
 use super::super::firing::read_postcard_firing;
-use super::super::keys::{Bucket, Held};
+use super::super::keys::{Bucket, Held, Window};
 use super::super::load::Children;
 use super::super::pool::Packed;
 use super::super::{
@@ -611,10 +611,16 @@ impl<S: Storage> Engine<S> {
                 return Err(RestoreError::Corrupt);
             }
             ev.keys += 1;
+            let window = Window {
+                within: ev.compiled.within(),
+                lookback: self.config.lookback,
+            };
             if !self.keys.place(k.slot, node, k.key) {
                 return Err(RestoreError::Corrupt);
             }
-            self.keys.set_bucket(k.slot, k.bucket);
+            if !self.keys.set_bucket(k.slot, k.bucket, window) {
+                return Err(RestoreError::Window);
+            }
             for h in k.held.iter(held) {
                 if !self.keys.hold(k.slot, h) {
                     return Err(RestoreError::Full(Capacity::HeldEvents));

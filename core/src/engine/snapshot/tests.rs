@@ -1011,3 +1011,44 @@ fn saving_allocates_nothing_and_fits_a_slice_exactly() {
         assert_eq!(&buf[..n], &whole[..]);
     }
 }
+
+#[test]
+fn a_look_back_window_restores_only_with_the_look_back_it_was_opened_with() {
+    // expect without after: the first event opens [occurred - lookback, occurred + 60 s)
+    let counted = trigger(
+        r#"{"type": "event", "expect": ["prefect.flow-run.heartbeat"],
+        "for_each": ["prefect.resource.id"], "posture": "Reactive", "threshold": 3, "within": 60}"#,
+    );
+    let mut e = Engine::new(EngineConfig::default());
+    e.add_trigger(TriggerId(1), counted.clone()).unwrap();
+    e.add_trigger(TriggerId(2), trigger(ZOMBIE)).unwrap();
+    heartbeat(&mut e, 1, "prefect.flow-run.A", 1_000);
+    let bytes = e.snapshot_to_vec();
+    let triggers = || {
+        vec![
+            (TriggerId(1), counted.clone()),
+            (TriggerId(2), trigger(ZOMBIE)),
+        ]
+    };
+
+    let (mut same, _) = Engine::restore(EngineConfig::default(), triggers(), &bytes).unwrap();
+    assert_eq!(same.snapshot_to_vec(), bytes);
+    // the window still starts 15 minutes before the first event: an event 10 minutes
+    // older counts, and the third event fires
+    heartbeat(&mut same, 2, "prefect.flow-run.A", 400);
+    heartbeat(&mut same, 3, "prefect.flow-run.A", 1_010);
+    let fired: Vec<_> = drain(&mut same).into_iter().map(|f| f.trigger).collect();
+    assert_eq!(fired, [TriggerId(1)]);
+
+    let shorter = EngineConfig {
+        lookback: Duration::from_mins(5),
+        ..EngineConfig::default()
+    };
+    let refused = Engine::restore(shorter, triggers(), &bytes).map(|_| ());
+    assert_eq!(refused, Err(RestoreError::Window));
+    assert!(RestoreError::Window.to_string().contains("lookback"));
+    // without the look-back window, the other trigger's windows restore under any
+    // look-back
+    let zombie_only = vec![(TriggerId(2), trigger(ZOMBIE))];
+    assert!(Engine::restore(shorter, zombie_only, &bytes).is_ok());
+}
