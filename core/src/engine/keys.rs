@@ -433,6 +433,43 @@ impl<S: Storage> KeyTable<S> {
         })
     }
 
+    /// Updates the count and last event of key `k`'s bucket, keeping its window (what
+    /// counting an event changes); nothing when it has no bucket.
+    pub(crate) fn set_count(&mut self, k: u32, count: i64, last_event: Option<LastEvent>) {
+        let Some(s) = self.state_mut(k).filter(|s| s.has(HAS_BUCKET)) else {
+            return;
+        };
+        s.count = count.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
+        let mut expect_only_at = None;
+        match last_event {
+            None => s.set(HAS_LAST | LAST_EXPECT_ONLY, false),
+            Some(l) => {
+                s.set(HAS_LAST, true);
+                s.set(LAST_EXPECT_ONLY, l.expect_only);
+                s.last_id = l.id;
+                if l.expect_only {
+                    expect_only_at = Some(l.occurred);
+                }
+            }
+        }
+        self.set_last_occurred(k, expect_only_at);
+    }
+
+    /// Keeps (or forgets) the `occurred` of key `k`'s `expect`-only last event.
+    fn set_last_occurred(&mut self, k: u32, at: Option<Instant>) {
+        match at {
+            Some(at) => {
+                // (an entry per key: room for every key)
+                let _ = self.last_occurred.try_insert(k, at);
+            }
+            None => {
+                if !self.last_occurred.is_empty() {
+                    self.last_occurred.remove(&k);
+                }
+            }
+        }
+    }
+
     /// Whether key `k` has a bucket.
     pub(crate) fn has_bucket(&self, k: u32) -> bool {
         self.state(k).is_some_and(|s| s.has(HAS_BUCKET))
@@ -491,17 +528,7 @@ impl<S: Storage> KeyTable<S> {
         } else {
             return true;
         }
-        match expect_only_at {
-            Some(at) => {
-                // (an entry per key: room for every key)
-                let _ = self.last_occurred.try_insert(k, at);
-            }
-            None => {
-                if !self.last_occurred.is_empty() {
-                    self.last_occurred.remove(&k);
-                }
-            }
-        }
+        self.set_last_occurred(k, expect_only_at);
         true
     }
 

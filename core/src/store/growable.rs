@@ -186,9 +186,16 @@ impl ChunkedKeys {
     /// The `(start, end)` of the key at `at` in `chunk` (its bytes, after the length).
     #[inline]
     fn span(chunk: &[u8], at: usize) -> Option<(usize, usize)> {
-        let mut start = at;
-        let len = crate::varint::take(chunk, &mut start)?;
-        let end = start.checked_add(usize::try_from(len).ok()?)?;
+        let (start, len) = match *chunk.get(at)? {
+            // (a key shorter than 128 bytes: a one-byte length)
+            short @ 0..0x80 => (at + 1, usize::from(short)),
+            _ => {
+                let mut start = at;
+                let len = crate::varint::take(chunk, &mut start)?;
+                (start, usize::try_from(len).ok()?)
+            }
+        };
+        let end = start.checked_add(len)?;
         (end <= chunk.len()).then_some((start, end))
     }
 }

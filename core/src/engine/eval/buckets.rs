@@ -191,8 +191,7 @@ impl<S: Storage> Engine<S> {
         if counted && renewal.is_none() {
             // (a renewed window replaces the counted one at once: it is not stored,
             // nor queued as satisfied, in between)
-            let fits = self.keys.set_bucket(k, Some(b), w);
-            debug_assert!(fits, "a counted window keeps its shape");
+            self.keys.set_count(k, b.count, b.last_event);
             if p.proactive() && b.count >= p.threshold {
                 self.queue_satisfied(t, k);
             }
