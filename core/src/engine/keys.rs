@@ -123,11 +123,14 @@ impl Window {
         if self.window(start, false) == (start, end) {
             return Some((start, false));
         }
-        [start.checked_add(self.lookback), end.checked_sub(self.within)]
-            .into_iter()
-            .flatten()
-            .find(|&a| self.window(a, true) == (start, end))
-            .map(|a| (a, true))
+        [
+            start.checked_add(self.lookback),
+            end.checked_sub(self.within),
+        ]
+        .into_iter()
+        .flatten()
+        .find(|&a| self.window(a, true) == (start, end))
+        .map(|a| (a, true))
     }
 }
 
@@ -488,7 +491,6 @@ impl<S: Storage> KeyTable<S> {
             },
             None => None,
         };
-        let mut expect_only_at = None;
         if let Some(ends) = &mut self.ends {
             if let Some(s) = self.slots.get(k as usize).and_then(Option::as_ref) {
                 let t = s.trigger_flags & TRIGGER_MASK;
@@ -501,34 +503,22 @@ impl<S: Storage> KeyTable<S> {
                 }
             }
         }
-        if let Some(s) = self.state_mut(k) {
-            match bucket {
-                None => {
-                    s.set(HAS_BUCKET | HAS_LAST | LAST_EXPECT_ONLY, false);
-                }
-                Some(b) => {
-                    let (a, lookback) = anchor.unwrap_or((b.start, false));
-                    s.set(HAS_BUCKET, true);
-                    s.set(LOOKBACK, lookback);
-                    s.anchor = Micros::new(a);
-                    s.count = b.count.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
-                    match b.last_event {
-                        None => s.set(HAS_LAST | LAST_EXPECT_ONLY, false),
-                        Some(l) => {
-                            s.set(HAS_LAST, true);
-                            s.set(LAST_EXPECT_ONLY, l.expect_only);
-                            s.last_id = l.id;
-                            if l.expect_only {
-                                expect_only_at = Some(l.occurred);
-                            }
-                        }
-                    }
-                }
-            }
-        } else {
+        let Some(s) = self.state_mut(k) else {
             return true;
+        };
+        match bucket {
+            None => {
+                s.set(HAS_BUCKET | HAS_LAST | LAST_EXPECT_ONLY, false);
+                self.set_last_occurred(k, None);
+            }
+            Some(b) => {
+                let (a, lookback) = anchor.unwrap_or((b.start, false));
+                s.set(HAS_BUCKET, true);
+                s.set(LOOKBACK, lookback);
+                s.anchor = Micros::new(a);
+                self.set_count(k, b.count, b.last_event);
+            }
         }
-        self.set_last_occurred(k, expect_only_at);
         true
     }
 

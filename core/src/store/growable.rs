@@ -1,10 +1,10 @@
 //! The growable flavour: `alloc` containers behind the [`super`] traits.
 
-use alloc::collections::{btree_map, vec_deque, BTreeMap, VecDeque};
 use alloc::boxed::Box;
+use alloc::collections::{btree_map, vec_deque, BTreeMap, VecDeque};
 use alloc::vec::Vec;
-use core::num::NonZeroU32;
 use core::hash::Hash;
+use core::num::NonZeroU32;
 use core::ops::Bound;
 
 use super::{Queue, Seq, Sorted, Table};

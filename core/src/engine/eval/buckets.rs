@@ -72,7 +72,9 @@ impl<S: Storage> Engine<S> {
             count,
             last_event,
         };
-        let fits = self.keys.set_bucket(k, Some(bucket), p.window(self.config.lookback));
+        let fits = self
+            .keys
+            .set_bucket(k, Some(bucket), p.window(self.config.lookback));
         debug_assert!(fits, "a window of neither shape");
         if p.proactive() && count >= p.threshold {
             self.queue_satisfied(t, k);
