@@ -72,10 +72,11 @@ const HAS_HELD: u32 = 1 << 31;
 pub(crate) const MAX_TRIGGER_NODES: u32 = 1 << 24;
 const TRIGGER_MASK: u32 = MAX_TRIGGER_NODES - 1;
 
-/// State of one (trigger, key), packed into 40 bytes plus the key's reference (a 4-byte
-/// offset into the growable flavour's packed key buffers, 44 bytes in all; the bytes
-/// themselves in a fixed flavour): what every tracked key needs (its timer, when in the wheel, is the wheel's
-/// entry at the key's slot, so no handle).
+/// State of one (trigger, key), packed into 32 bytes plus the key's reference (a 4-byte
+/// offset into the growable flavour's packed key buffers, 36 bytes in all; the bytes
+/// themselves in a fixed flavour): what every tracked key needs. Its timer, when in
+/// the wheel, is the wheel's entry at the key's slot, so no handle; its window is one
+/// instant ([`Window`]).
 /// Rare parts live in side tables of [`KeyTable`]: held events, the `occurred` of an
 /// `expect`-only last event, and the instant of an overdue timer.
 #[derive(Clone, Debug)]
@@ -135,7 +136,7 @@ impl Window {
 }
 
 /// An instant as two `u32` halves, so that a key state with a 4-byte key reference
-/// is 4-byte aligned (44 bytes, not 48).
+/// is 4-byte aligned (36 bytes, not 40).
 #[derive(Clone, Copy, Debug)]
 struct Micros([u32; 2]);
 
