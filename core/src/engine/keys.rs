@@ -485,9 +485,9 @@ impl<S: Storage> KeyTable<S> {
     /// A `last_event` that is not `expect`-only keeps only its id: its `occurred` is
     /// never read (see [`LastEvent::expect_only`]).
     pub(crate) fn set_bucket(&mut self, k: u32, bucket: Option<Bucket>, w: Window) -> bool {
-        let anchor = match &bucket {
+        let anchored = match bucket {
             Some(b) => match w.anchor(b.start, b.end) {
-                Some(anchor) => Some(anchor),
+                Some(anchor) => Some((b, anchor)),
                 None => return false,
             },
             None => None,
@@ -498,7 +498,7 @@ impl<S: Storage> KeyTable<S> {
                 if s.has(HAS_BUCKET) {
                     ends.remove(&(t, w.window(s.anchor.get(), s.has(LOOKBACK)).1, k));
                 }
-                if let Some(b) = &bucket {
+                if let Some((b, _)) = &anchored {
                     // (a bucket end per key: the table has room for every key's)
                     let _ = ends.try_insert((t, b.end, k), ());
                 }
@@ -507,13 +507,12 @@ impl<S: Storage> KeyTable<S> {
         let Some(s) = self.state_mut(k) else {
             return true;
         };
-        match bucket {
+        match anchored {
             None => {
                 s.set(HAS_BUCKET | HAS_LAST | LAST_EXPECT_ONLY, false);
                 self.set_last_occurred(k, None);
             }
-            Some(b) => {
-                let (a, lookback) = anchor.unwrap_or((b.start, false));
+            Some((b, (a, lookback))) => {
                 s.set(HAS_BUCKET, true);
                 s.set(LOOKBACK, lookback);
                 s.anchor = Micros::new(a);

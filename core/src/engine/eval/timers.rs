@@ -2,7 +2,7 @@
 //! event) and the tick: proactive evaluation, periodic work.
 
 use super::super::capacity::TickResume;
-use super::super::keys::Timer;
+use super::super::keys::{Timer, Window};
 use super::super::{Engine, Node, NodeKind, ProactiveMode};
 use crate::store::{Seq, Sorted, Storage};
 use crate::time::{Duration, Instant};
@@ -16,14 +16,22 @@ impl<S: Storage> Engine<S> {
     pub(crate) fn key_due(&self, k: u32) -> Option<Instant> {
         let trigger = self.keys.trigger(k)?;
         let mut due: Option<Instant> = None;
-        if let Some(b) = self.bucket_of(k) {
-            let proactive = match &self.nodes[trigger as usize] {
-                Some(Node {
-                    kind: NodeKind::Event(ev),
-                    ..
-                }) => ev.compiled.posture() == Posture::Proactive,
-                _ => false,
-            };
+        // (one look at the node: its posture and the window its buckets have)
+        let (proactive, within) = match &self.nodes[trigger as usize] {
+            Some(Node {
+                kind: NodeKind::Event(ev),
+                ..
+            }) => (
+                ev.compiled.posture() == Posture::Proactive,
+                ev.compiled.within(),
+            ),
+            _ => (false, Duration::ZERO),
+        };
+        let window = Window {
+            within,
+            lookback: self.config.lookback,
+        };
+        if let Some(b) = self.keys.bucket(k, window) {
             let d = if proactive {
                 b.end
             } else {
