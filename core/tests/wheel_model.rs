@@ -13,8 +13,12 @@ use std::collections::{BTreeMap, HashMap};
 
 use overdue_core::time::{Duration, Instant};
 #[cfg(feature = "alloc")]
+use overdue_core::wheel::CompactVecStorage;
+#[cfg(feature = "alloc")]
 use overdue_core::wheel::GrowableWheel;
-use overdue_core::wheel::{Expired, FixedWheel, Handle, InsertError, ResetError, Storage, Wheel};
+use overdue_core::wheel::{
+    CompactArrayStorage, Expired, FixedWheel, Handle, InsertError, ResetError, Storage, Wheel,
+};
 use proptest::prelude::*;
 
 /// A time, resolved against the model's state when the op runs.
@@ -279,7 +283,128 @@ pub fn run<S: Storage<u32>>(mut wheel: Wheel<u32, S>, ops: &[Op]) {
     assert!(wheel.is_empty());
 }
 
-fn continue_check<S: Storage<u32>>(wheel: &Wheel<u32, S>, model: &Model) {
+/// Plays `ops` on a compact wheel (payload `()`, no generations, no tie order) the
+/// way the engine uses it: entries are named by slab index, a handle is looked up
+/// with `handle_at` when needed. Checked against the model as [`run`] does, except
+/// that among entries with equal deadlines any may come out first (each exactly once).
+pub fn run_compact<S: Storage<()>>(mut wheel: Wheel<(), S>, ops: &[Op]) {
+    let mut model = Model {
+        order: BTreeMap::new(),
+        live: HashMap::new(),
+        elapsed: wheel.elapsed().as_micros(),
+        seq: 0,
+        capacity: wheel.capacity(),
+        tick: wheel.tick().as_micros(),
+    };
+    // (ids are slab indices)
+    let check = |got: Option<Expired<()>>, model: &mut Model, now: u64, step: usize| -> bool {
+        let first = model.order.first_key_value().map(|(&(d, _), _)| d);
+        let due = first.filter(|&d| d <= now.max(model.elapsed));
+        match (got, due) {
+            (Some(e), Some(d)) => {
+                let i = e.handle.index();
+                assert_eq!(e.handle.generation(), 0, "step {step}");
+                assert_eq!(e.deadline.as_micros(), d, "step {step}: deadline order");
+                assert_eq!(model.remove(i), Some(d), "step {step}: entry {i}");
+                true
+            }
+            (None, None) => {
+                model.elapsed = now.max(model.elapsed);
+                false
+            }
+            (got, want) => panic!("step {step}: got {got:?}, want an entry due at {want:?}"),
+        }
+    };
+    let mut next_id = 0usize;
+    for (step, op) in ops.iter().enumerate() {
+        match op {
+            Op::Insert(time) | Op::InsertAt(_, time) => {
+                let d = model.resolve(time);
+                let index = match op {
+                    Op::InsertAt(index, _) => *index,
+                    // (a fresh index beyond the ones `InsertAt` names)
+                    _ => {
+                        next_id += 1;
+                        40 + (next_id % 24) as u32
+                    }
+                };
+                let occupied = model.live.contains_key(&index);
+                let got = wheel.insert_at(index, Instant::from_micros(d), ());
+                if d <= model.elapsed {
+                    assert_eq!(got, Err(InsertError::Elapsed(())), "step {step}");
+                } else if model.capacity.is_some_and(|c| index as usize >= c) {
+                    assert_eq!(got, Err(InsertError::Full(())), "step {step}");
+                } else if occupied {
+                    assert_eq!(got, Err(InsertError::Occupied(())), "step {step}");
+                } else {
+                    assert_eq!(got, Ok(Handle::from_parts(index, 0)), "step {step}");
+                    model.add(index, d);
+                }
+            }
+            Op::Reset(k, time) => {
+                let index = (*k % 64) as u32;
+                let d = model.resolve(time);
+                let Some(h) = wheel.handle_at(index) else {
+                    assert!(!model.live.contains_key(&index), "step {step}");
+                    assert_eq!(
+                        wheel.reset(Handle::from_parts(index, 0), Instant::from_micros(d)),
+                        Err(ResetError::Stale),
+                        "step {step}"
+                    );
+                    continue;
+                };
+                assert!(model.remove(index).is_some(), "step {step}");
+                let got = wheel.reset(h, Instant::from_micros(d));
+                if d <= model.elapsed {
+                    assert_eq!(got, Err(ResetError::Elapsed(())), "step {step}");
+                    assert_eq!(wheel.handle_at(index), None);
+                } else {
+                    assert_eq!(got, Ok(()), "step {step}");
+                    model.add(index, d);
+                }
+            }
+            Op::Cancel(k) => {
+                let index = (*k % 64) as u32;
+                let want = model.remove(index).map(|_| ());
+                let h = Handle::from_parts(index, 0);
+                assert_eq!(wheel.cancel(h), want, "step {step}");
+            }
+            Op::Poll(time) => {
+                let now = model.resolve(time);
+                let got = wheel.poll(Instant::from_micros(now));
+                check(got, &mut model, now, step);
+            }
+            Op::Advance(time) => {
+                let now = model.resolve(time);
+                while check(wheel.poll(Instant::from_micros(now)), &mut model, now, step) {}
+            }
+            Op::NextDeadline => {
+                let want = model.order.keys().next().map(|&(d, _)| d);
+                assert_eq!(
+                    wheel.next_deadline().map(Instant::as_micros),
+                    want,
+                    "step {step}"
+                );
+            }
+            Op::Get(k) => {
+                let index = (*k % 64) as u32;
+                let h = Handle::from_parts(index, 0);
+                let want = model.live.get(&index).map(|&(d, _)| d);
+                assert_eq!(wheel.deadline(h).map(Instant::as_micros), want);
+                assert_eq!(wheel.contains(h), want.is_some());
+                assert_eq!(wheel.handle_at(index).is_some(), want.is_some());
+            }
+        }
+        continue_check(&wheel, &model);
+        if step % 32 == 0 {
+            assert_eq!(wheel.iter().count(), model.live.len(), "iter");
+        }
+    }
+    while check(wheel.poll(Instant::MAX), &mut model, u64::MAX, ops.len()) {}
+    assert!(wheel.is_empty() && model.live.is_empty());
+}
+
+fn continue_check<T, S: Storage<T>>(wheel: &Wheel<T, S>, model: &Model) {
     assert_eq!(wheel.len(), model.live.len(), "len");
     assert_eq!(wheel.is_empty(), model.live.is_empty());
     assert_eq!(wheel.elapsed().as_micros(), model.elapsed, "elapsed");
@@ -355,6 +480,25 @@ proptest! {
         run(wheel, &ops);
     }
 
+    #[test]
+    fn compact_fixed_wheel_matches_the_model(
+        tick in tick(), start in start(), ops in prop::collection::vec(op(), 1..200)
+    ) {
+        let wheel: Wheel<(), CompactArrayStorage<48>> =
+            Wheel::new(Duration::from_micros(tick), Instant::from_micros(start));
+        run_compact(wheel, &ops);
+    }
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn compact_growable_wheel_matches_the_model(
+        tick in tick(), start in start(), ops in prop::collection::vec(op(), 1..200)
+    ) {
+        let wheel: Wheel<(), CompactVecStorage> =
+            Wheel::new(Duration::from_micros(tick), Instant::from_micros(start));
+        run_compact(wheel, &ops);
+    }
+
     #[cfg(feature = "alloc")]
     #[test]
     fn growable_wheel_matches_the_model(
@@ -407,6 +551,13 @@ fn long_mixed_run() {
         );
         run(
             FixedWheel::<u32, 512>::new(Duration::from_micros(tick), Instant::from_secs(1)),
+            &ops,
+        );
+        run_compact(
+            Wheel::<(), CompactArrayStorage<600>>::new(
+                Duration::from_micros(tick),
+                Instant::from_secs(1),
+            ),
             &ops,
         );
     }

@@ -4,7 +4,7 @@ use core::hash::Hash;
 
 use super::{ByteBuf, FlatMap, KeyStore, SortedSeq, Storage};
 use crate::matcher::ScanRouter;
-use crate::wheel::ArrayStorage;
+use crate::wheel::CompactArrayStorage;
 
 /// The fixed flavour's [`KeyStore`]: each key's bytes inline in its state, in a
 /// `heapless::Vec<u8, N>` (the reference *is* the bytes; the store holds nothing).
@@ -140,7 +140,7 @@ impl<
     type KeyTable<K: Eq + Hash, V> = FlatMap<K, V, KEYS>;
     type KeySorted<K: Ord, V> = SortedSeq<K, V, KEYS>;
     type KeyIndex = heapless::Vec<[u32; 2], KEYS>;
-    type KeyWheel = ArrayStorage<(), KEYS>;
+    type KeyWheel = CompactArrayStorage<KEYS>;
     type KeyStore = InlineKeys<KEY_BYTES>;
     type KeyScratch = heapless::Vec<u8, KEY_BYTES>;
     type EventSeq<T> = heapless::Vec<T, EVENTS>;

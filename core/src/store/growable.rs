@@ -37,6 +37,9 @@ impl<T> Seq<T> for Vec<T> {
     fn max_len(&self) -> Option<usize> {
         None
     }
+    fn reserve_exact(&mut self, additional: usize) {
+        Vec::reserve_exact(self, additional);
+    }
     fn try_extend_from_slice(&mut self, values: &[T]) -> bool
     where
         T: Clone,
@@ -310,7 +313,7 @@ impl super::Storage for Growable {
     type KeyTable<K: Eq + Hash, V> = hashbrown::HashMap<K, V, FxBuildHasher>;
     type KeySorted<K: Ord, V> = BTreeMap<K, V>;
     type KeyIndex = Vec<[u32; 2]>;
-    type KeyWheel = crate::wheel::VecStorage<()>;
+    type KeyWheel = crate::wheel::CompactVecStorage;
     type KeyStore = ChunkedKeys;
     type KeyScratch = Vec<u8>;
     type EventSeq<T> = Vec<T>;

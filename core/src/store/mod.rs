@@ -53,6 +53,12 @@ pub trait Seq<T>: Default + Deref<Target = [T]> + DerefMut {
     fn clear(&mut self);
     /// How many elements it can hold at most (`None`: it grows).
     fn max_len(&self) -> Option<usize>;
+    /// Makes room for exactly `additional` more elements where the sequence grows, so
+    /// that pushing them allocates no more than that (a fixed sequence has all its room
+    /// already: nothing to do).
+    fn reserve_exact(&mut self, additional: usize) {
+        let _ = additional;
+    }
     /// Whether `additional` more elements fit.
     fn has_room(&self, additional: usize) -> bool {
         self.max_len()
@@ -375,7 +381,8 @@ pub trait Storage: Sized + 'static {
     type KeySorted<K: Ord, V>: Sorted<K, V>;
     /// The hash index of tracked keys: pairs of `u32` entries, at most one pair per key.
     type KeyIndex: Seq<[u32; 2]>;
-    /// The timing wheel's entries, one per tracked key, at the key's slot.
+    /// The timing wheel's entries, one per tracked key, at the key's slot (compact:
+    /// the engine keeps no handles and orders due keys itself).
     type KeyWheel: crate::wheel::Storage<()> + Default;
     /// Where the encoded values of the tracked keys are kept.
     type KeyStore: KeyStore;

@@ -197,7 +197,7 @@ impl<T, S: Storage<T>> Wheel<T, S> {
         let was_empty = self.ready.is_empty();
         let mut i = list.head;
         while i != NIL {
-            let next = self.slab.links(i).next;
+            let next = self.slab.next(i);
             let t = self.div.ticks(self.slab.deadline(i));
             let seq = self.slab.meta(i) >> LOC_BITS;
             self.link(i, t, self.place(t), seq, !was_empty);

@@ -58,15 +58,11 @@ impl<T, S: Storage<T>> Slab<T, S> {
     #[inline]
     pub(crate) fn push_back(&mut self, list: &mut List, i: u32) {
         let tail = list.tail;
-        {
-            let l = self.links_mut(i);
-            l.prev = tail;
-            l.next = NIL;
-        }
+        self.set_links(i, tail, NIL);
         if tail == NIL {
             list.head = i;
         } else {
-            self.links_mut(tail).next = i;
+            self.set_next(tail, i);
         }
         list.tail = i;
     }
@@ -75,15 +71,11 @@ impl<T, S: Storage<T>> Slab<T, S> {
     #[inline]
     fn push_front(&mut self, list: &mut List, i: u32) {
         let head = list.head;
-        {
-            let l = self.links_mut(i);
-            l.prev = NIL;
-            l.next = head;
-        }
+        self.set_links(i, NIL, head);
         if head == NIL {
             list.tail = i;
         } else {
-            self.links_mut(head).prev = i;
+            self.set_prev(head, i);
         }
         list.head = i;
     }
@@ -91,16 +83,16 @@ impl<T, S: Storage<T>> Slab<T, S> {
     /// Removes `i` from `list`.
     #[inline]
     pub(crate) fn unlink(&mut self, list: &mut List, i: u32) {
-        let l = *self.links(i);
-        if l.prev == NIL {
-            list.head = l.next;
+        let (prev, next) = (self.prev(i), self.next(i));
+        if prev == NIL {
+            list.head = next;
         } else {
-            self.links_mut(l.prev).next = l.next;
+            self.set_next(prev, next);
         }
-        if l.next == NIL {
-            list.tail = l.prev;
+        if next == NIL {
+            list.tail = prev;
         } else {
-            self.links_mut(l.next).prev = l.prev;
+            self.set_prev(next, prev);
         }
     }
 
@@ -116,18 +108,14 @@ impl<T, S: Storage<T>> Slab<T, S> {
         }
         // Some entry (at worst the head) comes before `i`, and the tail after it: link
         // `i` after the last entry that comes before it.
-        let mut at = self.links(list.tail).prev;
+        let mut at = self.prev(list.tail);
         while self.before(i, at) {
-            at = self.links(at).prev;
+            at = self.prev(at);
         }
-        let next = self.links(at).next;
-        {
-            let l = self.links_mut(i);
-            l.prev = at;
-            l.next = next;
-        }
-        self.links_mut(at).next = i;
-        self.links_mut(next).prev = i;
+        let next = self.next(at);
+        self.set_links(i, at, next);
+        self.set_next(at, i);
+        self.set_prev(next, i);
     }
 
     /// Sorts `list` by (deadline, sequence).
@@ -135,7 +123,7 @@ impl<T, S: Storage<T>> Slab<T, S> {
         let mut i = list.head;
         let mut sorted = true;
         while i != list.tail {
-            let next = self.links(i).next;
+            let next = self.next(i);
             if self.before(next, i) {
                 sorted = false;
                 break;
@@ -159,7 +147,7 @@ impl<T, S: Storage<T>> Slab<T, S> {
                 let mut p_len = 0usize;
                 while p_len < run && q != NIL {
                     p_len += 1;
-                    q = self.links(q).next;
+                    q = self.next(q);
                 }
                 let mut q_len = run;
                 while p_len > 0 || (q_len > 0 && q != NIL) {
@@ -172,25 +160,25 @@ impl<T, S: Storage<T>> Slab<T, S> {
                     };
                     let e = if take_p {
                         let e = p;
-                        p = self.links(p).next;
+                        p = self.next(p);
                         p_len -= 1;
                         e
                     } else {
                         let e = q;
-                        q = self.links(q).next;
+                        q = self.next(q);
                         q_len -= 1;
                         e
                     };
                     if out_tail == NIL {
                         chain = e;
                     } else {
-                        self.links_mut(out_tail).next = e;
+                        self.set_next(out_tail, e);
                     }
                     out_tail = e;
                 }
                 p = q;
             }
-            self.links_mut(out_tail).next = NIL;
+            self.set_next(out_tail, NIL);
             if merges <= 1 {
                 break;
             }
@@ -199,9 +187,9 @@ impl<T, S: Storage<T>> Slab<T, S> {
         let mut prev = NIL;
         let mut i = chain;
         while i != NIL {
-            self.links_mut(i).prev = prev;
+            self.set_prev(i, prev);
             prev = i;
-            i = self.links(i).next;
+            i = self.next(i);
         }
         *list = List {
             head: chain,
@@ -230,10 +218,10 @@ mod tests {
         let mut prev = NIL;
         let mut i = list.head;
         while i != NIL {
-            assert_eq!(slab.links(i).prev, prev, "prev link broken");
+            assert_eq!(slab.prev(i), prev, "prev link broken");
             out.push((slab.deadline(i), i));
             prev = i;
-            i = slab.links(i).next;
+            i = slab.next(i);
         }
         assert_eq!(list.tail, prev, "tail broken");
         out

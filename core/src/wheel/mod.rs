@@ -107,9 +107,9 @@ use slab::{AtError, Slab};
 
 pub use error::{InsertError, ResetError};
 pub use level::LEVELS;
+pub use slab::{ArrayStorage, CompactArrayStorage, Handle, InlineStorage, Packed, Storage, Tagged};
 #[cfg(feature = "alloc")]
-pub use slab::VecStorage;
-pub use slab::{ArrayStorage, Handle, Storage};
+pub use slab::{CompactVecStorage, HeapStorage, VecStorage};
 
 /// The default tick: one millisecond.
 pub const DEFAULT_TICK: Duration = Duration::from_millis(1);
@@ -168,10 +168,13 @@ impl<T, S: Storage<T> + Default> Default for Wheel<T, S> {
 }
 
 #[cfg(feature = "alloc")]
-impl<T> Wheel<T, VecStorage<T>> {
+impl<T, E> Wheel<T, HeapStorage<E>>
+where
+    HeapStorage<E>: Storage<T>,
+{
     /// An empty growable wheel with room for `capacity` entries before it reallocates.
     pub fn with_capacity(tick: Duration, start: Instant, capacity: usize) -> Self {
-        Self::with_storage(tick, start, VecStorage::with_capacity(capacity))
+        Self::with_storage(tick, start, HeapStorage::with_capacity(capacity))
     }
 }
 
@@ -345,7 +348,7 @@ impl<T, S: Storage<T>> Wheel<T, S> {
         let t = self.div.ticks(d);
         let place = self.place(t);
         let seq = self.next_seq();
-        self.slab.links_mut(i).set_deadline(d);
+        self.slab.set_deadline(i, d);
         let same_list = match place {
             Place::Ready => false, // sorted: must move
             Place::Parked => place.loc() == m_old & LOC_MASK,
@@ -420,7 +423,7 @@ impl<T, S: Storage<T>> Wheel<T, S> {
         let head = self.ready.head;
         if !self.ready.is_empty() && self.slab.deadline(head) <= n {
             let deadline = Instant::from_micros(self.slab.deadline(head));
-            let generation = self.slab.links(head).generation;
+            let generation = self.slab.generation(head);
             self.slab.unlink(&mut self.ready, head);
             if let Some(payload) = self.slab.remove(head) {
                 return Some(Expired {

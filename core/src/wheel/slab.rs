@@ -1,13 +1,21 @@
-//! Entry storage: a slab of generation-tagged entries behind a [`Storage`] flavour.
+//! Entry storage: a slab of entries behind a [`Storage`] flavour, in one of two layouts.
 //!
-//! Every entry carries its deadline, the two links of the circular list it sits in, its
-//! generation, and a `meta` word (insertion sequence and which list it is on); a vacant
+//! Every entry carries its deadline and the two links of the list it sits in; a vacant
 //! entry keeps its links (`next` and `prev` thread the doubly linked free list, so that
-//! [`Slab::insert_at`] can take any vacant entry out of it) and its generation, so
-//! reading links never has to handle a missing entry. `meta` is never zero, which lets
-//! the compiler use its zero as the vacant tag: the entry costs 24 bytes plus the payload. A [`Handle`]
-//! names an entry by index *and* generation: the generation is bumped every time an entry
-//! is freed, so a handle outliving its entry no longer matches and is refused.
+//! [`Slab::insert_at`] can take any vacant entry out of it), so reading links never has
+//! to handle a missing entry. The layouts differ in what else they keep:
+//!
+//! * [`Tagged`] (any payload): a generation and a `meta` word (insertion sequence and
+//!   which list the entry is on). `meta` is never zero, which lets the compiler use its
+//!   zero as the vacant tag: 24 bytes plus the payload. A [`Handle`] names an entry by
+//!   index *and* generation: the generation is bumped every time an entry is freed, so a
+//!   handle outliving its entry no longer matches and is refused.
+//! * [`Packed`] (payload `()`): only the deadline and the links, 16 bytes. The list
+//!   location (4 bits, zero when vacant) sits in the top two bits of each link, so an
+//!   index has 30 bits. There is no generation (handles are always generation 0) and no
+//!   sequence (entries with equal deadlines come out in an order of the wheel's
+//!   choosing). For a caller that files item `i`'s timer at entry `i` and knows itself
+//!   whether item `i` has one, as the engine does.
 
 #[cfg(feature = "alloc")]
 use alloc::vec::Vec;
@@ -19,15 +27,15 @@ use serde::{Deserialize, Serialize};
 /// The "no entry" link value.
 pub(crate) const NIL: u32 = u32::MAX;
 
-/// The largest number of entries a wheel can hold (indices are `u32`, one value is [`NIL`]).
-pub(crate) const MAX_ENTRIES: usize = NIL as usize;
-
 /// A generation-tagged reference to one entry of a [`Wheel`](super::Wheel).
 ///
-/// Handles are small (8 bytes), `Copy`, and stay safe to use after their entry is gone:
-/// once the entry fired, was cancelled or its slot was reused, every operation given the
-/// handle reports it as stale and touches nothing. (After 2³² reuses of the same slot a
-/// generation repeats; a handle kept that long could alias a newer entry.)
+/// Handles are small (8 bytes), `Copy`, and, in a wheel of [`Tagged`] entries (the
+/// default layout), stay safe to use after their entry is gone: once the entry fired,
+/// was cancelled or its slot was reused, every operation given the handle reports it as
+/// stale and touches nothing. (After 2³² reuses of the same slot a generation repeats; a
+/// handle kept that long could alias a newer entry.) A wheel of [`Packed`] entries keeps
+/// no generations: its handles name a slot, and one kept after its entry is gone names
+/// whatever entry occupies that slot later.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Handle {
     index: u32,
@@ -51,80 +59,155 @@ impl Handle {
     }
 }
 
-/// Links and bookkeeping of one entry: five `u32`s, 4-byte aligned.
+/// Links and bookkeeping of a [`Tagged`] entry: five `u32`s, 4-byte aligned.
 ///
 /// The deadline is split in two halves so that the whole entry keeps 4-byte alignment
 /// ahead of the payload: with `meta` it makes a fixed 24-byte overhead.
 #[derive(Clone, Copy, Debug)]
-pub struct Links {
+struct TaggedLinks {
     deadline_lo: u32,
     deadline_hi: u32,
-    pub(crate) next: u32,
-    pub(crate) prev: u32,
-    pub(crate) generation: u32,
+    next: u32,
+    prev: u32,
+    generation: u32,
 }
 
-impl Links {
-    #[inline]
-    pub(crate) fn deadline(&self) -> u64 {
-        (u64::from(self.deadline_hi) << 32) | u64::from(self.deadline_lo)
-    }
-
-    #[inline]
-    pub(crate) fn set_deadline(&mut self, deadline: u64) {
-        self.deadline_lo = deadline as u32;
-        self.deadline_hi = (deadline >> 32) as u32;
-    }
-}
-
-/// One slot of the slab.
 #[derive(Clone, Debug)]
-pub enum Entry<T> {
-    /// A live entry on one of the wheel's lists.
+enum TaggedRepr<T> {
+    /// A live entry on one of the wheel's lists; `meta` (insertion sequence and
+    /// location, see `super::Wheel`) is never zero.
     Occupied {
-        /// Deadline, list links, generation.
-        links: Links,
-        /// Insertion sequence and location (see `super::Wheel`); never zero.
+        links: TaggedLinks,
         meta: NonZeroU32,
-        /// The caller's value.
         payload: T,
     },
     /// A free slot; `links.next` and `links.prev` thread the free list.
-    Vacant {
-        /// Free-list link and the generation the next occupant gets.
-        links: Links,
-    },
+    Vacant { links: TaggedLinks },
 }
 
-impl<T> Entry<T> {
+/// The default entry layout: deadline, links, generation and insertion sequence, 24
+/// bytes plus the payload (see the [module documentation](super#footprint)).
+#[derive(Clone, Debug)]
+pub struct Tagged<T>(TaggedRepr<T>);
+
+impl<T> Tagged<T> {
     #[inline]
-    fn links(&self) -> &Links {
-        match self {
-            Entry::Occupied { links, .. } | Entry::Vacant { links } => links,
+    fn links(&self) -> &TaggedLinks {
+        match &self.0 {
+            TaggedRepr::Occupied { links, .. } | TaggedRepr::Vacant { links } => links,
         }
     }
 
     #[inline]
-    fn links_mut(&mut self) -> &mut Links {
-        match self {
-            Entry::Occupied { links, .. } | Entry::Vacant { links } => links,
+    fn links_mut(&mut self) -> &mut TaggedLinks {
+        match &mut self.0 {
+            TaggedRepr::Occupied { links, .. } | TaggedRepr::Vacant { links } => links,
         }
     }
+}
+
+/// The low 30 bits of a [`Packed`] link: the index plus one, or 0 for [`NIL`].
+const PACKED_INDEX: u32 = (1 << 30) - 1;
+
+/// The compact entry layout for payload `()`: deadline and links only, 16 bytes (see
+/// the [module documentation](super#footprint)).
+///
+/// Each link keeps the linked index plus one in its low 30 bits (0 is [`NIL`]) and two
+/// bits of the entry's 4-bit location in its top two; location 0 marks a vacant entry.
+#[derive(Clone, Copy, Debug)]
+pub struct Packed {
+    deadline_lo: u32,
+    deadline_hi: u32,
+    next: u32,
+    prev: u32,
+    /// (zero-sized: lets [`Slot::payload_mut`](sealed::Slot::payload_mut) hand out a
+    /// reference)
+    payload: (),
+}
+
+impl Packed {
+    #[inline]
+    fn get(link: u32) -> u32 {
+        (link & PACKED_INDEX).wrapping_sub(1)
+    }
+
+    #[inline]
+    fn put(link: &mut u32, index: u32) {
+        *link = (*link & !PACKED_INDEX) | (index.wrapping_add(1) & PACKED_INDEX);
+    }
+
+    #[inline]
+    fn loc(&self) -> u32 {
+        ((self.next >> 30) << 2) | (self.prev >> 30)
+    }
+
+    #[inline]
+    fn set_loc(&mut self, loc: u32) {
+        self.next = (self.next & PACKED_INDEX) | (((loc >> 2) & 3) << 30);
+        self.prev = (self.prev & PACKED_INDEX) | ((loc & 3) << 30);
+    }
+}
+
+#[inline]
+fn halves(deadline: u64) -> (u32, u32) {
+    (deadline as u32, (deadline >> 32) as u32)
+}
+
+#[inline]
+fn whole(lo: u32, hi: u32) -> u64 {
+    (u64::from(hi) << 32) | u64::from(lo)
 }
 
 pub(crate) mod sealed {
-    use super::{Entry, Links, NonZeroU32};
+    use super::NonZeroU32;
+
+    /// One slot of the slab in some layout; sealed so the layouts stay private.
+    pub trait Slot<T>: Sized {
+        /// The most entries a slab of this layout can index.
+        const MAX: usize;
+        /// A vacant slot whose free-list successor is `next` (no predecessor).
+        fn vacant(next: u32) -> Self;
+        /// A new occupied slot (generation 0), unlinked.
+        fn occupied(deadline: u64, meta: NonZeroU32, payload: T) -> Self;
+        /// Occupies a vacant slot, unlinked, keeping its generation.
+        fn occupy(&mut self, deadline: u64, meta: NonZeroU32, payload: T);
+        /// Frees an occupied slot with free-list successor `next` and no predecessor,
+        /// bumping its generation: its payload, or `None` (and no change) when vacant.
+        fn vacate(&mut self, next: u32) -> Option<T>;
+        /// Deadline in microseconds.
+        fn deadline(&self) -> u64;
+        /// Sets the deadline.
+        fn set_deadline(&mut self, deadline: u64);
+        /// The next entry of its list, or `NIL`.
+        fn next(&self) -> u32;
+        /// Sets the next link.
+        fn set_next(&mut self, next: u32);
+        /// The previous entry of its list, or `NIL`.
+        fn prev(&self) -> u32;
+        /// Sets the previous link.
+        fn set_prev(&mut self, prev: u32);
+        /// The generation.
+        fn generation(&self) -> u32;
+        /// The `meta` word (sequence and location); 0 when vacant.
+        fn meta(&self) -> u32;
+        /// Replaces the `meta` word of an occupied slot (no change when vacant).
+        fn set_meta(&mut self, meta: NonZeroU32);
+        /// The payload of an occupied slot.
+        fn payload(&self) -> Option<&T>;
+        /// The payload of an occupied slot, mutably.
+        fn payload_mut(&mut self) -> Option<&mut T>;
+    }
 
     /// The storage operations the slab needs; sealed so the layout stays private.
     pub trait Store<T> {
+        /// The entry layout.
+        type Slot: Slot<T>;
         /// All slots in use so far (occupied or vacant).
-        fn entries(&self) -> &[Entry<T>];
+        fn entries(&self) -> &[Self::Slot];
         /// All slots in use so far, mutably.
-        fn entries_mut(&mut self) -> &mut [Entry<T>];
-        /// Appends an occupied slot, or hands the payload back when the storage is full.
-        fn push(&mut self, links: Links, meta: NonZeroU32, payload: T) -> Result<(), T>;
-        /// Appends a vacant slot; false when the storage is full.
-        fn push_vacant(&mut self, links: Links) -> bool;
+        fn entries_mut(&mut self) -> &mut [Self::Slot];
+        /// Appends a slot; the caller checked that there is room.
+        fn push(&mut self, slot: Self::Slot);
         /// Removes every slot.
         fn clear(&mut self);
         /// The fixed capacity, `None` when growable.
@@ -132,116 +215,346 @@ pub(crate) mod sealed {
     }
 }
 
-/// Where a wheel keeps its entries: [`ArrayStorage`] (fixed) or [`VecStorage`] (growable).
+use sealed::Slot;
+
+impl<T> Slot<T> for Tagged<T> {
+    const MAX: usize = NIL as usize;
+
+    #[inline]
+    fn vacant(next: u32) -> Self {
+        Tagged(TaggedRepr::Vacant {
+            links: TaggedLinks {
+                deadline_lo: 0,
+                deadline_hi: 0,
+                next,
+                prev: NIL,
+                generation: 0,
+            },
+        })
+    }
+
+    #[inline]
+    fn occupied(deadline: u64, meta: NonZeroU32, payload: T) -> Self {
+        let (deadline_lo, deadline_hi) = halves(deadline);
+        Tagged(TaggedRepr::Occupied {
+            links: TaggedLinks {
+                deadline_lo,
+                deadline_hi,
+                next: NIL,
+                prev: NIL,
+                generation: 0,
+            },
+            meta,
+            payload,
+        })
+    }
+
+    #[inline]
+    fn occupy(&mut self, deadline: u64, meta: NonZeroU32, payload: T) {
+        let generation = self.generation();
+        *self = Self::occupied(deadline, meta, payload);
+        self.links_mut().generation = generation;
+    }
+
+    #[inline]
+    fn vacate(&mut self, next: u32) -> Option<T> {
+        if let TaggedRepr::Vacant { .. } = self.0 {
+            return None;
+        }
+        let mut links = *self.links();
+        links.generation = links.generation.wrapping_add(1);
+        links.next = next;
+        links.prev = NIL;
+        match core::mem::replace(&mut self.0, TaggedRepr::Vacant { links }) {
+            TaggedRepr::Occupied { payload, .. } => Some(payload),
+            TaggedRepr::Vacant { .. } => None,
+        }
+    }
+
+    #[inline]
+    fn deadline(&self) -> u64 {
+        let l = self.links();
+        whole(l.deadline_lo, l.deadline_hi)
+    }
+
+    #[inline]
+    fn set_deadline(&mut self, deadline: u64) {
+        let l = self.links_mut();
+        (l.deadline_lo, l.deadline_hi) = halves(deadline);
+    }
+
+    #[inline]
+    fn next(&self) -> u32 {
+        self.links().next
+    }
+
+    #[inline]
+    fn set_next(&mut self, next: u32) {
+        self.links_mut().next = next;
+    }
+
+    #[inline]
+    fn prev(&self) -> u32 {
+        self.links().prev
+    }
+
+    #[inline]
+    fn set_prev(&mut self, prev: u32) {
+        self.links_mut().prev = prev;
+    }
+
+    #[inline]
+    fn generation(&self) -> u32 {
+        self.links().generation
+    }
+
+    #[inline]
+    fn meta(&self) -> u32 {
+        match &self.0 {
+            TaggedRepr::Occupied { meta, .. } => meta.get(),
+            TaggedRepr::Vacant { .. } => 0,
+        }
+    }
+
+    #[inline]
+    fn set_meta(&mut self, new: NonZeroU32) {
+        if let TaggedRepr::Occupied { meta, .. } = &mut self.0 {
+            *meta = new;
+        }
+    }
+
+    #[inline]
+    fn payload(&self) -> Option<&T> {
+        match &self.0 {
+            TaggedRepr::Occupied { payload, .. } => Some(payload),
+            TaggedRepr::Vacant { .. } => None,
+        }
+    }
+
+    #[inline]
+    fn payload_mut(&mut self) -> Option<&mut T> {
+        match &mut self.0 {
+            TaggedRepr::Occupied { payload, .. } => Some(payload),
+            TaggedRepr::Vacant { .. } => None,
+        }
+    }
+}
+
+impl Slot<()> for Packed {
+    /// Indices up to `2^30 - 2`: a link keeps the index plus one in 30 bits.
+    const MAX: usize = PACKED_INDEX as usize;
+
+    #[inline]
+    fn vacant(next: u32) -> Self {
+        let mut slot = Packed {
+            deadline_lo: 0,
+            deadline_hi: 0,
+            next: 0,
+            prev: 0,
+            payload: (),
+        };
+        Packed::put(&mut slot.next, next);
+        slot
+    }
+
+    #[inline]
+    fn occupied(deadline: u64, meta: NonZeroU32, (): ()) -> Self {
+        let mut slot = Packed::vacant(NIL);
+        slot.occupy(deadline, meta, ());
+        slot
+    }
+
+    #[inline]
+    fn occupy(&mut self, deadline: u64, meta: NonZeroU32, (): ()) {
+        (self.deadline_lo, self.deadline_hi) = halves(deadline);
+        self.next = 0;
+        self.prev = 0;
+        self.set_loc(meta.get());
+    }
+
+    #[inline]
+    fn vacate(&mut self, next: u32) -> Option<()> {
+        if self.loc() == 0 {
+            return None;
+        }
+        *self = Packed::vacant(next);
+        Some(())
+    }
+
+    #[inline]
+    fn deadline(&self) -> u64 {
+        whole(self.deadline_lo, self.deadline_hi)
+    }
+
+    #[inline]
+    fn set_deadline(&mut self, deadline: u64) {
+        (self.deadline_lo, self.deadline_hi) = halves(deadline);
+    }
+
+    #[inline]
+    fn next(&self) -> u32 {
+        Packed::get(self.next)
+    }
+
+    #[inline]
+    fn set_next(&mut self, next: u32) {
+        Packed::put(&mut self.next, next);
+    }
+
+    #[inline]
+    fn prev(&self) -> u32 {
+        Packed::get(self.prev)
+    }
+
+    #[inline]
+    fn set_prev(&mut self, prev: u32) {
+        Packed::put(&mut self.prev, prev);
+    }
+
+    #[inline]
+    fn generation(&self) -> u32 {
+        0
+    }
+
+    /// The location only (the 4 low bits of the `meta` word); the sequence is not kept.
+    #[inline]
+    fn meta(&self) -> u32 {
+        self.loc()
+    }
+
+    #[inline]
+    fn set_meta(&mut self, meta: NonZeroU32) {
+        if self.loc() != 0 {
+            self.set_loc(meta.get());
+        }
+    }
+
+    #[inline]
+    fn payload(&self) -> Option<&()> {
+        (self.loc() != 0).then_some(&self.payload)
+    }
+
+    #[inline]
+    fn payload_mut(&mut self) -> Option<&mut ()> {
+        if self.loc() != 0 {
+            Some(&mut self.payload)
+        } else {
+            None
+        }
+    }
+}
+
+/// Where a wheel keeps its entries: [`ArrayStorage`] (fixed) or [`VecStorage`]
+/// (growable), or their compact counterparts [`CompactArrayStorage`] and
+/// [`CompactVecStorage`] for payload `()`.
 ///
 /// The trait is sealed; its methods are private to this crate.
 pub trait Storage<T>: sealed::Store<T> {}
 
-/// Fixed-capacity storage for `N` entries, inline, without allocation.
+/// Fixed-capacity storage for `N` entries of layout `E`, inline, without allocation.
 ///
 /// A wheel on this storage never allocates; once `N` entries are live, inserting hands
-/// the payload back in [`InsertError::Full`](super::InsertError::Full).
+/// the payload back in [`InsertError::Full`](super::InsertError::Full). Name it through
+/// [`ArrayStorage`] or [`CompactArrayStorage`].
 #[derive(Clone, Debug)]
-pub struct ArrayStorage<T, const N: usize> {
-    entries: heapless::Vec<Entry<T>, N>,
+pub struct InlineStorage<E, const N: usize> {
+    entries: heapless::Vec<E, N>,
 }
 
-impl<T, const N: usize> ArrayStorage<T, N> {
+/// Fixed-capacity storage for `N` [`Tagged`] entries of payload `T`.
+pub type ArrayStorage<T, const N: usize> = InlineStorage<Tagged<T>, N>;
+
+/// Fixed-capacity storage for `N` [`Packed`] entries (payload `()`, 16 bytes each).
+pub type CompactArrayStorage<const N: usize> = InlineStorage<Packed, N>;
+
+impl<E, const N: usize> InlineStorage<E, N> {
     /// Empty storage for `N` entries.
     pub const fn new() -> Self {
-        ArrayStorage {
+        InlineStorage {
             entries: heapless::Vec::new(),
         }
     }
 }
 
-impl<T, const N: usize> Default for ArrayStorage<T, N> {
+impl<E, const N: usize> Default for InlineStorage<E, N> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<T, const N: usize> sealed::Store<T> for ArrayStorage<T, N> {
-    fn entries(&self) -> &[Entry<T>] {
+impl<T, E: Slot<T>, const N: usize> sealed::Store<T> for InlineStorage<E, N> {
+    type Slot = E;
+    fn entries(&self) -> &[E] {
         &self.entries
     }
-    fn entries_mut(&mut self) -> &mut [Entry<T>] {
+    fn entries_mut(&mut self) -> &mut [E] {
         &mut self.entries
     }
-    fn push(&mut self, links: Links, meta: NonZeroU32, payload: T) -> Result<(), T> {
-        if self.entries.is_full() {
-            return Err(payload);
-        }
-        // Cannot fail: there is room.
-        let _ = self.entries.push(Entry::Occupied {
-            links,
-            meta,
-            payload,
-        });
-        Ok(())
-    }
-    fn push_vacant(&mut self, links: Links) -> bool {
-        self.entries.push(Entry::Vacant { links }).is_ok()
+    fn push(&mut self, slot: E) {
+        // (cannot fail: the caller checked the capacity)
+        let _ = self.entries.push(slot);
     }
     fn clear(&mut self) {
         self.entries.clear();
     }
     fn capacity(&self) -> Option<usize> {
-        Some(N.min(MAX_ENTRIES))
+        Some(N.min(E::MAX))
     }
 }
 
-impl<T, const N: usize> Storage<T> for ArrayStorage<T, N> {}
+impl<T, E: Slot<T>, const N: usize> Storage<T> for InlineStorage<E, N> {}
 
-/// Growable storage on a `Vec` (feature `alloc`).
+/// Growable storage of entries of layout `E` on a `Vec` (feature `alloc`). Name it
+/// through [`VecStorage`] or [`CompactVecStorage`].
 #[cfg(feature = "alloc")]
-#[derive(Clone, Debug, Default)]
-pub struct VecStorage<T> {
-    entries: Vec<Entry<T>>,
+#[derive(Clone, Debug)]
+pub struct HeapStorage<E> {
+    entries: Vec<E>,
+}
+
+/// Growable storage of [`Tagged`] entries of payload `T` (feature `alloc`).
+#[cfg(feature = "alloc")]
+pub type VecStorage<T> = HeapStorage<Tagged<T>>;
+
+/// Growable storage of [`Packed`] entries (payload `()`, 16 bytes each; feature `alloc`).
+#[cfg(feature = "alloc")]
+pub type CompactVecStorage = HeapStorage<Packed>;
+
+#[cfg(feature = "alloc")]
+impl<E> Default for HeapStorage<E> {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 #[cfg(feature = "alloc")]
-impl<T> VecStorage<T> {
+impl<E> HeapStorage<E> {
     /// Empty storage that allocates on first use.
     pub const fn new() -> Self {
-        VecStorage {
+        HeapStorage {
             entries: Vec::new(),
         }
     }
 
     /// Empty storage with room for `capacity` entries before it reallocates.
     pub fn with_capacity(capacity: usize) -> Self {
-        VecStorage {
-            entries: Vec::with_capacity(capacity.min(MAX_ENTRIES)),
+        HeapStorage {
+            entries: Vec::with_capacity(capacity.min(NIL as usize)),
         }
     }
 }
 
 #[cfg(feature = "alloc")]
-impl<T> sealed::Store<T> for VecStorage<T> {
-    fn entries(&self) -> &[Entry<T>] {
+impl<T, E: Slot<T>> sealed::Store<T> for HeapStorage<E> {
+    type Slot = E;
+    fn entries(&self) -> &[E] {
         &self.entries
     }
-    fn entries_mut(&mut self) -> &mut [Entry<T>] {
+    fn entries_mut(&mut self) -> &mut [E] {
         &mut self.entries
     }
-    fn push(&mut self, links: Links, meta: NonZeroU32, payload: T) -> Result<(), T> {
-        if self.entries.len() >= MAX_ENTRIES {
-            return Err(payload);
-        }
-        self.entries.push(Entry::Occupied {
-            links,
-            meta,
-            payload,
-        });
-        Ok(())
-    }
-    fn push_vacant(&mut self, links: Links) -> bool {
-        if self.entries.len() >= MAX_ENTRIES {
-            return false;
-        }
-        self.entries.push(Entry::Vacant { links });
-        true
+    fn push(&mut self, slot: E) {
+        self.entries.push(slot);
     }
     fn clear(&mut self) {
         self.entries.clear();
@@ -252,7 +565,7 @@ impl<T> sealed::Store<T> for VecStorage<T> {
 }
 
 #[cfg(feature = "alloc")]
-impl<T> Storage<T> for VecStorage<T> {}
+impl<T, E: Slot<T>> Storage<T> for HeapStorage<E> {}
 
 /// Why [`Slab::insert_at`] refused.
 #[derive(Debug, PartialEq, Eq)]
@@ -295,6 +608,23 @@ impl<T, S: Storage<T>> Slab<T, S> {
         self.len as usize
     }
 
+    /// The most entries this slab can ever hold.
+    #[inline]
+    pub(crate) fn room(&self) -> usize {
+        let max = <S::Slot as Slot<T>>::MAX;
+        self.store.capacity().unwrap_or(max).min(max)
+    }
+
+    #[inline]
+    fn slot(&self, index: u32) -> &S::Slot {
+        &self.store.entries()[index as usize]
+    }
+
+    #[inline]
+    fn slot_mut(&mut self, index: u32) -> &mut S::Slot {
+        &mut self.store.entries_mut()[index as usize]
+    }
+
     /// Allocates an unlinked entry; `Err(payload)` when the storage is full.
     pub(crate) fn insert(
         &mut self,
@@ -302,30 +632,21 @@ impl<T, S: Storage<T>> Slab<T, S> {
         meta: NonZeroU32,
         payload: T,
     ) -> Result<(u32, u32), T> {
-        let mut links = Links {
-            deadline_lo: 0,
-            deadline_hi: 0,
-            next: NIL,
-            prev: NIL,
-            generation: 0,
-        };
-        links.set_deadline(deadline);
         if self.free != NIL {
             let index = self.free;
-            links.generation = self.unlink_free(index).generation;
-            self.store.entries_mut()[index as usize] = Entry::Occupied {
-                links,
-                meta,
-                payload,
-            };
+            self.unlink_free(index);
+            let slot = self.slot_mut(index);
+            slot.occupy(deadline, meta, payload);
+            let generation = slot.generation();
             self.len += 1;
-            return Ok((index, links.generation));
+            return Ok((index, generation));
         }
         let index = self.store.entries().len();
-        if index >= MAX_ENTRIES {
+        if index >= self.room() {
             return Err(payload);
         }
-        self.store.push(links, meta, payload)?;
+        self.store
+            .push(<S::Slot as Slot<T>>::occupied(deadline, meta, payload));
         self.len += 1;
         Ok((index as u32, 0))
     }
@@ -342,71 +663,49 @@ impl<T, S: Storage<T>> Slab<T, S> {
         let i = index as usize;
         let len = self.store.entries().len();
         if i >= len {
-            let room = self
-                .store
-                .capacity()
-                .unwrap_or(MAX_ENTRIES)
-                .min(MAX_ENTRIES);
-            if i >= room {
+            if i >= self.room() {
                 return Err(AtError::Full(payload));
             }
-            // (cannot fail: there is room up to `i`)
             for j in len..=i {
                 self.push_free(j as u32);
             }
         }
-        if let Entry::Occupied { .. } = self.store.entries()[i] {
+        if self.slot(index).meta() != 0 {
             return Err(AtError::Occupied(payload));
         }
-        let links = self.unlink_free(index);
-        let mut new = Links {
-            next: NIL,
-            prev: NIL,
-            ..links
-        };
-        new.set_deadline(deadline);
-        self.store.entries_mut()[i] = Entry::Occupied {
-            links: new,
-            meta,
-            payload,
-        };
+        self.unlink_free(index);
+        let slot = self.slot_mut(index);
+        slot.occupy(deadline, meta, payload);
+        let generation = slot.generation();
         self.len += 1;
-        Ok(links.generation)
+        Ok(generation)
     }
 
-    /// Appends a vacant entry at `index` (the storage's length) to the free list.
+    /// Appends a vacant entry at `index` (the storage's length; there is room) to the
+    /// free list.
     fn push_free(&mut self, index: u32) {
-        let links = Links {
-            deadline_lo: 0,
-            deadline_hi: 0,
-            next: self.free,
-            prev: NIL,
-            generation: 0,
-        };
-        if self.store.push_vacant(links) {
-            self.link_free(index);
-        }
+        self.store.push(<S::Slot as Slot<T>>::vacant(self.free));
+        self.link_free(index);
     }
 
-    /// Takes vacant entry `index` out of the free list; its links.
-    fn unlink_free(&mut self, index: u32) -> Links {
-        let links = *self.links(index);
-        if links.prev == NIL {
-            self.free = links.next;
+    /// Takes vacant entry `index` out of the free list.
+    fn unlink_free(&mut self, index: u32) {
+        let (next, prev) = (self.next(index), self.prev(index));
+        if prev == NIL {
+            self.free = next;
         } else {
-            self.links_mut(links.prev).next = links.next;
+            self.set_next(prev, next);
         }
-        if links.next != NIL {
-            self.links_mut(links.next).prev = links.prev;
+        if next != NIL {
+            self.set_prev(next, prev);
         }
-        links
     }
 
     /// Makes vacant entry `index`, whose `next` already names the list's head, the head
     /// of the free list.
     fn link_free(&mut self, index: u32) {
         if self.free != NIL {
-            self.links_mut(self.free).prev = index;
+            self.set_prev(self.free, index);
         }
         self.free = index;
     }
@@ -414,31 +713,30 @@ impl<T, S: Storage<T>> Slab<T, S> {
     /// Frees a live (already unlinked) entry: returns its payload and bumps the generation.
     pub(crate) fn remove(&mut self, index: u32) -> Option<T> {
         let free = self.free;
-        let slot = self.store.entries_mut().get_mut(index as usize)?;
-        let mut links = *slot.links();
-        links.generation = links.generation.wrapping_add(1);
-        links.next = free;
-        links.prev = NIL;
-        match mem::replace(slot, Entry::Vacant { links }) {
-            Entry::Occupied { payload, .. } => {
-                self.link_free(index);
-                self.len -= 1;
-                Some(payload)
-            }
-            vacant => {
-                *slot = vacant;
-                None
-            }
-        }
+        let payload = self
+            .store
+            .entries_mut()
+            .get_mut(index as usize)?
+            .vacate(free)?;
+        self.link_free(index);
+        self.len -= 1;
+        Some(payload)
+    }
+
+    /// The live slot of `handle`.
+    #[inline]
+    fn live_slot(&self, handle: Handle) -> Option<&S::Slot> {
+        self.store
+            .entries()
+            .get(handle.index as usize)
+            .filter(|s| s.meta() != 0 && s.generation() == handle.generation)
     }
 
     /// The handle of the live entry at `index`, if there is one.
     #[inline]
     pub(crate) fn handle_at(&self, index: u32) -> Option<Handle> {
         match self.store.entries().get(index as usize) {
-            Some(Entry::Occupied { links, .. }) => {
-                Some(Handle::from_parts(index, links.generation))
-            }
+            Some(s) if s.meta() != 0 => Some(Handle::from_parts(index, s.generation())),
             _ => None,
         }
     }
@@ -446,80 +744,89 @@ impl<T, S: Storage<T>> Slab<T, S> {
     /// Whether `handle` names a live entry.
     #[inline]
     pub(crate) fn is_live(&self, handle: Handle) -> bool {
-        matches!(
-            self.store.entries().get(handle.index as usize),
-            Some(Entry::Occupied { links, .. }) if links.generation == handle.generation
-        )
+        self.live_slot(handle).is_some()
     }
 
     /// The deadline and `meta` word of a live entry, in one look.
     #[inline]
     pub(crate) fn live(&self, handle: Handle) -> Option<(u64, u32)> {
-        match self.store.entries().get(handle.index as usize) {
-            Some(Entry::Occupied { links, meta, .. }) if links.generation == handle.generation => {
-                Some((links.deadline(), meta.get()))
-            }
-            _ => None,
-        }
+        self.live_slot(handle).map(|s| (s.deadline(), s.meta()))
     }
 
     /// The payload of a live entry.
     pub(crate) fn payload(&self, handle: Handle) -> Option<&T> {
-        match self.store.entries().get(handle.index as usize) {
-            Some(Entry::Occupied { links, payload, .. })
-                if links.generation == handle.generation =>
-            {
-                Some(payload)
-            }
-            _ => None,
-        }
+        self.live_slot(handle)?.payload()
     }
 
     /// The payload of a live entry, mutably.
     pub(crate) fn payload_mut(&mut self, handle: Handle) -> Option<&mut T> {
-        match self.store.entries_mut().get_mut(handle.index as usize) {
-            Some(Entry::Occupied { links, payload, .. })
-                if links.generation == handle.generation =>
-            {
-                Some(payload)
-            }
-            _ => None,
-        }
+        self.store
+            .entries_mut()
+            .get_mut(handle.index as usize)
+            .filter(|s| s.generation() == handle.generation)?
+            .payload_mut()
     }
 
-    /// Links of entry `index` (occupied or vacant).
+    /// The next link of entry `index` (occupied or vacant).
     #[inline]
-    pub(crate) fn links(&self, index: u32) -> &Links {
-        self.store.entries()[index as usize].links()
+    pub(crate) fn next(&self, index: u32) -> u32 {
+        self.slot(index).next()
     }
 
-    /// Links of entry `index`, mutably.
+    /// The previous link of entry `index` (occupied or vacant).
     #[inline]
-    pub(crate) fn links_mut(&mut self, index: u32) -> &mut Links {
-        self.store.entries_mut()[index as usize].links_mut()
+    pub(crate) fn prev(&self, index: u32) -> u32 {
+        self.slot(index).prev()
+    }
+
+    /// Sets the next link of entry `index`.
+    #[inline]
+    pub(crate) fn set_next(&mut self, index: u32, next: u32) {
+        self.slot_mut(index).set_next(next);
+    }
+
+    /// Sets the previous link of entry `index`.
+    #[inline]
+    pub(crate) fn set_prev(&mut self, index: u32, prev: u32) {
+        self.slot_mut(index).set_prev(prev);
+    }
+
+    /// Sets both links of entry `index`.
+    #[inline]
+    pub(crate) fn set_links(&mut self, index: u32, prev: u32, next: u32) {
+        let slot = self.slot_mut(index);
+        slot.set_prev(prev);
+        slot.set_next(next);
+    }
+
+    /// The generation of entry `index`.
+    #[inline]
+    pub(crate) fn generation(&self, index: u32) -> u32 {
+        self.slot(index).generation()
     }
 
     /// The `meta` word of entry `index` (0 if vacant).
     #[inline]
     pub(crate) fn meta(&self, index: u32) -> u32 {
-        match &self.store.entries()[index as usize] {
-            Entry::Occupied { meta, .. } => meta.get(),
-            Entry::Vacant { .. } => 0,
-        }
+        self.slot(index).meta()
     }
 
     /// Replaces the `meta` word of an occupied entry.
     #[inline]
     pub(crate) fn set_meta(&mut self, index: u32, new: NonZeroU32) {
-        if let Entry::Occupied { meta, .. } = &mut self.store.entries_mut()[index as usize] {
-            *meta = new;
-        }
+        self.slot_mut(index).set_meta(new);
     }
 
     /// Deadline of entry `index` in microseconds.
     #[inline]
     pub(crate) fn deadline(&self, index: u32) -> u64 {
-        self.links(index).deadline()
+        self.slot(index).deadline()
+    }
+
+    /// Sets the deadline of entry `index`.
+    #[inline]
+    pub(crate) fn set_deadline(&mut self, index: u32, deadline: u64) {
+        self.slot_mut(index).set_deadline(deadline);
     }
 
     /// Live entries in slab order.
@@ -528,19 +835,19 @@ impl<T, S: Storage<T>> Slab<T, S> {
             .entries()
             .iter()
             .enumerate()
-            .filter_map(|(i, e)| match e {
-                Entry::Occupied { links, payload, .. } => Some((
-                    Handle::from_parts(i as u32, links.generation),
-                    links.deadline(),
+            .filter_map(|(i, s)| {
+                let payload = s.payload()?;
+                Some((
+                    Handle::from_parts(i as u32, s.generation()),
+                    s.deadline(),
                     payload,
-                )),
-                Entry::Vacant { .. } => None,
+                ))
             })
     }
 
-    /// Bytes of one entry for this payload type.
+    /// Bytes of one entry for this payload type and layout.
     pub(crate) const fn entry_size() -> usize {
-        mem::size_of::<Entry<T>>()
+        mem::size_of::<S::Slot>()
     }
 }
 
@@ -553,12 +860,79 @@ mod tests {
 
     #[test]
     fn entry_overhead_is_24_bytes_for_payloads_aligned_to_8() {
-        assert_eq!(mem::size_of::<Entry<()>>(), 24);
-        assert_eq!(mem::size_of::<Entry<u16>>(), 24 + 4); // 2 bytes of padding
-        assert_eq!(mem::size_of::<Entry<u32>>(), 24 + 4);
-        assert_eq!(mem::size_of::<Entry<u64>>(), 24 + 8);
-        assert_eq!(mem::size_of::<Entry<(u64, u64)>>(), 24 + 16);
+        assert_eq!(mem::size_of::<Tagged<()>>(), 24);
+        assert_eq!(mem::size_of::<Tagged<u16>>(), 24 + 4); // 2 bytes of padding
+        assert_eq!(mem::size_of::<Tagged<u32>>(), 24 + 4);
+        assert_eq!(mem::size_of::<Tagged<u64>>(), 24 + 8);
+        assert_eq!(mem::size_of::<Tagged<(u64, u64)>>(), 24 + 16);
         assert_eq!(mem::size_of::<Handle>(), 8);
+        assert_eq!(mem::size_of::<Packed>(), 16);
+    }
+
+    type Compact<const N: usize> = Slab<(), CompactArrayStorage<N>>;
+
+    #[test]
+    fn packed_links_keep_every_index_and_the_location_apart() {
+        let edges = [0, 1, 5, (1 << 29) + 7, (PACKED_INDEX - 1), NIL];
+        for loc in 0..16u32 {
+            for &next in &edges {
+                for &prev in &edges {
+                    let mut p = Packed::vacant(NIL);
+                    p.set_loc(loc);
+                    p.set_next(next);
+                    p.set_prev(prev);
+                    assert_eq!((p.next(), p.prev(), p.loc()), (next, prev, loc));
+                    p.set_loc(15 - loc);
+                    assert_eq!((p.next(), p.prev(), p.loc()), (next, prev, 15 - loc));
+                }
+            }
+        }
+        let mut p = <Packed as Slot<()>>::occupied(u64::MAX, NonZeroU32::new(9).unwrap(), ());
+        assert_eq!(
+            (p.deadline(), p.meta(), p.next(), p.prev()),
+            (u64::MAX, 9, NIL, NIL)
+        );
+        assert_eq!(p.payload(), Some(&()));
+        p.set_meta(NonZeroU32::new((77 << 4) | 3).unwrap()); // the sequence is dropped
+        assert_eq!(p.meta(), 3);
+        assert_eq!(p.vacate(4), Some(()));
+        assert_eq!((p.meta(), p.next(), p.payload()), (0, 4, None));
+        assert_eq!(p.vacate(5), None, "double free is refused");
+        p.set_meta(NonZeroU32::new(3).unwrap());
+        assert_eq!(p.meta(), 0, "a vacant entry stays vacant");
+    }
+
+    #[test]
+    fn compact_slab_reuses_slots_at_generation_zero() {
+        let mut slab = Compact::<4>::new(CompactArrayStorage::new());
+        assert_eq!(slab.insert_at(2, 7, M, ()), Ok(0));
+        assert_eq!(slab.insert_at(2, 7, M, ()), Err(AtError::Occupied(())));
+        assert_eq!(slab.insert_at(4, 7, M, ()), Err(AtError::Full(())));
+        let got: [u32; 3] = core::array::from_fn(|_| slab.insert(1, M, ()).unwrap().0);
+        assert_eq!(got, [1, 0, 3]);
+        assert_eq!(slab.insert(1, M, ()), Err(()));
+        assert_eq!(slab.remove(0), Some(()));
+        assert_eq!(slab.remove(0), None);
+        assert_eq!(slab.handle_at(0), None);
+        assert_eq!(slab.insert(5, M, ()), Ok((0, 0)));
+        assert_eq!(slab.deadline(0), 5);
+        assert_eq!(slab.handle_at(0), Some(Handle::from_parts(0, 0)));
+        assert!(!slab.is_live(Handle::from_parts(0, 1)));
+        assert_eq!(slab.len(), 4);
+        assert_eq!(slab.iter().count(), 4);
+    }
+
+    #[test]
+    fn a_compact_slab_indexes_at_most_2_pow_30_minus_1_entries() {
+        assert_eq!(<Packed as Slot<()>>::MAX, (1 << 30) - 1);
+        assert_eq!(<Tagged<()> as Slot<()>>::MAX, u32::MAX as usize);
+        assert_eq!(Compact::<3>::new(CompactArrayStorage::new()).room(), 3);
+        // (the largest index, 2^30 - 2, survives a link; see the links test above)
+        #[cfg(feature = "alloc")]
+        {
+            let slab: Slab<(), CompactVecStorage> = Slab::new(CompactVecStorage::new());
+            assert_eq!(slab.room(), (1 << 30) - 1);
+        }
     }
 
     #[test]

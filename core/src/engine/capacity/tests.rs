@@ -332,7 +332,7 @@ fn fixed_engine_footprint_per_key() {
     let per_key = (size_of::<Large>() - size_of::<Small>()) / 1024;
     let state = size_of::<Option<crate::engine::keys::KeyState<heapless::Vec<u8, 64>>>>();
     let formula = state // key state, key bytes inline
-        + 24 // wheel entry (no payload: the entry at the key's slot)
+        + 16 // compact wheel entry (no payload: the entry at the key's slot)
         + 8 // hash index: a pair of 4-byte entries
         + 4 + 4 // free list, tick batch
         + 4 // satisfied proactive windows queued for the next run
@@ -397,7 +397,7 @@ fn fixed_engine_footprint_formula() {
     use crate::store::Fixed;
     type Example = Engine<Fixed<8, 512, 1024, 64, 16, 256, 256, 16, 512>>;
     let (triggers, keys, events, seen, firings) = (8, 1024, 16, 256, 16);
-    let formula = keys * (172 + 112)
+    let formula = keys * (164 + 112)
         + triggers * (1676 - 1024 + 512 + 512)
         + firings * (512 + 8)
         + events * 1212
