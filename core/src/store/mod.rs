@@ -274,6 +274,8 @@ impl<T, const N: usize> Queue<T> for heapless::Deque<T, N> {
 #[cfg(feature = "alloc")]
 mod growable;
 #[cfg(feature = "alloc")]
+pub(crate) use growable::push_grown;
+#[cfg(feature = "alloc")]
 pub use growable::{ChunkedKeys, Growable};
 
 /// Where a key table keeps the encoded keys of its slots.

@@ -2,8 +2,8 @@
 //!
 //! [`Wheel`] holds entries (a payload `T` and a deadline) addressed by generation-tagged
 //! [`Handle`]s. [`Wheel::poll`] yields every entry whose deadline is at or before the
-//! `now` it is given, one per call, in deadline order (ties in insertion order), each
-//! exactly once; [`Wheel::next_deadline`] tells the caller when to come back. A caller
+//! `now` it is given, one per call, in deadline order (ties in insertion order, except
+//! in the compact layout below), each exactly once; [`Wheel::next_deadline`] tells the caller when to come back. A caller
 //! that numbers its own items densely can keep no handles at all: [`Wheel::insert_at`]
 //! puts item `i`'s entry at slab position `i`, and [`Wheel::handle_at`] finds it again
 //! (the engine files each tracked key's timer this way).
@@ -26,10 +26,32 @@
 //! never allocates (a full wheel hands the payload back in [`InsertError::Full`]);
 //! `GrowableWheel<T>` (feature `alloc`) keeps them in a `Vec`.
 //!
+//! Each flavour also comes in a compact layout for payload `()`, [`CompactArrayStorage`]
+//! and `CompactVecStorage`: entries of 16 bytes instead of 24, for a caller that files
+//! item `i`'s timer at entry `i` with [`Wheel::insert_at`] and knows itself which items
+//! have one (the engine's key timers). It gives up what such a caller does not use:
+//! handles carry no generation (one kept after its entry is gone names whatever entry
+//! takes its slot later), entries with equal deadlines come out in an order of the
+//! wheel's choosing (each exactly once, never before its deadline), and indices stop at
+//! 2^30 - 2 (an index beyond is refused with [`InsertError::Full`]).
+//!
+//! ```
+//! use overdue_core::time::{Duration, Instant};
+//! use overdue_core::wheel::{CompactArrayStorage, Wheel};
+//!
+//! let mut timers: Wheel<(), CompactArrayStorage<64>> = Wheel::new(Duration::from_millis(1), Instant::ZERO);
+//! assert_eq!(Wheel::<(), CompactArrayStorage<64>>::entry_size(), 16);
+//! timers.insert_at(7, Instant::from_secs(90), ()).unwrap(); // item 7's timer
+//! let h = timers.handle_at(7).unwrap();
+//! timers.reset(h, Instant::from_secs(120)).unwrap(); // item 7 was heard from
+//! assert_eq!(timers.poll(Instant::from_secs(120)).map(|e| e.handle.index()), Some(7));
+//! ```
+//!
 //! # Footprint
 //!
 //! `size_of::<Wheel>()` is about 3.6 KiB (7 levels × (64 × 8-byte list ends + an 8-byte
-//! bitmap), plus a few words), and each entry takes `24 + size_of::<T>()` bytes (rounded
+//! bitmap), plus a few words), and each entry of the default ([`Tagged`]) layout takes
+//! `24 + size_of::<T>()` bytes (rounded
 //! up to a multiple of 4 and of `T`'s alignment, for payloads aligned to at most 8): an
 //! 8-byte deadline, two `u32` links, a `u32` generation, and a `u32` holding a 28-bit
 //! insertion sequence (for ties) and a 4-bit location (which list the entry is on). The
@@ -41,6 +63,10 @@
 //! ```text
 //! bytes ≈ 3.6 KiB + capacity × (24 + size_of::<T>())
 //! ```
+//!
+//! An entry of the compact ([`Packed`]) layout is the deadline and the two links, with
+//! the 4-bit location in the links' top two bits each (30 bits of index are left):
+//! `bytes ≈ 3.6 KiB + capacity × 16`.
 //!
 //! (`capacity` is `N` for a fixed wheel, the `Vec`'s capacity for a growable one).
 //!
@@ -238,7 +264,8 @@ impl<T, S: Storage<T>> Wheel<T, S> {
         self.slab.store.capacity()
     }
 
-    /// The bytes one entry occupies for this payload type (`24 + size_of::<T>()`, aligned).
+    /// The bytes one entry occupies for this payload type and layout (`24 +
+    /// size_of::<T>()`, aligned, for [`Tagged`] entries; 16 for [`Packed`] ones).
     pub const fn entry_size() -> usize {
         Slab::<T, S>::entry_size()
     }
@@ -326,7 +353,7 @@ impl<T, S: Storage<T>> Wheel<T, S> {
 
     /// Moves an entry to a new deadline; O(1).
     ///
-    /// For ties the entry counts as inserted now. When the new deadline falls in the slot
+    /// For ties the entry counts as inserted now (no tie order in a compact layout). When the new deadline falls in the slot
     /// the entry is in, only the time is stored. A stale handle gives
     /// [`ResetError::Stale`] and changes nothing; a new deadline at or before
     /// [`elapsed`](Self::elapsed) removes the entry and returns its payload in
@@ -410,7 +437,7 @@ impl<T, S: Storage<T>> Wheel<T, S> {
     /// Takes out the earliest entry due at or before `now`, if any.
     ///
     /// Call it until it returns `None`: entries come one per call in deadline order (ties
-    /// in insertion order), each exactly once, and never before `now >= deadline`,
+    /// in insertion order; in any order for a compact layout), each exactly once, and never before `now >= deadline`,
     /// whatever the tick. Once nothing more is due, [`elapsed`](Self::elapsed) moves to
     /// `now`; a `now` older than `elapsed` is taken as `elapsed`. Amortized O(1).
     #[must_use = "an expired entry is removed from the wheel"]

@@ -112,7 +112,7 @@ const PACKED_INDEX: u32 = (1 << 30) - 1;
 /// The compact entry layout for payload `()`: deadline and links only, 16 bytes (see
 /// the [module documentation](super#footprint)).
 ///
-/// Each link keeps the linked index plus one in its low 30 bits (0 is [`NIL`]) and two
+/// Each link keeps the linked index plus one in its low 30 bits (0 for no entry) and two
 /// bits of the entry's 4-bit location in its top two; location 0 marks a vacant entry.
 #[derive(Clone, Copy, Debug)]
 pub struct Packed {
@@ -554,7 +554,7 @@ impl<T, E: Slot<T>> sealed::Store<T> for HeapStorage<E> {
         &mut self.entries
     }
     fn push(&mut self, slot: E) {
-        self.entries.push(slot);
+        crate::store::push_grown(&mut self.entries, slot);
     }
     fn clear(&mut self) {
         self.entries.clear();
