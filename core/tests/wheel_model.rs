@@ -72,6 +72,18 @@ struct Model {
 }
 
 impl Model {
+    /// An empty model of `wheel`'s time, tick and capacity.
+    fn of<T, S: Storage<T>>(wheel: &Wheel<T, S>) -> Model {
+        Model {
+            order: BTreeMap::new(),
+            live: HashMap::new(),
+            elapsed: wheel.elapsed().as_micros(),
+            seq: 0,
+            capacity: wheel.capacity(),
+            tick: wheel.tick().as_micros(),
+        }
+    }
+
     fn resolve(&self, time: &Time) -> u64 {
         match *time {
             Time::After(x) => self.elapsed.saturating_add(x),
@@ -137,14 +149,7 @@ impl Model {
 
 /// Plays `ops` on a wheel with the given tick and start time, checking it against the model.
 pub fn run<S: Storage<u32>>(mut wheel: Wheel<u32, S>, ops: &[Op]) {
-    let mut model = Model {
-        order: BTreeMap::new(),
-        live: HashMap::new(),
-        elapsed: wheel.elapsed().as_micros(),
-        seq: 0,
-        capacity: wheel.capacity(),
-        tick: wheel.tick().as_micros(),
-    };
+    let mut model = Model::of(&wheel);
     let mut issued: Vec<(Handle, u32)> = Vec::new();
     let mut next_id = 0u32;
     let pick = |issued: &Vec<(Handle, u32)>, k: usize| issued.get(k % issued.len().max(1)).copied();
@@ -247,14 +252,7 @@ pub fn run<S: Storage<u32>>(mut wheel: Wheel<u32, S>, ops: &[Op]) {
                     .collect();
                 assert_eq!(got, want, "step {step}: advance to {now}");
             }
-            Op::NextDeadline => {
-                let want = model.order.keys().next().map(|&(d, _)| d);
-                assert_eq!(
-                    wheel.next_deadline().map(Instant::as_micros),
-                    want,
-                    "step {step}"
-                );
-            }
+            Op::NextDeadline => next_deadline_agrees(&mut wheel, &model, step),
             Op::Get(k) => {
                 let Some((h, id)) = pick(&issued, *k) else {
                     continue;
@@ -288,14 +286,7 @@ pub fn run<S: Storage<u32>>(mut wheel: Wheel<u32, S>, ops: &[Op]) {
 /// with `handle_at` when needed. Checked against the model as [`run`] does, except
 /// that among entries with equal deadlines any may come out first (each exactly once).
 pub fn run_compact<S: Storage<()>>(mut wheel: Wheel<(), S>, ops: &[Op]) {
-    let mut model = Model {
-        order: BTreeMap::new(),
-        live: HashMap::new(),
-        elapsed: wheel.elapsed().as_micros(),
-        seq: 0,
-        capacity: wheel.capacity(),
-        tick: wheel.tick().as_micros(),
-    };
+    let mut model = Model::of(&wheel);
     // (ids are slab indices)
     let check = |got: Option<Expired<()>>, model: &mut Model, now: u64, step: usize| -> bool {
         let first = model.order.first_key_value().map(|(&(d, _), _)| d);
@@ -378,14 +369,7 @@ pub fn run_compact<S: Storage<()>>(mut wheel: Wheel<(), S>, ops: &[Op]) {
                 let now = model.resolve(time);
                 while check(wheel.poll(Instant::from_micros(now)), &mut model, now, step) {}
             }
-            Op::NextDeadline => {
-                let want = model.order.keys().next().map(|&(d, _)| d);
-                assert_eq!(
-                    wheel.next_deadline().map(Instant::as_micros),
-                    want,
-                    "step {step}"
-                );
-            }
+            Op::NextDeadline => next_deadline_agrees(&mut wheel, &model, step),
             Op::Get(k) => {
                 let index = (*k % 64) as u32;
                 let h = Handle::from_parts(index, 0);
@@ -402,6 +386,15 @@ pub fn run_compact<S: Storage<()>>(mut wheel: Wheel<(), S>, ops: &[Op]) {
     }
     while check(wheel.poll(Instant::MAX), &mut model, u64::MAX, ops.len()) {}
     assert!(wheel.is_empty() && model.live.is_empty());
+}
+
+fn next_deadline_agrees<T, S: Storage<T>>(wheel: &mut Wheel<T, S>, model: &Model, step: usize) {
+    let want = model.order.keys().next().map(|&(d, _)| d);
+    assert_eq!(
+        wheel.next_deadline().map(Instant::as_micros),
+        want,
+        "step {step}"
+    );
 }
 
 fn continue_check<T, S: Storage<T>>(wheel: &Wheel<T, S>, model: &Model) {
