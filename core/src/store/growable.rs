@@ -10,13 +10,19 @@ use core::ops::Bound;
 use super::{Queue, Seq, Sorted, Table};
 use crate::hash::FxBuildHasher;
 
-/// Pushes `value`, growing a full vector by half its length (at least 4) rather than
-/// doubling it: the room left unused after a growth is at most a third, not a half,
-/// which matters for the per-key slabs at millions of keys. Still amortized O(1).
-pub(crate) fn push_grown<T>(v: &mut Vec<T>, value: T) {
-    if v.len() == v.capacity() {
-        v.reserve_exact((v.len() / 2).max(4));
+/// Makes room for `additional` more elements, growing a vector without it by half its
+/// length (at least 4, at least `additional`) rather than doubling it: the room left
+/// unused after a growth is at most a third, not a half, which matters for the per-key
+/// slabs at millions of keys. Still amortized O(1).
+fn grow_by_half<T>(v: &mut Vec<T>, additional: usize) {
+    if v.capacity() - v.len() < additional {
+        v.reserve_exact((v.len() / 2).max(4).max(additional));
     }
+}
+
+/// Pushes `value`, growing a full vector by half (see [`grow_by_half`]).
+pub(crate) fn push_grown<T>(v: &mut Vec<T>, value: T) {
+    grow_by_half(v, 1);
     v.push(value);
 }
 
@@ -32,6 +38,7 @@ impl<T> Seq<T> for Vec<T> {
         if index > self.len() {
             return Err(value);
         }
+        grow_by_half(self, 1);
         self.insert(index, value);
         Ok(())
     }
@@ -54,6 +61,7 @@ impl<T> Seq<T> for Vec<T> {
     where
         T: Clone,
     {
+        grow_by_half(self, values.len());
         self.extend_from_slice(values);
         true
     }

@@ -3,10 +3,11 @@
 //! [`Wheel`] holds entries (a payload `T` and a deadline) addressed by generation-tagged
 //! [`Handle`]s. [`Wheel::poll`] yields every entry whose deadline is at or before the
 //! `now` it is given, one per call, in deadline order (ties in insertion order, except
-//! in the compact layout below), each exactly once; [`Wheel::next_deadline`] tells the caller when to come back. A caller
-//! that numbers its own items densely can keep no handles at all: [`Wheel::insert_at`]
-//! puts item `i`'s entry at slab position `i`, and [`Wheel::handle_at`] finds it again
-//! (the engine files each tracked key's timer this way).
+//! in the compact layout below), each exactly once; [`Wheel::next_deadline`] tells the
+//! caller when to come back. A caller that numbers its own items densely can keep no
+//! handles at all: [`Wheel::insert_at`] puts item `i`'s entry at slab position `i`, and
+//! [`Wheel::handle_at`] finds it again (the engine files each tracked key's timer this
+//! way).
 //!
 //! ```
 //! use overdue_core::time::{Duration, Instant};
@@ -39,8 +40,9 @@
 //! use overdue_core::time::{Duration, Instant};
 //! use overdue_core::wheel::{CompactArrayStorage, Wheel};
 //!
-//! let mut timers: Wheel<(), CompactArrayStorage<64>> = Wheel::new(Duration::from_millis(1), Instant::ZERO);
-//! assert_eq!(Wheel::<(), CompactArrayStorage<64>>::entry_size(), 16);
+//! type Timers = Wheel<(), CompactArrayStorage<64>>;
+//! let mut timers = Timers::new(Duration::from_millis(1), Instant::ZERO);
+//! assert_eq!(Timers::entry_size(), 16);
 //! timers.insert_at(7, Instant::from_secs(90), ()).unwrap(); // item 7's timer
 //! let h = timers.handle_at(7).unwrap();
 //! timers.reset(h, Instant::from_secs(120)).unwrap(); // item 7 was heard from
@@ -353,8 +355,8 @@ impl<T, S: Storage<T>> Wheel<T, S> {
 
     /// Moves an entry to a new deadline; O(1).
     ///
-    /// For ties the entry counts as inserted now (no tie order in a compact layout). When the new deadline falls in the slot
-    /// the entry is in, only the time is stored. A stale handle gives
+    /// For ties the entry counts as inserted now (no tie order in a compact layout).
+    /// When the new deadline falls in the slot the entry is in, only the time is stored. A stale handle gives
     /// [`ResetError::Stale`] and changes nothing; a new deadline at or before
     /// [`elapsed`](Self::elapsed) removes the entry and returns its payload in
     /// [`ResetError::Elapsed`].
@@ -437,8 +439,8 @@ impl<T, S: Storage<T>> Wheel<T, S> {
     /// Takes out the earliest entry due at or before `now`, if any.
     ///
     /// Call it until it returns `None`: entries come one per call in deadline order (ties
-    /// in insertion order; in any order for a compact layout), each exactly once, and never before `now >= deadline`,
-    /// whatever the tick. Once nothing more is due, [`elapsed`](Self::elapsed) moves to
+    /// in insertion order; in any order for a compact layout), each exactly once, and
+    /// never before `now >= deadline`, whatever the tick. Once nothing more is due, [`elapsed`](Self::elapsed) moves to
     /// `now`; a `now` older than `elapsed` is taken as `elapsed`. Amortized O(1).
     #[must_use = "an expired entry is removed from the wheel"]
     pub fn poll(&mut self, now: Instant) -> Option<Expired<T>> {
