@@ -70,6 +70,67 @@ pub struct CompiledEventTrigger<B: ByteBuf> {
     posture: Posture,
     threshold: i64,
     within: Duration,
+    /// What [`covers_resources`](Self::covers_resources) checks (read off the packed
+    /// specs once).
+    resources: ResourceCheck,
+}
+
+/// The shape of a trigger's resource specs, decided once when it is packed, so the
+/// usual shapes are checked without walking the packed specs per event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ResourceCheck {
+    /// `match` and `match_related` are both empty: every event is covered.
+    Any,
+    /// `match` is one label with one pattern and `match_related` is empty: the
+    /// label's and the pattern's byte ranges in the buffer, and the pattern's flags.
+    One {
+        label: (u32, u32),
+        text: (u32, u32),
+        flags: u8,
+    },
+    /// Anything else: the packed specs are walked.
+    Specs,
+}
+
+impl ResourceCheck {
+    /// The check for the specs packed in `bytes` at the offsets of `head`.
+    fn of(bytes: &[u8], head: &Header) -> ResourceCheck {
+        let mut r = Reader {
+            bytes,
+            at: head.related,
+        };
+        if r.num() != 0 {
+            return ResourceCheck::Specs;
+        }
+        let mut r = Reader {
+            bytes,
+            at: head.match_,
+        };
+        match r.num() {
+            0 => return ResourceCheck::Any,
+            1 => {}
+            _ => return ResourceCheck::Specs,
+        }
+        let range = |r: &mut Reader<'_>| {
+            let len = r.num();
+            let at = r.at;
+            r.at = at.saturating_add(len);
+            let end = u32::try_from(r.at).ok()?;
+            Some((u32::try_from(at).ok()?, end))
+        };
+        let Some(label) = range(&mut r) else {
+            return ResourceCheck::Specs;
+        };
+        let _block = r.num();
+        if r.num() != 1 {
+            return ResourceCheck::Specs;
+        }
+        let flags = r.byte();
+        match range(&mut r) {
+            Some(text) if r.at <= bytes.len() => ResourceCheck::One { label, text, flags },
+            _ => ResourceCheck::Specs,
+        }
+    }
 }
 
 /// Where packing writes: a counter (to size the buffer) or the buffer.
@@ -195,7 +256,9 @@ impl<B: ByteBuf> CompiledEventTrigger<B> {
         }
         let mut bytes = B::with_room(len);
         let head = pack_into(t, &mut bytes)?;
+        let resources = ResourceCheck::of(&bytes, &head);
         Some(CompiledEventTrigger {
+            resources,
             bytes,
             head,
             has_id: t.id.is_some(),
@@ -248,6 +311,19 @@ impl<B: ByteBuf> CompiledEventTrigger<B> {
     /// `match_related` spec includes some related resource.
     #[inline]
     pub fn covers_resources(&self, ev: &Event<'_>) -> bool {
+        match self.resources {
+            ResourceCheck::Any => return true,
+            ResourceCheck::One { label, text, flags } => {
+                let part = |(at, end): (u32, u32)| {
+                    self.bytes.get(at as usize..end as usize).unwrap_or(&[])
+                };
+                return ev
+                    .resource
+                    .get_bytes(part(label))
+                    .is_some_and(|value| pattern_matches(flags, part(text), value));
+            }
+            ResourceCheck::Specs => {}
+        }
         let spec = self.match_spec();
         (spec.is_empty() || spec.matches(ev.resource))
             && self
@@ -398,7 +474,9 @@ impl CompiledEventTrigger<alloc::vec::Vec<u8>> {
         let mut bytes = alloc::vec::Vec::with_capacity(Self::packed_len(&def));
         // appending to a Vec never fails, so every section is written
         let head = pack_into(&def, &mut bytes).unwrap_or_default();
+        let resources = ResourceCheck::of(&bytes, &head);
         CompiledEventTrigger {
+            resources,
             bytes,
             head,
             has_id: def.id.is_some(),

@@ -503,6 +503,37 @@ mod scan_router {
         t
     }
 
+    /// Prefect's `ResourceSpecification.includes`, written from its definition: every
+    /// label has a value in the resource and some pattern matching it.
+    fn spec_includes(spec: &crate::trigger::ResourceSpec, resource: &[(&str, &str)]) -> bool {
+        spec.labels.iter().all(|(label, patterns)| {
+            let value = resource.iter().find(|(k, _)| k == label).map(|(_, v)| *v);
+            patterns.iter().any(|p| label_matches(p, value))
+        })
+    }
+
+    const LABELS: &[&str] = &["l", "m"];
+
+    fn spec() -> impl Strategy<Value = crate::trigger::ResourceSpec> {
+        prop::collection::btree_map(prop::sample::select(LABELS), patterns(), 0..3).prop_map(|m| {
+            crate::trigger::ResourceSpec {
+                labels: m
+                    .into_iter()
+                    .map(|(l, ps)| (String::from(l), ps.into_iter().map(String::from).collect()))
+                    .collect(),
+            }
+        })
+    }
+
+    fn resource() -> impl Strategy<Value = Vec<(&'static str, &'static str)>> {
+        prop::collection::btree_map(
+            prop::sample::select(LABELS),
+            prop::sample::select(NAMES),
+            0..3,
+        )
+        .prop_map(|m| m.into_iter().collect())
+    }
+
     proptest! {
         #[test]
         fn scanning_routes_as_the_index_does(
@@ -555,6 +586,38 @@ mod scan_router {
                     prop_assert_eq!(c.packed(), g.packed());
                 }
             }
+        }
+
+        /// `covers_resources` (whose usual shapes skip the packed specs) agrees with
+        /// the specs' definition, packed in a `Vec` or a fixed buffer.
+        #[test]
+        fn resource_checks_agree_with_the_specs(
+            match_ in spec(),
+            related_specs in prop::collection::vec(spec(), 0..2),
+            primary in resource(),
+            related in prop::collection::vec(resource(), 0..3),
+        ) {
+            let mut t = trig(&["a"], &[]);
+            t.match_ = match_;
+            t.match_related = related_specs;
+            let want = spec_includes(&t.match_, &primary)
+                && t.match_related.iter().all(|spec| {
+                    spec.labels.is_empty() || related.iter().any(|r| spec_includes(spec, r))
+                });
+            let related_slices: Vec<&[(&str, &str)]> = related.iter().map(Vec::as_slice).collect();
+            let ev = crate::event::Event {
+                id: crate::event::EventId([1; 16]),
+                event: "a",
+                occurred: crate::time::Instant::ZERO,
+                received: crate::time::Instant::ZERO,
+                resource: crate::event::Labels::Pairs(&primary),
+                related: crate::event::Related::Pairs(&related_slices),
+                follows: None,
+            };
+            let g = CompiledEventTrigger::compile(&t);
+            prop_assert_eq!(g.covers_resources(&ev), want);
+            let c = Packed::pack(&t.def()).expect("fits");
+            prop_assert_eq!(c.covers_resources(&ev), want);
         }
     }
 }
