@@ -32,6 +32,22 @@ pub(crate) enum NotProcessed {
     FollowerArrivedEarly,
 }
 
+/// Whether trigger `c` covers the event's resources (`None` if not) and, when it
+/// does, whether the event's key for it fits in `key` (where it is encoded). The
+/// usual shape of trigger looks its one label up once for both.
+fn covered_key<B: crate::store::ByteBuf>(
+    c: &CompiledEventTrigger<B>,
+    event: &Event<'_>,
+    key: &mut impl Seq<u8>,
+) -> Option<bool> {
+    match c.covered_key_value(event) {
+        Some(value) => value.map(|v| encode_key(key, [v].into_iter())),
+        None => c
+            .covers_resources(event)
+            .then(|| encode_key(key, c.key_values(event))),
+    }
+}
+
 /// One interested trigger for an event name.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Route {
@@ -292,7 +308,7 @@ impl<S: Storage> Engine<S> {
                     // (a key too long for the scratch buffer is longer than
                     // KEY_BYTES: admission refused the event, unless capacities
                     // are not checked, and then the buffer grows)
-                    c.covers_resources(event) && encode_key(&mut key, c.key_values(event))
+                    covered_key(c, event, &mut key) == Some(true)
                 }
                 _ => false,
             };
@@ -337,10 +353,9 @@ impl<S: Storage> Engine<S> {
                 continue;
             };
             let c = &ev.compiled;
-            if !c.covers_resources(event) {
+            let Some(fits) = covered_key(c, event, &mut key) else {
                 continue;
-            }
-            let fits = encode_key(&mut key, c.key_values(event));
+            };
             if f(&self.keys, r.trigger, c, fits.then_some(&key[..])).is_break() {
                 break;
             }

@@ -82,11 +82,14 @@ enum ResourceCheck {
     /// `match` and `match_related` are both empty: every event is covered.
     Any,
     /// `match` is one label with one pattern and `match_related` is empty: the
-    /// label's and the pattern's byte ranges in the buffer, and the pattern's flags.
+    /// label's and the pattern's byte ranges in the buffer, the pattern's flags, and
+    /// whether `for_each` is that label alone (not a `related:` one): then the value
+    /// matched is the key.
     One {
         label: (u32, u32),
         text: (u32, u32),
         flags: u8,
+        keyed: bool,
     },
     /// Anything else: the packed specs are walked.
     Specs,
@@ -126,9 +129,21 @@ impl ResourceCheck {
             return ResourceCheck::Specs;
         }
         let flags = r.byte();
-        match range(&mut r) {
-            Some(text) if r.at <= bytes.len() => ResourceCheck::One { label, text, flags },
-            _ => ResourceCheck::Specs,
+        let text = match range(&mut r) {
+            Some(text) if r.at <= bytes.len() => text,
+            _ => return ResourceCheck::Specs,
+        };
+        let name = bytes.get(label.0 as usize..label.1 as usize).unwrap_or(&[]);
+        let mut r = Reader {
+            bytes,
+            at: head.for_each,
+        };
+        let keyed = r.num() == 1 && r.raw() == name && !name.starts_with(b"related:");
+        ResourceCheck::One {
+            label,
+            text,
+            flags,
+            keyed,
         }
     }
 }
@@ -313,15 +328,9 @@ impl<B: ByteBuf> CompiledEventTrigger<B> {
     pub fn covers_resources(&self, ev: &Event<'_>) -> bool {
         match self.resources {
             ResourceCheck::Any => return true,
-            ResourceCheck::One { label, text, flags } => {
-                let part = |(at, end): (u32, u32)| {
-                    self.bytes.get(at as usize..end as usize).unwrap_or(&[])
-                };
-                return ev
-                    .resource
-                    .get_bytes(part(label))
-                    .is_some_and(|value| pattern_matches(flags, part(text), value));
-            }
+            ResourceCheck::One {
+                label, text, flags, ..
+            } => return self.one_label_value(ev, label, text, flags).is_some(),
             ResourceCheck::Specs => {}
         }
         let spec = self.match_spec();
@@ -329,6 +338,41 @@ impl<B: ByteBuf> CompiledEventTrigger<B> {
             && self
                 .match_related()
                 .all(|spec| spec.includes(ev.related.iter()))
+    }
+
+    /// The value of the one label of a [`ResourceCheck::One`] trigger, when the
+    /// resource has it and the pattern matches it.
+    #[inline]
+    fn one_label_value<'e>(
+        &self,
+        ev: &Event<'e>,
+        label: (u32, u32),
+        text: (u32, u32),
+        flags: u8,
+    ) -> Option<&'e str> {
+        let part = |(at, end): (u32, u32)| self.bytes.get(at as usize..end as usize).unwrap_or(&[]);
+        ev.resource
+            .get_bytes(part(label))
+            .filter(|value| pattern_matches(flags, part(text), value))
+    }
+
+    /// For a trigger whose `match` is one label with one pattern, whose
+    /// `match_related` is empty and whose `for_each` is that label alone (the usual
+    /// shape): `Some(Some(value))` when [`covers_resources`](Self::covers_resources)
+    /// holds, `value` being the one [`key_values`](Self::key_values) yields (the label
+    /// is looked up once), and `Some(None)` when it does not. `None` for any other
+    /// trigger.
+    #[inline]
+    pub fn covered_key_value<'e>(&self, ev: &Event<'e>) -> Option<Option<&'e str>> {
+        match self.resources {
+            ResourceCheck::One {
+                label,
+                text,
+                flags,
+                keyed: true,
+            } => Some(self.one_label_value(ev, label, text, flags)),
+            _ => None,
+        }
     }
 
     /// The compiled `match` spec.

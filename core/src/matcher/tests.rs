@@ -512,7 +512,7 @@ mod scan_router {
         })
     }
 
-    const LABELS: &[&str] = &["l", "m"];
+    const LABELS: &[&str] = &["l", "m", "related:r:l"];
 
     fn spec() -> impl Strategy<Value = crate::trigger::ResourceSpec> {
         prop::collection::btree_map(prop::sample::select(LABELS), patterns(), 0..3).prop_map(|m| {
@@ -594,12 +594,24 @@ mod scan_router {
         fn resource_checks_agree_with_the_specs(
             match_ in spec(),
             related_specs in prop::collection::vec(spec(), 0..2),
+            for_each in prop::collection::btree_set(prop::sample::select(LABELS), 0..3),
             primary in resource(),
-            related in prop::collection::vec(resource(), 0..3),
+            related in prop::collection::vec((resource(), any::<bool>()), 0..3),
         ) {
+            // (some related resources have the role `related:r:l` names)
+            let related: Vec<Vec<(&str, &str)>> = related
+                .into_iter()
+                .map(|(mut r, role)| {
+                    if role {
+                        r.push((crate::event::RESOURCE_ROLE, "r"));
+                    }
+                    r
+                })
+                .collect();
             let mut t = trig(&["a"], &[]);
             t.match_ = match_;
             t.match_related = related_specs;
+            t.for_each = for_each.into_iter().map(String::from).collect();
             let want = spec_includes(&t.match_, &primary)
                 && t.match_related.iter().all(|spec| {
                     spec.labels.is_empty() || related.iter().any(|r| spec_includes(spec, r))
@@ -618,6 +630,23 @@ mod scan_router {
             prop_assert_eq!(g.covers_resources(&ev), want);
             let c = Packed::pack(&t.def()).expect("fits");
             prop_assert_eq!(c.covers_resources(&ev), want);
+            // the one-label shortcut: the same answer and the same key
+            let one_label = t.match_related.is_empty()
+                && t.match_.labels.len() == 1
+                && t.match_.labels[0].1.len() == 1
+                && t.for_each.len() == 1
+                && t.for_each[0] == t.match_.labels[0].0
+                && !t.for_each[0].starts_with("related:");
+            for shortcut in [g.covered_key_value(&ev), c.covered_key_value(&ev)] {
+                prop_assert_eq!(shortcut.is_some(), one_label);
+                if let Some(value) = shortcut {
+                    prop_assert_eq!(value.is_some(), want);
+                    if want {
+                        let values: Vec<&str> = g.key_values(&ev).collect();
+                        prop_assert_eq!(values, [value.unwrap_or_default()]);
+                    }
+                }
+            }
         }
     }
 }
