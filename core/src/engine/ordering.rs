@@ -207,6 +207,11 @@ impl<S: Storage> CausalOrdering<S> {
     /// events up front; reading them later differs only if one is recorded again or
     /// forgotten meanwhile, which processing its siblings cannot do).
     pub(crate) fn followers_of(&self, leader: &EventId, out: &mut FollowerIds<S>) {
+        out.clear();
+        if self.waiting.is_empty() {
+            // (only waiting followers are copied: none)
+            return;
+        }
         let occurred = |id: &EventId| {
             self.waiting
                 .get(id)

@@ -57,7 +57,7 @@ impl<S: Storage> Engine<S> {
         if !self.keys.contains(k) {
             return;
         }
-        let held = if p.holds {
+        let held = if p.holds && self.keys.holds_any(k) {
             self.keys
                 .held(k)
                 .filter(|h| h.occurred >= start && h.occurred < end)
