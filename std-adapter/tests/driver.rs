@@ -420,8 +420,9 @@ async fn malformed_inputs_are_counted_and_sink_errors_stop_the_run() {
 }
 
 /// Inputs that are all waiting at once reach the engine in batches (read ahead with
-/// `Engine::prefetch`): every one is handled, in order, malformed ones counted, and
-/// a stream that ends in the middle of a batch loses nothing.
+/// `Engine::prefetch` once many keys are tracked; not with these few): every one is
+/// handled, in order, malformed ones counted, and a stream that ends in the middle of
+/// a batch loses nothing.
 #[tokio::test(start_paused = true)]
 async fn inputs_waiting_together_are_all_handled_in_order() {
     let tb = Timebase::starting_at(EPOCH);
