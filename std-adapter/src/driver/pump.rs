@@ -82,6 +82,8 @@ const READ_AHEAD: usize = 32;
 /// Reading ahead pays only when the key state no longer fits in the caches: on the
 /// 2-core VM of `benches/README.md` ("When reading ahead pays"), it cost 30 to 37 ns
 /// per event with 10,000 to 300,000 tracked runs and saved 22 ns with a million.
+/// Where it starts to pay lies between those two points, depending on the machine's
+/// caches; 500,000 is a round number between them, not a measured crossover.
 const PREFETCH_MIN_KEYS: usize = 500_000;
 
 impl Pump {
