@@ -366,17 +366,37 @@ fn units(u: u16) -> Duration {
 
 /// Drives a fresh engine through `timeline`, draining firings after every action.
 pub fn run_timeline(config: EngineConfig, timeline: &Timeline) -> Report {
-    run_timeline_with(config, timeline, false).0
+    run_timeline_with(config, timeline, Drive::PLAIN).0
 }
 
-/// [`run_timeline`], and the engine as it ends. With `prefetch`, every run of
-/// consecutive deliveries is first handed to [`Engine::prefetch`] as one batch.
+/// How [`run_timeline_with`] drives the engine besides its configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Drive {
+    /// Every run of consecutive deliveries is first handed to [`Engine::prefetch`]
+    /// as one batch.
+    pub prefetch: bool,
+    /// Evaluation's short paths are on (as in every engine outside the harness):
+    /// see [`Engine::set_short_paths`].
+    pub short_paths: bool,
+}
+
+impl Drive {
+    /// As an engine is driven outside the harness: no prefetch, short paths on.
+    pub const PLAIN: Drive = Drive {
+        prefetch: false,
+        short_paths: true,
+    };
+}
+
+/// [`run_timeline`], and the engine as it ends, driven as `drive` says.
 pub fn run_timeline_with(
     config: EngineConfig,
     timeline: &Timeline,
-    prefetch: bool,
+    drive: Drive,
 ) -> (Report, Engine) {
+    let prefetch = drive.prefetch;
     let mut engine = Engine::new(config);
+    engine.set_short_paths(drive.short_paths);
     let mut report = Report {
         firings: Vec::new(),
         outcomes: Vec::new(),
@@ -806,8 +826,12 @@ pub fn check_clock(config: EngineConfig, timeline: &Timeline) -> Result<(), Stri
 /// [`Engine::prefetch`] first changes nothing: not the firings, the outcomes, the
 /// counters, nor a byte of the final snapshot.
 pub fn check_prefetch(config: EngineConfig, timeline: &Timeline) -> Result<(), String> {
-    let (plain, plain_engine) = run_timeline_with(config, timeline, false);
-    let (hinted, hinted_engine) = run_timeline_with(config, timeline, true);
+    let (plain, plain_engine) = run_timeline_with(config, timeline, Drive::PLAIN);
+    let hint = Drive {
+        prefetch: true,
+        ..Drive::PLAIN
+    };
+    let (hinted, hinted_engine) = run_timeline_with(config, timeline, hint);
     if plain != hinted {
         return Err(format!(
             "prefetch changed the run with {config:?}:\n plain:    {plain:?}\n prefetch: {hinted:?}"
@@ -816,6 +840,30 @@ pub fn check_prefetch(config: EngineConfig, timeline: &Timeline) -> Result<(), S
     if plain_engine.snapshot_to_vec() != hinted_engine.snapshot_to_vec() {
         return Err(format!(
             "prefetch changed the final snapshot with {config:?}"
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the short-paths property: evaluation's short paths (such as the proactive
+/// renewal of an open window done in one pass over the key's state) change nothing:
+/// not the firings, the outcomes, the counters, nor a byte of the final snapshot, against
+/// the general path for every event.
+pub fn check_short_paths(config: EngineConfig, timeline: &Timeline) -> Result<(), String> {
+    let (short, short_engine) = run_timeline_with(config, timeline, Drive::PLAIN);
+    let general = Drive {
+        short_paths: false,
+        ..Drive::PLAIN
+    };
+    let (long, long_engine) = run_timeline_with(config, timeline, general);
+    if short != long {
+        return Err(format!(
+            "the short paths changed the run with {config:?}:\n short:   {short:?}\n general: {long:?}"
+        ));
+    }
+    if short_engine.snapshot_to_vec() != long_engine.snapshot_to_vec() {
+        return Err(format!(
+            "the short paths changed the final snapshot with {config:?}"
         ));
     }
     Ok(())
@@ -918,8 +966,9 @@ fn tight(config: EngineConfig) -> EngineConfig {
 
 /// The `engine_ops` fuzz target: decodes a case and checks, with the case's allowed
 /// lateness, the reordering and duplicates properties, and without lateness the
-/// duplicates and clock properties; with and without it, the capacities property
-/// under small capacities. Panics with a description on a violation.
+/// duplicates, clock and prefetch properties; with and without it, the short-paths
+/// property and the capacities property under small capacities. Panics with a
+/// description on a violation.
 pub fn check_engine_ops(bytes: &[u8]) {
     let (case, ops) = decode_case(bytes);
     let timeline = timeline(&ops);
@@ -934,6 +983,8 @@ pub fn check_engine_ops(bytes: &[u8]) {
         .and_then(|_| check_clock(none, &timeline))
         .and_then(|_| check_clock(lateness, &timeline))
         .and_then(|_| check_prefetch(none, &timeline))
+        .and_then(|_| check_short_paths(none, &timeline))
+        .and_then(|_| check_short_paths(lateness, &timeline))
         .and_then(|_| check_capacities(tight(none), &timeline))
         .and_then(|_| check_capacities(tight(lateness), &timeline));
     if let Err(problem) = result {

@@ -15,12 +15,14 @@
 use overdue_core::engine::{
     Capacities, Engine, EngineConfig, Entry, EventOutcome, FiringKind, LatePolicy, TriggerId,
 };
+use overdue_core::event::RESOURCE_ID;
 use overdue_core::harness::{
     check_capacities, check_clock, check_duplicates, check_engine_ops, check_prefetch,
-    check_reordering, decode_case, decode_ops, encode_case, encode_ops, event_id, menu_trigger,
-    run_timeline, timeline, Action, Op, Step, Timeline, TriggerKind, When, Within, BASE,
-    EVENT_NAMES, RESOURCES,
+    check_reordering, check_short_paths, decode_case, decode_ops, encode_case, encode_ops,
+    event_id, menu_trigger, run_timeline, timeline, Action, Op, Step, Timeline, TriggerKind, When,
+    Within, BASE, EVENT_NAMES, RESOURCES,
 };
+use overdue_core::trigger::{EventTrigger, Posture, ResourceSpec, Trigger};
 use overdue_core::{Duration, Instant, OwnedEvent};
 use proptest::prelude::*;
 
@@ -128,6 +130,48 @@ fn ops(extreme: bool, max_len: usize) -> impl Strategy<Value = Vec<Op>> {
             head.extend(body);
             head
         })
+}
+
+/// A proactive trigger whose `after` and `expect` share names, so that an event can
+/// be in both (3.9's proactive renewal, which the engine short-cuts), with any
+/// threshold from 0 to 3, per flow run or one global window.
+fn renewal_trigger() -> impl Strategy<Value = Trigger> {
+    let names = || prop::sample::subsequence(EVENT_NAMES[..3].to_vec(), 1..=3);
+    let within = prop_oneof![Just(10u64), Just(30), Just(90)];
+    (names(), names(), 0i64..4, within, any::<bool>()).prop_map(
+        |(after, expect, threshold, within, per_run)| {
+            let strings = |n: Vec<&str>| n.into_iter().map(String::from).collect::<Vec<_>>();
+            Trigger::Event(EventTrigger {
+                match_: if per_run {
+                    ResourceSpec::from_pairs(&[(RESOURCE_ID, &["prefect.flow-run.*"])])
+                } else {
+                    ResourceSpec::default()
+                },
+                after: strings(after),
+                expect: strings(expect),
+                for_each: if per_run {
+                    vec![String::from(RESOURCE_ID)]
+                } else {
+                    Vec::new()
+                },
+                posture: Posture::Proactive,
+                threshold,
+                within: Duration::from_secs(within),
+                ..EventTrigger::reactive(&[])
+            })
+        },
+    )
+}
+
+/// `ops` resolved, with `extra` triggers loaded first (under ids after the menu's).
+fn timeline_with(extra: Vec<Trigger>, ops: &[Op]) -> Timeline {
+    let mut t = timeline(ops);
+    let loads = extra
+        .into_iter()
+        .zip(100..)
+        .map(|(trigger, id)| Action::AddTrigger(TriggerId(id), trigger));
+    t.actions.splice(0..0, loads);
+    t
 }
 
 fn lateness() -> impl Strategy<Value = Duration> {
@@ -400,6 +444,22 @@ proptest! {
         check_prefetch(config, &timeline(&ops)).map_err(TestCaseError::fail)?;
     }
 
+    /// Evaluation's short paths (the proactive renewal of an open window in one pass)
+    /// give exactly what the general path gives: the same firings, outcomes,
+    /// counters and final snapshot, for proactive triggers of any threshold whose
+    /// `after` and `expect` overlap, next to the menu's.
+    #[test]
+    fn short_paths_change_nothing(
+        extra in prop::collection::vec(renewal_trigger(), 1..4),
+        ops in ops(false, 120),
+        l in prop::option::of(lateness()),
+        policy in policy(),
+        entry in entry(),
+    ) {
+        let config = maybe_lateness(l, policy, entry);
+        check_short_paths(config, &timeline_with(extra, &ops)).map_err(TestCaseError::fail)?;
+    }
+
     /// Property 3: instants near 0 and near `u64::MAX`, huge `within`s and jumps of
     /// the clock between them neither panic nor overflow, and the other properties
     /// still hold there.
@@ -414,6 +474,7 @@ proptest! {
         let none = EngineConfig { entry, ..EngineConfig::default() };
         check_clock(none, &t).map_err(TestCaseError::fail)?;
         check_duplicates(none, &t, 1).map_err(TestCaseError::fail)?;
+        check_short_paths(none, &t).map_err(TestCaseError::fail)?;
         if let Some(l) = l {
             let config = with_lateness(l, policy, entry);
             check_reordering(config, &t).map_err(TestCaseError::fail)?;

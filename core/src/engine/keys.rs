@@ -474,6 +474,46 @@ impl<S: Storage> KeyTable<S> {
         }
     }
 
+    /// 3.9's proactive renewal of key `k`'s window in one pass over its state, for an
+    /// event in the trigger's `after` and `expect` (with `id`, at `occurred`) that
+    /// `evaluate` counts and that brings the count to `threshold` (so the window no
+    /// longer `meets_threshold`): the window is replaced by `[occurred, occurred +
+    /// within)` with count 0 and the event as its last event. Returns the new window's
+    /// end.
+    ///
+    /// Only for the usual shape, checked here; `None` (nothing changed) otherwise: the
+    /// key has a bucket and holds no events, its last event (if any) is not
+    /// `expect`-only, `occurred` lies in the window, bucket ends are not tracked, and
+    /// `threshold` is at least 1 (so the new window is not satisfied). The caller
+    /// checks that the trigger is proactive, and does what `evaluate` does for every
+    /// other case.
+    pub(crate) fn renew(
+        &mut self,
+        k: u32,
+        w: Window,
+        occurred: Instant,
+        id: EventId,
+        threshold: i64,
+    ) -> Option<Instant> {
+        if self.ends.is_some() || threshold < 1 {
+            return None;
+        }
+        let s = self.slots.get_mut(k as usize)?.as_mut()?;
+        if s.trigger_flags & (HAS_BUCKET | HAS_HELD | LAST_EXPECT_ONLY) != HAS_BUCKET {
+            return None;
+        }
+        let (start, end) = w.window(s.anchor.get(), s.has(LOOKBACK));
+        if occurred < start || occurred >= end || i64::from(s.count) + 1 < threshold {
+            return None;
+        }
+        s.set(LOOKBACK, false);
+        s.set(HAS_LAST, true);
+        s.anchor = Micros::new(occurred);
+        s.count = 0;
+        s.last_id = id;
+        Some(occurred.saturating_add(w.within))
+    }
+
     /// Whether key `k` has a bucket.
     pub(crate) fn has_bucket(&self, k: u32) -> bool {
         self.state(k).is_some_and(|s| s.has(HAS_BUCKET))

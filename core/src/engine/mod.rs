@@ -365,6 +365,10 @@ macro_rules! engine_struct {
             holding_nodes: usize,
             /// Where the next tick resumes (a tick ran out of room for firings).
             resume: capacity::TickResume,
+            /// Whether evaluation takes its short paths (off only in the harness's
+            /// property that they change nothing).
+            #[cfg(feature = "harness")]
+            short_paths: bool,
         }
     };
 }
@@ -441,6 +445,8 @@ impl<S: Storage> Engine<S> {
             event_nodes: 0,
             holding_nodes: 0,
             resume: capacity::TickResume::Start,
+            #[cfg(feature = "harness")]
+            short_paths: true,
         }
     }
 
@@ -487,6 +493,9 @@ impl<S: Storage> Engine<S> {
             event_nodes,
             holding_nodes,
             resume,
+            // (a setting of the harness's, kept)
+            #[cfg(feature = "harness")]
+                short_paths: _,
         } = self;
         *kept_config = config;
         nodes.clear();
@@ -678,6 +687,23 @@ impl<S: Storage> Engine<S> {
         }
         acc = acc.wrapping_add(self.keys.prefetch(&hashes[..n]));
         core::hint::black_box(acc);
+    }
+
+    /// Turns evaluation's short paths off (or on again, as an engine starts): every
+    /// event then takes the general path, which must give the same firings, outcomes
+    /// and state (see `check_short_paths` in the harness). Only with feature `harness`.
+    #[cfg(feature = "harness")]
+    pub fn set_short_paths(&mut self, on: bool) {
+        self.short_paths = on;
+    }
+
+    /// Whether evaluation may take its short paths (always, but in the harness).
+    #[inline]
+    pub(crate) fn short_paths(&self) -> bool {
+        #[cfg(feature = "harness")]
+        return self.short_paths;
+        #[cfg(not(feature = "harness"))]
+        return true;
     }
 
     /// Prefect's `reactive_evaluation` of one event, now.

@@ -82,6 +82,21 @@ impl<S: Storage> Engine<S> {
             return;
         }
         let due = self.key_due(k);
+        self.move_timer(k, current, due);
+    }
+
+    /// Files key `k`, whose timer is `current`, at `due` (not `None` after
+    /// [`renew`](super::super::keys::KeyTable::renew)): the end of
+    /// [`after_change`](Self::after_change) when the due instant is known.
+    pub(crate) fn refile(&mut self, k: u32, due: Option<Instant>) {
+        let current = self.keys.timer(k);
+        if current != Timer::Batch {
+            self.move_timer(k, current, due);
+        }
+    }
+
+    /// Moves key `k`'s timer from `current` to `due` (removes it for `None`).
+    fn move_timer(&mut self, k: u32, current: Timer, due: Option<Instant>) {
         match (current, due) {
             // (already filed there: nothing to move; the wheel's order among equal
             // deadlines does not matter, a tick orders due keys by their values)
