@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant as WallInstant;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use overdue_benches::zombie::{zombie_engine, Fleet, BATCH};
+use overdue_benches::zombie::{zombie_engine, Fleet, BATCH, ID_LEN};
 
 struct Counting;
 static CURRENT: AtomicUsize = AtomicUsize::new(0);
@@ -60,7 +60,7 @@ fn bench_engine(c: &mut Criterion) {
     let populate = populate.elapsed();
     let tracked = engine.tracked_keys() as u64;
     let peak = PEAK.load(Ordering::Relaxed) - before;
-    let key_bytes = fleet.ids[0].len() as u64 + 1;
+    let key_bytes = ID_LEN as u64 + 1;
     eprintln!(
         "engine_zombie_1m: {tracked} tracked runs, peak engine heap {peak} B = {:.1} B per run \
          ({key_bytes} of them key bytes => {:.1} B + key bytes); populate {:.0} ns/event",
