@@ -826,45 +826,42 @@ pub fn check_clock(config: EngineConfig, timeline: &Timeline) -> Result<(), Stri
 /// [`Engine::prefetch`] first changes nothing: not the firings, the outcomes, the
 /// counters, nor a byte of the final snapshot.
 pub fn check_prefetch(config: EngineConfig, timeline: &Timeline) -> Result<(), String> {
-    let (plain, plain_engine) = run_timeline_with(config, timeline, Drive::PLAIN);
     let hint = Drive {
         prefetch: true,
         ..Drive::PLAIN
     };
-    let (hinted, hinted_engine) = run_timeline_with(config, timeline, hint);
-    if plain != hinted {
-        return Err(format!(
-            "prefetch changed the run with {config:?}:\n plain:    {plain:?}\n prefetch: {hinted:?}"
-        ));
-    }
-    if plain_engine.snapshot_to_vec() != hinted_engine.snapshot_to_vec() {
-        return Err(format!(
-            "prefetch changed the final snapshot with {config:?}"
-        ));
-    }
-    Ok(())
+    same_as_plain(config, timeline, hint, "prefetch")
 }
 
 /// Checks the short-paths property: evaluation's short paths (such as the proactive
-/// renewal of an open window done in one pass over the key's state) change nothing:
-/// not the firings, the outcomes, the counters, nor a byte of the final snapshot, against
-/// the general path for every event.
+/// renewal of an open window done in one pass over the key's state) change nothing
+/// against the general path for every event: not the firings, the outcomes, the
+/// counters, nor a byte of the final snapshot.
 pub fn check_short_paths(config: EngineConfig, timeline: &Timeline) -> Result<(), String> {
-    let (short, short_engine) = run_timeline_with(config, timeline, Drive::PLAIN);
     let general = Drive {
         short_paths: false,
         ..Drive::PLAIN
     };
-    let (long, long_engine) = run_timeline_with(config, timeline, general);
-    if short != long {
+    same_as_plain(config, timeline, general, "the general path")
+}
+
+/// Runs `timeline` driven plainly and as `other` (named `what`), and checks that both
+/// runs give the same firings, outcomes and counters, and the same final snapshot.
+fn same_as_plain(
+    config: EngineConfig,
+    timeline: &Timeline,
+    other: Drive,
+    what: &str,
+) -> Result<(), String> {
+    let (plain, plain_engine) = run_timeline_with(config, timeline, Drive::PLAIN);
+    let (driven, driven_engine) = run_timeline_with(config, timeline, other);
+    if plain != driven {
         return Err(format!(
-            "the short paths changed the run with {config:?}:\n short:   {short:?}\n general: {long:?}"
+            "{what} changed the run with {config:?}:\n plain: {plain:?}\n {what}: {driven:?}"
         ));
     }
-    if short_engine.snapshot_to_vec() != long_engine.snapshot_to_vec() {
-        return Err(format!(
-            "the short paths changed the final snapshot with {config:?}"
-        ));
+    if plain_engine.snapshot_to_vec() != driven_engine.snapshot_to_vec() {
+        return Err(format!("{what} changed the final snapshot with {config:?}"));
     }
     Ok(())
 }

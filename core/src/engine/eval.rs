@@ -444,22 +444,17 @@ impl<S: Storage> Engine<S> {
         if p.has_after && ev.starts_after {
             let initial = if ev.expects { -1 } else { 0 };
             let end = ev.occurred.saturating_add(p.within);
-            // (`ensure_bucket`, with the steady state of a proactive trigger taken
-            // short: the key's open window renewed by the event in one pass)
-            if let Some((k, created)) = self.keys.find_or_insert(t, key) {
-                self.note_key_created(t, created);
-                if !created && ev.expects && p.proactive() && self.short_paths() {
-                    let w = p.window(self.config.lookback);
-                    if let Some(due) = self.keys.renew(k, w, ev.occurred, ev.id, p.threshold) {
-                        self.refile(k, Some(due));
-                        return;
-                    }
+            slot = self.ensure_bucket(t, key, ev.occurred, end, Some(ev.as_last_event()), initial);
+            // The steady state of a proactive trigger taken short: the key's open window
+            // renewed by the event in one pass. (`renew` declines a window
+            // `ensure_bucket` just opened: it counts -1 plus the key's held events, and
+            // `renew` needs a count of at least 0 and no held events.)
+            if let Some(k) = slot.filter(|_| ev.expects && p.proactive() && self.short_paths()) {
+                let w = p.window(self.config.lookback);
+                if let Some(due) = self.keys.renew(k, w, ev.occurred, ev.id, p.threshold) {
+                    self.refile(k, due);
+                    return;
                 }
-                if !self.keys.has_bucket(k) {
-                    let initial_last = Some(ev.as_last_event());
-                    self.set_bucket(t, k, ev.occurred, end, initial, initial_last);
-                }
-                slot = Some(k);
             }
         }
         if slot.is_none() && !p.has_after && ev.expects {

@@ -85,13 +85,13 @@ impl<S: Storage> Engine<S> {
         self.move_timer(k, current, due);
     }
 
-    /// Files key `k`, whose timer is `current`, at `due` (not `None` after
+    /// Files key `k`'s timer at `due`, the instant its state is next due (as after
     /// [`renew`](super::super::keys::KeyTable::renew)): the end of
-    /// [`after_change`](Self::after_change) when the due instant is known.
-    pub(crate) fn refile(&mut self, k: u32, due: Option<Instant>) {
+    /// [`after_change`](Self::after_change) when that instant is known.
+    pub(crate) fn refile(&mut self, k: u32, due: Instant) {
         let current = self.keys.timer(k);
         if current != Timer::Batch {
-            self.move_timer(k, current, due);
+            self.move_timer(k, current, Some(due));
         }
     }
 
