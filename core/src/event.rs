@@ -122,12 +122,12 @@ impl<'a> Labels<'a> {
         match *self {
             Labels::Pairs(pairs) => pairs
                 .iter()
-                .find(|(k, _)| k.as_bytes() == name)
+                .find(|(k, _)| crate::bytes::eq(k.as_bytes(), name))
                 .map(|(_, v)| *v),
             #[cfg(feature = "alloc")]
             Labels::Owned(pairs) => pairs
                 .iter()
-                .find(|(k, _)| k.as_bytes() == name)
+                .find(|(k, _)| crate::bytes::eq(k.as_bytes(), name))
                 .map(|(_, v)| v.as_str()),
             Labels::Packed(p) => p.get_bytes(name),
         }

@@ -47,6 +47,7 @@
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+mod bytes;
 pub mod engine;
 pub mod error;
 pub mod event;

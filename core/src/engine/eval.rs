@@ -84,7 +84,7 @@ impl<S: Storage> RouteCache<S> {
 
     /// Whether the routes are those of `name`.
     fn holds(&self, name: &str) -> bool {
-        self.valid && *self.name == *name.as_bytes()
+        self.valid && crate::bytes::eq(&self.name, name.as_bytes())
     }
 
     /// Remembers that the routes are those of `name`, if it fits.

@@ -295,7 +295,8 @@ impl<S: Storage> KeyTable<S> {
                 .get(i as usize)
                 .and_then(Option::as_ref)
                 .is_some_and(|s| {
-                    s.trigger_flags & TRIGGER_MASK == trigger && store.get(i, &s.key) == key
+                    s.trigger_flags & TRIGGER_MASK == trigger
+                        && crate::bytes::eq(store.get(i, &s.key), key)
                 })
         })
     }

@@ -743,8 +743,8 @@ impl PackedSpec<'_> {
 #[inline]
 fn pattern_matches(flags: u8, text: &[u8], value: &str) -> bool {
     let hit = match flags & KIND {
-        LITERAL => value.as_bytes() == text,
-        PREFIX => value.as_bytes().starts_with(text),
+        LITERAL => crate::bytes::eq(value.as_bytes(), text),
+        PREFIX => crate::bytes::starts_with(value.as_bytes(), text),
         _ => fnmatch(str::from_utf8(text).unwrap_or(""), value),
     };
     hit != (flags & NEGATED != 0)
