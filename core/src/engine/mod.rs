@@ -659,9 +659,12 @@ impl<S: Storage> Engine<S> {
     /// only buffered when handed in).
     ///
     /// It routes each event and builds its keys a second time, so it only pays when
-    /// the key state no longer fits in the caches: on the machine of
-    /// `benches/README.md` ("When reading ahead pays") it cost 30 to 37 ns per event
-    /// with 10,000 to 300,000 tracked keys, and saved 22 ns with a million. Check
+    /// the key state no longer fits in the caches, and since the steady state of a
+    /// proactive trigger got cheaper it barely does even then: on the machine of
+    /// `benches/README.md` it cost 30 to 37 ns per event with 10,000 to 300,000
+    /// tracked keys and saved 22 ns with a million ("When reading ahead pays"); with
+    /// the one-pass renewal it costs about 45 ns per event with 10,000 keys and breaks
+    /// even with a million (eighteenth session). Check
     /// [`tracked_keys`](Self::tracked_keys) before calling it, as the `overdue`
     /// driver does.
     pub fn prefetch(&mut self, events: &[Event<'_>]) {

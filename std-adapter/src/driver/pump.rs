@@ -83,7 +83,10 @@ const READ_AHEAD: usize = 32;
 /// 2-core VM of `benches/README.md` ("When reading ahead pays"), it cost 30 to 37 ns
 /// per event with 10,000 to 300,000 tracked runs and saved 22 ns with a million.
 /// Where it starts to pay lies between those two points, depending on the machine's
-/// caches; 500,000 is a round number between them, not a measured crossover.
+/// caches; 500,000 is a round number between them, not a measured crossover. (Since
+/// the one-pass renewal, a million runs only break even: benches/README.md,
+/// eighteenth session. Kept: it costs nothing at that size, and where memory is
+/// slower it gains.)
 const PREFETCH_MIN_KEYS: usize = 500_000;
 
 impl Pump {
