@@ -142,20 +142,25 @@ pub(crate) fn key_hash(trigger: u32, bytes: &[u8]) -> u64 {
 /// before) read the same bytes, so equal keys hash equal.
 #[inline]
 fn tail16(bytes: &[u8]) -> [u8; 16] {
+    use crate::bytes::block;
     let n = bytes.len();
-    let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or([0; 8]));
-    let half = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap_or([0; 4]));
     if n >= 16 {
-        return bytes[n - 16..].try_into().unwrap_or([0; 16]);
+        return block(bytes, n - 16);
     }
     let (lo, hi) = if n >= 8 {
-        (word(0), word(n - 8))
+        (
+            u64::from_le_bytes(block(bytes, 0)),
+            u64::from_le_bytes(block(bytes, n - 8)),
+        )
     } else if n >= 4 {
-        (u64::from(half(0)), u64::from(half(n - 4)))
+        (
+            u64::from(u32::from_le_bytes(block(bytes, 0))),
+            u64::from(u32::from_le_bytes(block(bytes, n - 4))),
+        )
     } else if n > 0 {
-        let three =
-            u64::from(bytes[0]) | u64::from(bytes[n / 2]) << 8 | u64::from(bytes[n - 1]) << 16;
-        (three, 0)
+        let [first, middle, last] =
+            [0, n / 2, n - 1].map(|at| u64::from(u8::from_le_bytes(block(bytes, at))));
+        (first | middle << 8 | last << 16, 0)
     } else {
         (0, 0)
     };
