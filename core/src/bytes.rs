@@ -1,11 +1,11 @@
 //! Byte-slice comparisons written out inline.
 //!
-//! The hot path compares short strings on every event: the resource label's name, a
-//! pattern's prefix, the event name against the route cache's, the key against the
-//! stored one (a flow run's key is 54 bytes). `==` on slices calls the C library's
-//! `memcmp`, a call through the PLT that cost 25 to 70 instructions each here; these
-//! compare 16, 8 or 4 bytes at a time (the last block overlapping the one before) in
-//! a handful.
+//! The hot path compares short strings on every event: a label's name (in every
+//! form of labels), a pattern's prefix, the event name against the route cache's,
+//! the key against the stored one (a flow run's key is 54 bytes). `==` on slices
+//! calls the C library's `memcmp`, a call through the PLT that cost 25 to 70
+//! instructions each here; these compare 16, 8 or 4 bytes at a time (the last block
+//! overlapping the one before) in a handful.
 
 /// `N` bytes of `s` from `at` (which the callers keep within `s`; zeros past its
 /// end).

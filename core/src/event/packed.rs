@@ -204,7 +204,7 @@ impl<'a> PackedLabels<'a> {
         for _ in 0..self.len {
             let key = read_bytes(self.bytes, &mut at)?;
             let value = read_bytes(self.bytes, &mut at)?;
-            if key == name {
+            if crate::bytes::eq(key, name) {
                 return str::from_utf8(value).ok();
             }
         }
