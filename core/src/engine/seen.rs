@@ -115,9 +115,14 @@ fn tag_of(hash: u64) -> u32 {
 
 /// The lanes of one bucket (`width`, the last one being its overflow mark) and the
 /// number of buckets of an index of `lanes` lanes (a multiple of 4).
+#[inline]
 fn geometry(lanes: usize) -> (usize, usize) {
-    let width = lanes.min(8);
-    (width, lanes.checked_div(width).unwrap_or(0))
+    // (shifts, no division: this is on every lookup; below 8 lanes there are 0 or 4)
+    match lanes {
+        0 => (0, 0),
+        1..8 => (lanes, 1),
+        _ => (8, lanes >> 3),
+    }
 }
 
 /// Bit `i` set for each of `lanes` whose tag is `tag`.

@@ -279,3 +279,16 @@ fn evicting_the_oldest_id_clears_its_lane() {
     assert!((0..90).all(|n| !cache.contains(&wide_id(n), t)));
     assert!((90..100).all(|n| cache.contains(&wide_id(n), t)));
 }
+
+#[test]
+fn the_geometry_is_the_division_it_replaces() {
+    // buckets of up to 8 lanes, as many as fit: what `lanes / lanes.min(8)` gives
+    for lanes in 0..5000usize {
+        let width = lanes.min(8);
+        assert_eq!(
+            geometry(lanes),
+            (width, lanes.checked_div(width).unwrap_or(0)),
+            "{lanes} lanes"
+        );
+    }
+}
