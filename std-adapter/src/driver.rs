@@ -137,6 +137,13 @@ pub struct DriverConfig {
     /// Told about every [`StateNotice`] (the state file loaded, each checkpoint written
     /// or failed) as it happens; `None` reports only in the [`Summary`].
     pub on_state: Option<StateObserver>,
+    /// Read ahead with [`Engine::prefetch`](overdue_core::engine::Engine::prefetch) on
+    /// the inputs waiting together (up to 32) once the engine tracks at least this
+    /// many keys (default 500,000; `usize::MAX`: never, `0`: always). Reading ahead
+    /// changes nothing the run reports; it pays only when the key state no longer fits
+    /// in the caches, and where that starts depends on the machine (see
+    /// `benches/README.md`).
+    pub read_ahead_from: usize,
 }
 
 impl Default for DriverConfig {
@@ -148,6 +155,7 @@ impl Default for DriverConfig {
             state_path: None,
             checkpoint_every: StdDuration::from_secs(30),
             on_state: None,
+            read_ahead_from: pump::READ_AHEAD_FROM_KEYS,
         }
     }
 }
@@ -164,6 +172,7 @@ impl fmt::Debug for DriverConfig {
                 "on_state",
                 &self.on_state.as_ref().map(|_| "Fn(&StateNotice)"),
             )
+            .field("read_ahead_from", &self.read_ahead_from)
             .finish()
     }
 }
@@ -394,6 +403,7 @@ impl Driver {
             dirty: false,
             final_checkpoint: None,
             batch: Vec::new(),
+            read_ahead_from: self.config.read_ahead_from,
         };
         let (_, delivered) =
             tokio::join!(pump.run(events, tx, shutdown), deliver_all(rx, &mut sink));

@@ -17,9 +17,20 @@ mod common;
 use common::{event, event_id, run_id, EPOCH, FAILED, ZOMBIE};
 
 fn driver_with(automation: &str, timebase: Timebase, queue_capacity: usize) -> Driver {
+    driver_reading_ahead(automation, timebase, queue_capacity, usize::MAX)
+}
+
+/// [`driver_with`], reading ahead on batches once `read_ahead_from` keys are tracked.
+fn driver_reading_ahead(
+    automation: &str,
+    timebase: Timebase,
+    queue_capacity: usize,
+    read_ahead_from: usize,
+) -> Driver {
     let mut driver = Driver::new(DriverConfig {
         queue_capacity,
         timebase: Some(timebase),
+        read_ahead_from,
         ..DriverConfig::default()
     });
     let report = load_automations(automation).expect("test automation is JSON");
@@ -419,12 +430,19 @@ async fn malformed_inputs_are_counted_and_sink_errors_stop_the_run() {
     drop(tx);
 }
 
-/// Inputs that are all waiting at once reach the engine in batches (read ahead with
-/// `Engine::prefetch` once many keys are tracked; not with these few): every one is
+/// Inputs that are all waiting at once reach the engine in batches: every one is
 /// handled, in order, malformed ones counted, and a stream that ends in the middle of
-/// a batch loses nothing.
+/// a batch loses nothing. The same whether the batches are read ahead with
+/// `Engine::prefetch` (which the driver does once many keys are tracked; here from
+/// the first) or not.
 #[tokio::test(start_paused = true)]
 async fn inputs_waiting_together_are_all_handled_in_order() {
+    for read_ahead_from in [usize::MAX, 0] {
+        handled_in_order(read_ahead_from).await;
+    }
+}
+
+async fn handled_in_order(read_ahead_from: usize) {
     let tb = Timebase::starting_at(EPOCH);
     let at = |s: u64| EPOCH + Duration::from_secs(s);
     // 100 runs heartbeat at t=0, runs 0..50 again at t=0 (their completion ends their
@@ -448,7 +466,7 @@ async fn inputs_waiting_together_are_all_handled_in_order() {
     }
     // the input stays open until t=200 (the zombies of runs 50..100 fire at t=90)
     let (sink, seen) = recording_sink();
-    let driver = driver_with(ZOMBIE, tb, 8);
+    let driver = driver_reading_ahead(ZOMBIE, tb, 8, read_ahead_from);
     tokio::spawn(async move {
         tokio::time::sleep_until(tb.tokio_base() + secs(200)).await;
         drop(tx);
@@ -457,7 +475,11 @@ async fn inputs_waiting_together_are_all_handled_in_order() {
         .run(ReceiverStream::new(rx), sink, never())
         .await
         .unwrap();
-    assert_eq!((summary.events, summary.malformed), (150, 1));
+    assert_eq!(
+        (summary.events, summary.malformed),
+        (150, 1),
+        "read ahead from {read_ahead_from} keys"
+    );
     {
         let seen = seen.lock().unwrap();
         let mut fired: Vec<String> = seen
@@ -466,7 +488,10 @@ async fn inputs_waiting_together_are_all_handled_in_order() {
             .collect();
         fired.sort();
         let expected: Vec<String> = (50..100).map(run_id).collect();
-        assert_eq!(fired, expected, "exactly the runs that did not complete");
+        assert_eq!(
+            fired, expected,
+            "exactly the runs that did not complete (read ahead from {read_ahead_from} keys)"
+        );
         assert!(seen.iter().all(|(r, _)| r.at == at(90)));
     }
 
@@ -487,7 +512,7 @@ async fn inputs_waiting_together_are_all_handled_in_order() {
     }
     drop(tx);
     let tb = Timebase::starting_at(at(300));
-    let driver = driver_with(ZOMBIE, tb, 8);
+    let driver = driver_reading_ahead(ZOMBIE, tb, 8, read_ahead_from);
     let (sink, _) = recording_sink();
     let summary = driver
         .run(ReceiverStream::new(rx), sink, never())

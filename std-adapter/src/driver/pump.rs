@@ -72,13 +72,17 @@ pub(super) struct Pump {
     pub(super) final_checkpoint: Option<StateFileError>,
     /// Inputs taken from the stream together (kept to reuse its allocation).
     pub(super) batch: Vec<Input>,
+    /// Read ahead on a batch once this many keys are tracked
+    /// ([`DriverConfig::read_ahead_from`](super::DriverConfig::read_ahead_from)).
+    pub(super) read_ahead_from: usize,
 }
 
 /// The most inputs the loop takes from the stream at once (those already waiting),
 /// for [`Engine::prefetch`].
 const READ_AHEAD: usize = 32;
 
-/// The fewest tracked keys at which the loop calls [`Engine::prefetch`] on a batch.
+/// The default of [`DriverConfig::read_ahead_from`](super::DriverConfig::read_ahead_from):
+/// the fewest tracked keys at which the loop calls [`Engine::prefetch`] on a batch.
 /// Reading ahead pays only when the key state no longer fits in the caches: on the
 /// 2-core VM of `benches/README.md` ("When reading ahead pays"), it cost 30 to 37 ns
 /// per event with 10,000 to 300,000 tracked runs and saved 22 ns with a million.
@@ -87,7 +91,7 @@ const READ_AHEAD: usize = 32;
 /// the one-pass renewal, a million runs only break even: benches/README.md,
 /// eighteenth session. Kept: it costs nothing at that size, and where memory is
 /// slower it gains.)
-const PREFETCH_MIN_KEYS: usize = 500_000;
+pub(super) const READ_AHEAD_FROM_KEYS: usize = 500_000;
 
 impl Pump {
     pub(super) async fn run<S, I, F>(&mut self, events: S, tx: mpsc::Sender<Queued>, shutdown: F)
@@ -208,14 +212,14 @@ impl Pump {
 
     /// Hands a batch of inputs to the engine in order (after
     /// [`Engine::prefetch`] on its events when many keys are tracked, see
-    /// [`PREFETCH_MIN_KEYS`]); between two of them it does what the loop
+    /// [`READ_AHEAD_FROM_KEYS`]); between two of them it does what the loop
     /// does between two inputs (a deadline that has come, then the firings).
     async fn handle_inputs(
         &mut self,
         batch: &[Input],
         tx: &mpsc::Sender<Queued>,
     ) -> Result<(), SinkGone> {
-        if batch.len() > 1 && self.engine.tracked_keys() >= PREFETCH_MIN_KEYS {
+        if batch.len() > 1 && self.engine.tracked_keys() >= self.read_ahead_from {
             let views: Vec<_> = batch
                 .iter()
                 .filter_map(|input| match input {
