@@ -139,10 +139,12 @@ pub struct DriverConfig {
     pub on_state: Option<StateObserver>,
     /// Read ahead with [`Engine::prefetch`](overdue_core::engine::Engine::prefetch) on
     /// the inputs waiting together (up to 32) once the engine tracks at least this
-    /// many keys (default 500,000; `usize::MAX`: never, `0`: always). Reading ahead
-    /// changes nothing the run reports; it pays only when the key state no longer fits
-    /// in the caches, and where that starts depends on the machine (see
-    /// `benches/README.md`).
+    /// many keys (`0`: always; default `usize::MAX`: never). Reading ahead changes
+    /// nothing the run reports. It routes each event and builds its keys twice to hide
+    /// the cache miss of finding its key state, so it can pay only when that state no
+    /// longer fits in the caches, and only where the miss costs more than the second
+    /// pass: on the machine of `benches/README.md` it no longer does, even with a
+    /// million tracked runs. Measure before setting it.
     pub read_ahead_from: usize,
 }
 

@@ -433,8 +433,8 @@ async fn malformed_inputs_are_counted_and_sink_errors_stop_the_run() {
 /// Inputs that are all waiting at once reach the engine in batches: every one is
 /// handled, in order, malformed ones counted, and a stream that ends in the middle of
 /// a batch loses nothing. The same whether the batches are read ahead with
-/// `Engine::prefetch` (which the driver does once many keys are tracked; here from
-/// the first) or not.
+/// `Engine::prefetch` (`DriverConfig::read_ahead_from`: here from the first key) or
+/// not (the default).
 #[tokio::test(start_paused = true)]
 async fn inputs_waiting_together_are_all_handled_in_order() {
     for read_ahead_from in [usize::MAX, 0] {

@@ -663,10 +663,11 @@ impl<S: Storage> Engine<S> {
     /// proactive trigger got cheaper it barely does even then: on the machine of
     /// `benches/README.md` it cost 30 to 37 ns per event with 10,000 to 300,000
     /// tracked keys and saved 22 ns with a million ("When reading ahead pays"); with
-    /// the one-pass renewal it costs about 45 ns per event with 10,000 keys and breaks
-    /// even with a million (eighteenth session). Check
-    /// [`tracked_keys`](Self::tracked_keys) before calling it, as the `overdue`
-    /// driver does.
+    /// the one-pass renewal it costs 30 to 45 ns per event with 10,000 keys and 0 to
+    /// 15 ns with a million (eighteenth and nineteenth sessions): it no longer pays
+    /// there. Measure on your machine, and check [`tracked_keys`](Self::tracked_keys)
+    /// before calling it, as the `overdue` driver does when told to read ahead
+    /// (`DriverConfig::read_ahead_from` in `overdue-std`; off by default).
     pub fn prefetch(&mut self, events: &[Event<'_>]) {
         if self.config.allowed_lateness.is_some() {
             return;

@@ -82,16 +82,14 @@ pub(super) struct Pump {
 const READ_AHEAD: usize = 32;
 
 /// The default of [`DriverConfig::read_ahead_from`](super::DriverConfig::read_ahead_from):
-/// the fewest tracked keys at which the loop calls [`Engine::prefetch`] on a batch.
-/// Reading ahead pays only when the key state no longer fits in the caches: on the
-/// 2-core VM of `benches/README.md` ("When reading ahead pays"), it cost 30 to 37 ns
-/// per event with 10,000 to 300,000 tracked runs and saved 22 ns with a million.
-/// Where it starts to pay lies between those two points, depending on the machine's
-/// caches; 500,000 is a round number between them, not a measured crossover. (Since
-/// the one-pass renewal, a million runs only break even: benches/README.md,
-/// eighteenth session. Kept: it costs nothing at that size, and where memory is
-/// slower it gains.)
-pub(super) const READ_AHEAD_FROM_KEYS: usize = 500_000;
+/// never read ahead. On the 2-core VM of `benches/README.md`, [`Engine::prefetch`] once
+/// saved 22 ns per event with a million tracked runs (and cost 30 to 37 ns with 10,000
+/// to 300,000), so the loop read ahead from 500,000 keys. Since evaluation got cheaper
+/// it no longer pays there: a million runs measured 163–178 ns per event one at a
+/// time against 178–184 read ahead, 10,000 runs 115–126 against 163–165 (eighteenth
+/// and nineteenth sessions). Where memory is slower than there it may pay again; the
+/// setting says from how many keys.
+pub(super) const READ_AHEAD_FROM_KEYS: usize = usize::MAX;
 
 impl Pump {
     pub(super) async fn run<S, I, F>(&mut self, events: S, tx: mpsc::Sender<Queued>, shutdown: F)
@@ -211,8 +209,8 @@ impl Pump {
     }
 
     /// Hands a batch of inputs to the engine in order (after
-    /// [`Engine::prefetch`] on its events when many keys are tracked, see
-    /// [`READ_AHEAD_FROM_KEYS`]); between two of them it does what the loop
+    /// [`Engine::prefetch`] on its events when as many keys are tracked as
+    /// `read_ahead_from` says); between two of them it does what the loop
     /// does between two inputs (a deadline that has come, then the firings).
     async fn handle_inputs(
         &mut self,
