@@ -63,9 +63,11 @@ pub struct Fleet {
 }
 
 impl Fleet {
-    /// A fleet of `runs` flow runs (at most 2^32), before their first heartbeat.
+    /// A fleet of `runs` flow runs (2 to 2^32), before their first heartbeat.
     pub fn new(runs: u64) -> Fleet {
         assert!(runs <= 1 << 32, "run numbers are 8 hexadecimal digits");
+        // (run 0 goes silent: a fleet of it alone has no heartbeat after round 1)
+        assert!(runs >= 2, "a fleet needs a run that does not go silent");
         Fleet {
             runs,
             round: 0,
@@ -88,16 +90,14 @@ impl Fleet {
         run.is_multiple_of(100)
     }
 
-    /// Feeds the next heartbeat (and any ticks before it) into the engine.
-    pub fn step(&mut self, engine: &mut Engine) {
+    /// Feeds the next heartbeat (and any ticks before it) into `monitor`.
+    pub fn step<M: Monitor>(&mut self, monitor: &mut M) {
         let (t, run, seq) = self.next_heartbeat();
-        self.tick_until(engine, t);
+        self.tick_until(monitor, t);
         write_id(run as u32, &mut self.id);
         let id = std::str::from_utf8(&self.id).expect("ASCII id");
         let resource = [(RESOURCE_ID, id)];
-        engine
-            .handle_event(&heartbeat(seq, t, &resource), Instant::from_micros(t))
-            .expect("valid event");
+        monitor.heartbeat(&heartbeat(seq, t, &resource), Instant::from_micros(t));
     }
 
     /// The next heartbeat: its instant (µs), its run and its sequence number.
@@ -122,20 +122,47 @@ impl Fleet {
         EPOCH_2026 * 1_000_000 + round * PERIOD_US + run * PERIOD_US / self.runs
     }
 
-    /// Every tick up to `t`, draining firings after each.
-    fn tick_until(&mut self, engine: &mut Engine, t: u64) {
+    /// Every tick up to `t`, counting the runs found dead at each.
+    fn tick_until<M: Monitor>(&mut self, monitor: &mut M, t: u64) {
         while self.next_tick <= t {
-            engine.handle_timeout(Instant::from_micros(self.next_tick));
+            self.fired += monitor.tick(Instant::from_micros(self.next_tick));
             self.next_tick += TICK_US;
-            while engine.poll_action().is_some() {
-                self.fired += 1;
-            }
         }
     }
 }
 
+/// What the fleet hands its heartbeats and ticks to: the engine, or one of the
+/// [`baseline`](crate::baseline)s doing (part of) the same job with std collections.
+pub trait Monitor {
+    /// One heartbeat, handed in at wall-clock `now`.
+    fn heartbeat(&mut self, event: &Event<'_>, now: Instant);
+    /// A tick at `now`; returns how many runs were found dead.
+    fn tick(&mut self, now: Instant) -> u64;
+    /// How many runs are being watched.
+    fn tracked(&self) -> usize;
+}
+
+impl Monitor for Engine {
+    fn heartbeat(&mut self, event: &Event<'_>, now: Instant) {
+        self.handle_event(event, now).expect("valid event");
+    }
+
+    fn tick(&mut self, now: Instant) -> u64 {
+        self.handle_timeout(now);
+        let mut fired = 0;
+        while self.poll_action().is_some() {
+            fired += 1;
+        }
+        fired
+    }
+
+    fn tracked(&self) -> usize {
+        self.tracked_keys()
+    }
+}
+
 /// Heartbeat number `seq` at `t` µs from the run whose resource this is.
-fn heartbeat<'a>(seq: u64, t: u64, resource: &'a [(&'a str, &'a str); 1]) -> Event<'a> {
+pub fn heartbeat<'a>(seq: u64, t: u64, resource: &'a [(&'a str, &'a str); 1]) -> Event<'a> {
     let mut id = [0u8; 16];
     id[..8].copy_from_slice(&seq.to_be_bytes());
     Event {
@@ -169,9 +196,7 @@ impl Fleet {
         engine.prefetch(&events);
         for (event, &(t, _, _)) in events.iter().zip(&plan) {
             self.tick_until(engine, t);
-            engine
-                .handle_event(event, Instant::from_micros(t))
-                .expect("valid event");
+            engine.heartbeat(event, Instant::from_micros(t));
         }
     }
 }
