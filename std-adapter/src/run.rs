@@ -94,6 +94,9 @@ pub struct RunOptions {
     pub state: Option<PathBuf>,
     /// Bounds on the engine's state (`EngineConfig::capacities`).
     pub capacities: overdue_core::engine::Capacities,
+    /// Read waiting events ahead once this many windows are tracked
+    /// (`DriverConfig::read_ahead_from`); `None` never does.
+    pub read_ahead_from: Option<usize>,
 }
 
 /// Parses `NAME=N` (a field of `overdue_core::engine::Capacities`, e.g. `keys=100000`).
@@ -291,6 +294,10 @@ pub fn main(options: RunOptions) -> ExitCode {
     config.engine.capacities = options.capacities;
     config.state_path = options.state.clone();
     config.on_state = Some(Arc::new(report_state));
+    if let Some(keys) = options.read_ahead_from {
+        config.read_ahead_from = keys;
+        eprintln!("overdue: reading waiting events ahead once {keys} window(s) are tracked");
+    }
     for warning in replaced_trigger_ids(&automations) {
         eprintln!("overdue: {warning}");
     }

@@ -393,6 +393,89 @@ fn capacity_option_bounds_the_engine_and_the_summary_counts_refusals() {
     assert!(err.contains("keys, key_bytes"), "{err}");
 }
 
+#[test]
+fn read_ahead_option_changes_nothing_the_run_reports() {
+    let dir = Scratch::new("read-ahead");
+    let automations = dir.automations();
+    // all waiting together on standard input: runs 0, 2, .. 18 each a heartbeat whose
+    // window is over (a zombie) and a failure; runs 1, 3, .. 19 a heartbeat now and a
+    // late one (ignored); and run 0's heartbeat delivered again (dropped)
+    let mut input = String::new();
+    for i in 0..40u32 {
+        let (name, ago) = match i % 4 {
+            0 => ("prefect.flow-run.heartbeat", 200),
+            1 => ("prefect.flow-run.Failed", 0),
+            2 => ("prefect.flow-run.heartbeat", 0),
+            _ => ("prefect.flow-run.heartbeat", 200),
+        };
+        input += &event_line(i, name, &format!("run-{}", i / 2), ago);
+        input.push('\n');
+    }
+    input += &event_line(0, "prefect.flow-run.heartbeat", "run-0", 200);
+    input.push('\n');
+    let run = |extra: &[&str]| {
+        let mut child = Command::new(BIN)
+            .args(["run", "--triggers", automations.to_str().unwrap()])
+            .args(extra)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{err}");
+        // what fired, for what and why (`at` is the wall clock of each run)
+        let mut firings: Vec<_> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|line| {
+                let f: serde_json::Value = serde_json::from_str(line).unwrap();
+                let (automation, resource) = who(&f);
+                (
+                    automation,
+                    resource,
+                    f["event"].to_string(),
+                    f["kind"].to_string(),
+                )
+            })
+            .collect();
+        firings.sort();
+        (firings, err)
+    };
+    let (plain, plain_err) = run(&[]);
+    let (ahead, ahead_err) = run(&["--read-ahead-from", "0"]);
+    assert!(
+        ahead_err.contains("reading waiting events ahead once 0 window(s) are tracked"),
+        "{ahead_err}"
+    );
+    assert!(
+        !plain_err.contains("reading waiting events ahead"),
+        "{plain_err}"
+    );
+    // 10 zombies and 10 failures
+    assert_eq!(plain.len(), 20, "{plain:?}");
+    assert_eq!(ahead, plain);
+    for err in [&plain_err, &ahead_err] {
+        assert!(err.contains("41 events (0 malformed), 20 firings"), "{err}");
+    }
+
+    let out = Command::new(BIN)
+        .args(["run", "--triggers", automations.to_str().unwrap()])
+        .args(["--read-ahead-from", "many"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--read-ahead-from"), "{err}");
+}
+
 /// `(automation, resource)` of a firing line.
 fn who(firing: &serde_json::Value) -> (String, String) {
     (
