@@ -21,15 +21,16 @@ const WITHIN_US: u64 = 90_000_000;
 /// Event ids remembered for de-duplication (Prefect's default capacity).
 const DEDUP_IDS: usize = 10_000;
 
-/// A hand-written zombie detector on std collections: each run's deadline in a
-/// `HashMap` keyed by its resource id (std's default hasher), a `BinaryHeap` of
-/// `(deadline, run)` with stale entries skipped when they come out (a heartbeat
-/// pushes a new one instead of moving the old), and the last 10,000 event ids in a
-/// `HashSet` with a `VecDeque` for their order, so that a redelivered event is
-/// dropped as the engine drops it. A run found dead is counted and forgotten.
+/// A hand-written zombie detector on std collections: each run's slot in a `HashMap`
+/// keyed by its resource id (std's default hasher), its deadline in a `Vec`, a
+/// `BinaryHeap` of `(deadline, slot)` with stale entries skipped when they come out
+/// (a heartbeat pushes a new one instead of moving the old), and the last 10,000
+/// event ids in a `HashSet` with a `VecDeque` for their order, so that a redelivered
+/// event is dropped as the engine drops it. A run found dead is counted and
+/// forgotten.
 #[derive(Default)]
 pub struct StdDetector {
-    /// Resource id → the run's slot in `deadlines`.
+    /// Resource id → the run's slot in `runs`.
     slots: HashMap<Box<str>, u32>,
     /// Per slot: the run's resource id (to forget it) and its deadline (µs).
     runs: Vec<(Box<str>, u64)>,

@@ -58,7 +58,7 @@ pub struct Fleet {
     seq: u64,
     /// The resource id of the heartbeat being handed in.
     id: [u8; ID_LEN],
-    /// Firings drained so far.
+    /// Runs found dead so far (for the engine: the firings drained).
     pub fired: u64,
 }
 
