@@ -52,6 +52,31 @@ impl Drop for Scratch {
     }
 }
 
+/// `overdue ARGS` run to the end with `input` on standard input.
+fn overdue_fed(args: &[&str], input: &str) -> std::process::Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // (dropped after writing: the end of input)
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).unwrap();
+    drop(stdin);
+    child.wait_with_output().unwrap()
+}
+
+/// `overdue ARGS` run to the end with nothing on standard input.
+fn overdue(args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
 /// An event line; `ago` seconds before now.
 fn event_line(id: u32, name: &str, run: &str, ago: u64) -> String {
     let occurred = Rfc3339(system_now() - Span::from_secs(ago));
@@ -296,13 +321,7 @@ fn sigterm_with_input_still_open_judges_due_deadlines_and_exits_0() {
 
 #[test]
 fn no_valid_automation_and_invalid_options_exit_2() {
-    let run = |args: &[&str]| {
-        Command::new(BIN)
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    };
+    let run = overdue;
     let dir = Scratch::new("errors");
     let bad = dir.0.join("bad.json");
     std::fs::write(
@@ -356,37 +375,33 @@ fn no_valid_automation_and_invalid_options_exit_2() {
 fn capacity_option_bounds_the_engine_and_the_summary_counts_refusals() {
     let dir = Scratch::new("capacity");
     let automations = dir.automations();
-    let mut child = Command::new(BIN)
-        .args(["run", "--triggers", automations.to_str().unwrap()])
-        .args(["--capacity", "keys=1"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
     // two live runs: the second needs a second key
-    for (id, run) in [(1, "A"), (2, "B")] {
-        writeln!(
-            stdin,
-            "{}",
-            event_line(id, "prefect.flow-run.heartbeat", run, 0)
-        )
-        .unwrap();
-    }
-    drop(stdin);
-    let out = child.wait_with_output().unwrap();
+    let input: String = [(1, "A"), (2, "B")]
+        .iter()
+        .map(|&(id, run)| event_line(id, "prefect.flow-run.heartbeat", run, 0) + "\n")
+        .collect();
+    let out = overdue_fed(
+        &[
+            "run",
+            "--triggers",
+            automations.to_str().unwrap(),
+            "--capacity",
+            "keys=1",
+        ],
+        &input,
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(err.contains("2 events (0 malformed)"), "{err}");
     assert!(err.contains("1 refused (a capacity was full)"), "{err}");
 
-    let out = Command::new(BIN)
-        .args(["run", "--triggers", automations.to_str().unwrap()])
-        .args(["--capacity", "buckets=5"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = overdue(&[
+        "run",
+        "--triggers",
+        automations.to_str().unwrap(),
+        "--capacity",
+        "buckets=5",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("`buckets` is not a capacity"), "{err}");
@@ -414,21 +429,9 @@ fn read_ahead_option_changes_nothing_the_run_reports() {
     input += &event_line(0, "prefect.flow-run.heartbeat", "run-0", 200);
     input.push('\n');
     let run = |extra: &[&str]| {
-        let mut child = Command::new(BIN)
-            .args(["run", "--triggers", automations.to_str().unwrap()])
-            .args(extra)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
+        let mut args = vec!["run", "--triggers", automations.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let out = overdue_fed(&args, &input);
         let err = String::from_utf8_lossy(&out.stderr).into_owned();
         assert!(out.status.success(), "{err}");
         // what fired, for what and why (`at` is the wall clock of each run)
@@ -465,12 +468,13 @@ fn read_ahead_option_changes_nothing_the_run_reports() {
         assert!(err.contains("41 events (0 malformed), 20 firings"), "{err}");
     }
 
-    let out = Command::new(BIN)
-        .args(["run", "--triggers", automations.to_str().unwrap()])
-        .args(["--read-ahead-from", "many"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = overdue(&[
+        "run",
+        "--triggers",
+        automations.to_str().unwrap(),
+        "--read-ahead-from",
+        "many",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--read-ahead-from"), "{err}");
