@@ -8,6 +8,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+use std::rc::Rc;
 
 use overdue_core::event::RESOURCE_ID;
 use overdue_core::hash::FxBuildHasher;
@@ -22,7 +23,8 @@ const WITHIN_US: u64 = 90_000_000;
 const DEDUP_IDS: usize = 10_000;
 
 /// A hand-written zombie detector on std collections: each run's slot in a `HashMap`
-/// keyed by its resource id (std's default hasher), its deadline in a `Vec`, a
+/// keyed by its resource id (std's default hasher; one `Rc<str>` per run, shared
+/// with its slot), its deadline in a `Vec`, a
 /// `BinaryHeap` of `(deadline, slot)` with stale entries skipped when they come out
 /// (a heartbeat pushes a new one instead of moving the old), and the last 10,000
 /// event ids in a `HashSet` with a `VecDeque` for their order, so that a redelivered
@@ -31,9 +33,9 @@ const DEDUP_IDS: usize = 10_000;
 #[derive(Default)]
 pub struct StdDetector {
     /// Resource id → the run's slot in `runs`.
-    slots: HashMap<Box<str>, u32>,
+    slots: HashMap<Rc<str>, u32>,
     /// Per slot: the run's resource id (to forget it) and its deadline (µs).
-    runs: Vec<(Box<str>, u64)>,
+    runs: Vec<(Rc<str>, u64)>,
     /// Slots of forgotten runs, for reuse.
     free: Vec<u32>,
     /// `(deadline, slot)`, earliest first; an entry is stale once its slot's deadline
@@ -74,17 +76,18 @@ impl Monitor for StdDetector {
                 slot
             }
             None => {
+                let id: Rc<str> = id.into();
                 let slot = match self.free.pop() {
                     Some(slot) => {
-                        self.runs[slot as usize] = (id.into(), deadline);
+                        self.runs[slot as usize] = (Rc::clone(&id), deadline);
                         slot
                     }
                     None => {
-                        self.runs.push((id.into(), deadline));
+                        self.runs.push((Rc::clone(&id), deadline));
                         (self.runs.len() - 1) as u32
                     }
                 };
-                self.slots.insert(id.into(), slot);
+                self.slots.insert(id, slot);
                 slot
             }
         };
@@ -103,7 +106,7 @@ impl Monitor for StdDetector {
             if run.1 == deadline {
                 // the run's latest deadline passed: it is dead
                 run.1 = u64::MAX;
-                let id = std::mem::take(&mut run.0);
+                let id = std::mem::replace(&mut run.0, Rc::from(""));
                 self.slots.remove(&id);
                 self.free.push(slot);
                 dead += 1;
